@@ -1,0 +1,126 @@
+# kstage: continuous integration for stacked Linux kernel work.
+#
+#   make deps          install the Debian packages a fresh machine lacks
+#   make               build ./kstage
+#   make test          unit, end-to-end (fake kernel), API and browser tests
+#   make run           real kernel: demo stack, daemon, dashboard on :8080
+#   make check-kernel  real-kernel end-to-end acceptance run
+#   make bench         benchmarks (each prints a ratio against a baseline)
+#
+# WERROR=1 (set by .ci/run) turns warnings into errors.
+
+CC ?= cc
+PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla \
+       -Wdeclaration-after-statement -Wno-unused-parameter \
+       -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -Idaemon
+LIBS = $(PKG_LIBS) -lpthread
+
+# Every module of the daemon except main.o; unit tests link against these.
+LIB_OBJS =
+#LIB_OBJS += daemon/api.o
+LIB_OBJS += daemon/bisect.o
+#LIB_OBJS += daemon/bisector.o
+#LIB_OBJS += daemon/cli.o
+LIB_OBJS += daemon/compare.o
+LIB_OBJS += daemon/config.o
+LIB_OBJS += daemon/console.o
+LIB_OBJS += daemon/db.o
+LIB_OBJS += daemon/engine.o
+#LIB_OBJS += daemon/events.o
+LIB_OBJS += daemon/executor.o
+#LIB_OBJS += daemon/http.o
+LIB_OBJS += daemon/ktap.o
+LIB_OBJS += daemon/log.o
+LIB_OBJS += daemon/plan.o
+LIB_OBJS += daemon/queue.o
+LIB_OBJS += daemon/repo.o
+LIB_OBJS += daemon/schema.o
+LIB_OBJS += daemon/strbuf.o
+#LIB_OBJS += daemon/token.o
+LIB_OBJS += daemon/wrapper.o
+
+UNIT_TESTS =
+UNIT_TESTS += tests/unit/test_bisect
+UNIT_TESTS += tests/unit/test_compare
+UNIT_TESTS += tests/unit/test_config
+UNIT_TESTS += tests/unit/test_console
+UNIT_TESTS += tests/unit/test_ktap
+UNIT_TESTS += tests/unit/test_plan
+UNIT_TESTS += tests/unit/test_strbuf
+
+SCHEMA = $(sort $(wildcard schema/*.sql))
+
+all: kstage
+
+kstage: daemon/main.o libkstage.a
+	$(CC) $(ALL_CFLAGS) -o $@ daemon/main.o libkstage.a $(LIBS)
+
+libkstage.a: $(LIB_OBJS)
+	$(AR) rcs $@ $(LIB_OBJS)
+
+daemon/%.o: daemon/%.c daemon/*.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The migrations are compiled into the binary so that it is self-contained.
+daemon/schema.c: $(SCHEMA) daemon/gen-schema.sh
+	sh daemon/gen-schema.sh $(SCHEMA) > $@+ && mv $@+ $@
+
+tests/unit/%: tests/unit/%.c libkstage.a tests/unit/unit.h
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< libkstage.a $(LIBS) -lcmocka
+
+unit: $(UNIT_TESTS)
+
+# --- installing what a fresh Debian 12 lacks --------------------------------
+DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
+	libsqlite3-dev libmicrohttpd-dev libjansson-dev libcmocka-dev git \
+	curl ca-certificates
+DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
+	bc flex bison libelf-dev libssl-dev xz-utils e2fsprogs
+DEB_WEB = chromium wrk
+DEB_ALL = $(DEB_BUILD) $(DEB_KERNEL) $(DEB_WEB)
+
+deps: .deps-stamp
+.deps-stamp: Makefile $(wildcard tests/web/package.json)
+	@missing=$$(for p in $(DEB_ALL); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+	@# Node.js often comes from elsewhere (with its own npm): only a
+	@# machine without any gets Debian's.
+	@command -v npm >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	if [ -f tests/web/package.json ] && [ ! -d tests/web/node_modules/playwright-core ]; then \
+		cd tests/web && npm install --no-audit --no-fund --silent; fi
+	touch $@
+
+# --- tests --------------------------------------------------------------------
+test: deps kstage unit
+	@sh tests/run.sh
+
+check-kernel: deps kstage
+	sh tests/kernel/check-kernel.sh
+
+run: deps kstage
+	sh jobs/run-demo
+
+bench: deps kstage
+	sh bench/run.sh
+
+clean:
+	rm -f kstage libkstage.a daemon/*.o daemon/schema.c $(UNIT_TESTS)
+
+.PHONY: all unit deps test check-kernel run bench clean

@@ -1,0 +1,1068 @@
+/*
+ * config: daemon configuration, plans and profiles from JSON (jansson).
+ *
+ * jansson reports syntax errors with line and column but keeps no
+ * positions for values, so a field error (wrong type, unknown field, bad
+ * value) is located afterwards by walking the raw text along the field's
+ * path ("stages[2].branch") with a minimal JSON scanner.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <git2.h>
+
+#include "config.h"
+#include "strbuf.h"
+#include "wrapper.h"
+#include "banned.h"
+
+#define CONFIG_MAX_FILE ((size_t)1 << 20)
+
+/* --- locating a field in the raw text ------------------------------------ */
+
+static size_t skip_ws(const char *t, size_t len, size_t i)
+{
+	while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' ||
+			   t[i] == '\r'))
+		i++;
+	return i;
+}
+
+static size_t skip_string(const char *t, size_t len, size_t i)
+{
+	/* t[i] == '"' */
+	for (i++; i < len && t[i] != '"'; i++)
+		if (t[i] == '\\')
+			i++;
+	return i < len ? i + 1 : len;
+}
+
+static size_t skip_value(const char *t, size_t len, size_t i)
+{
+	int depth = 0;
+
+	i = skip_ws(t, len, i);
+	if (i >= len)
+		return len;
+	if (t[i] == '"')
+		return skip_string(t, len, i);
+	if (t[i] != '{' && t[i] != '[') {
+		while (i < len && !strchr(",}] \t\r\n", t[i]))
+			i++;
+		return i;
+	}
+	for (; i < len; i++) {
+		if (t[i] == '"') {
+			i = skip_string(t, len, i) - 1;
+		} else if (t[i] == '{' || t[i] == '[') {
+			depth++;
+		} else if (t[i] == '}' || t[i] == ']') {
+			if (--depth == 0)
+				return i + 1;
+		}
+	}
+	return len;
+}
+
+/*
+ * Offset of the element at "path" (components "key" or "[N]" separated by
+ * '.'), starting at the value at offset i.  For an object member the
+ * offset of its key is returned.  -1 if not found.
+ */
+static long locate_at(const char *t, size_t len, size_t i, const char *path)
+{
+	char comp[128];
+	const char *rest;
+	size_t clen;
+	long index = -1;
+
+	i = skip_ws(t, len, i);
+	if (!*path)
+		return (long)i;
+	if (*path == '.')
+		path++;
+	if (*path == '[') {
+		index = strtol(path + 1, NULL, 10);
+		rest = strchr(path, ']');
+		rest = rest ? rest + 1 : path + strlen(path);
+	} else {
+		rest = path + strcspn(path, ".[");
+		clen = rest - path;
+		if (clen >= sizeof(comp))
+			return -1;
+		memcpy(comp, path, clen);
+		comp[clen] = '\0';
+	}
+	if (i >= len)
+		return -1;
+	if (index >= 0) {
+		long k = 0;
+
+		if (t[i] != '[')
+			return -1;
+		i = skip_ws(t, len, i + 1);
+		while (i < len && t[i] != ']') {
+			if (k == index)
+				return locate_at(t, len, i, rest);
+			i = skip_ws(t, len, skip_value(t, len, i));
+			if (i < len && t[i] == ',')
+				i = skip_ws(t, len, i + 1);
+			k++;
+		}
+		return -1;
+	}
+	if (t[i] != '{')
+		return -1;
+	i = skip_ws(t, len, i + 1);
+	while (i < len && t[i] == '"') {
+		size_t kstart = i, kend = skip_string(t, len, i);
+		int match = kend - kstart - 2 == strlen(comp) &&
+			    !memcmp(t + kstart + 1, comp, strlen(comp));
+
+		i = skip_ws(t, len, kend);
+		if (i < len && t[i] == ':')
+			i = skip_ws(t, len, i + 1);
+		if (match)
+			return *rest ? locate_at(t, len, i, rest) : (long)kstart;
+		i = skip_ws(t, len, skip_value(t, len, i));
+		if (i < len && t[i] == ',')
+			i = skip_ws(t, len, i + 1);
+	}
+	return -1;
+}
+
+struct jctx {
+	const char *file;
+	const char *text;
+	size_t len;
+	char **err;
+};
+
+static void line_col(const struct jctx *c, long off, int *line, int *col)
+{
+	long k;
+
+	*line = 1;
+	*col = 1;
+	for (k = 0; k < off && (size_t)k < c->len; k++) {
+		if (c->text[k] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+/* Record an error about the field at path; returns -1. */
+__attribute__((format(printf, 3, 4)))
+static int jfail(struct jctx *c, const char *path, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	long off = c->text ? locate_at(c->text, c->len, 0, path) : -1;
+	int line = 0, col = 0;
+	va_list ap;
+
+	if (*c->err)
+		return -1;	/* keep the first error */
+	if (off >= 0) {
+		line_col(c, off, &line, &col);
+		strbuf_addf(&sb, "%s:%d:%d: ", c->file, line, col);
+	} else {
+		strbuf_addf(&sb, "%s: ", c->file);
+	}
+	if (*path)
+		strbuf_addf(&sb, "%s: ", path);
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	*c->err = strbuf_detach(&sb);
+	return -1;
+}
+
+static char *sub(const char *path, const char *key)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (*path)
+		strbuf_addf(&sb, "%s.%s", path, key);
+	else
+		strbuf_adds(&sb, key);
+	return strbuf_detach(&sb);
+}
+
+static char *subi(const char *path, size_t i)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "%s[%zu]", path, i);
+	return strbuf_detach(&sb);
+}
+
+static int check_keys(struct jctx *c, json_t *obj, const char *path,
+		      const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return jfail(c, path, "expected an object");
+	json_object_foreach(obj, key, v) {
+		const char *const *a;
+		struct strbuf known = STRBUF_INIT;
+		char *p;
+		int ret;
+
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, key))
+				break;
+		if (*a)
+			continue;
+		for (a = allowed; *a; a++)
+			strbuf_addf(&known, "%s%s", a == allowed ? "" : ", ", *a);
+		p = sub(path, key);
+		ret = jfail(c, p, "unknown field (known: %s)", strbuf_str(&known));
+		free(p);
+		strbuf_release(&known);
+		return ret;
+	}
+	return 0;
+}
+
+static int get_string(struct jctx *c, json_t *obj, const char *path,
+		      const char *key, int required, char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	char *p;
+	int ret = 0;
+
+	if (!v) {
+		if (!required)
+			return 0;
+		return jfail(c, path, "missing required field \"%s\"", key);
+	}
+	p = sub(path, key);
+	if (!json_is_string(v))
+		ret = jfail(c, p, "expected a string");
+	else if (strlen(json_string_value(v)) != json_string_length(v))
+		ret = jfail(c, p, "string contains a NUL byte");
+	else
+		*out = xstrdup(json_string_value(v));
+	free(p);
+	return ret;
+}
+
+static int get_uint(struct jctx *c, json_t *obj, const char *path,
+		    const char *key, unsigned min, unsigned max, unsigned *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char *p;
+	int ret = 0;
+
+	if (!v)
+		return 0;
+	p = sub(path, key);
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		ret = jfail(c, p, "expected an integer between %u and %u", min, max);
+	else
+		*out = (unsigned)json_integer_value(v);
+	free(p);
+	return ret;
+}
+
+static int get_bool(struct jctx *c, json_t *obj, const char *path,
+		    const char *key, int *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char *p;
+	int ret = 0;
+
+	if (!v)
+		return 0;
+	p = sub(path, key);
+	if (!json_is_boolean(v))
+		ret = jfail(c, p, "expected true or false");
+	else
+		*out = json_is_true(v);
+	free(p);
+	return ret;
+}
+
+/* Read and parse a JSON file; on error fill *err. */
+static json_t *load_json(struct jctx *c, struct strbuf *text, const char *path)
+{
+	json_error_t je;
+	json_t *root;
+
+	c->file = path;
+	c->text = NULL;
+	c->len = 0;
+	if (strbuf_read_file(text, path, CONFIG_MAX_FILE) < 0) {
+		jfail(c, "", "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	if (text->truncated) {
+		jfail(c, "", "file is larger than %zu bytes", CONFIG_MAX_FILE);
+		return NULL;
+	}
+	c->text = text->buf;
+	c->len = text->len;
+	root = json_loadb(strbuf_str(text), text->len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addf(&sb, "%s:%d:%d: invalid JSON: %s", path, je.line,
+			    je.column, je.text);
+		*c->err = strbuf_detach(&sb);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		jfail(c, "", "the top level must be an object");
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* dir/rel, made absolute: children run elsewhere, libgit2 too. */
+static char *abs_join(const char *dir, const char *rel)
+{
+	char *j = path_join(dir, rel);
+	char *a = path_absolute(j);
+
+	free(j);
+	return a;
+}
+
+/* --- names ------------------------------------------------------------------ */
+
+int config_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789._-") == n;
+}
+
+int config_valid_branch(const char *s)
+{
+	struct strbuf ref = STRBUF_INIT;
+	size_t n = strlen(s);
+	int valid = 0;
+
+	if (n == 0 || n > 200 || s[0] == '-')
+		return 0;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789._-/+") != n)
+		return 0;
+	if (!strncmp(s, "refs/", 5))
+		strbuf_adds(&ref, s);
+	else
+		strbuf_addf(&ref, "refs/heads/%s", s);
+	if (git_reference_name_is_valid(&valid, strbuf_str(&ref)) < 0)
+		valid = 0;
+	strbuf_release(&ref);
+	return valid;
+}
+
+/* --- profiles --------------------------------------------------------------- */
+
+static int valid_env_key(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > 64 || (k[0] >= '0' && k[0] <= '9'))
+		return 0;
+	return strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Feed the contents of a file, or of the regular files in a directory
+ * (sorted, not recursive), into sb for hashing. */
+static void hash_input(struct strbuf *sb, const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t nr = 0, alloc = 0, i;
+
+	if (stat(path, &st) < 0)
+		return;
+	if (S_ISREG(st.st_mode)) {
+		strbuf_addf(sb, "\nfile %s\n", path);
+		strbuf_read_file(sb, path, (size_t)4 << 20);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode) || !(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (nr == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			names = xrealloc(names, alloc * sizeof(*names));
+		}
+		names[nr++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, nr, sizeof(*names), cmp_str);
+	for (i = 0; i < nr; i++) {
+		char *p = path_join(path, names[i]);
+
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			strbuf_addf(sb, "\nfile %s\n", names[i]);
+			strbuf_read_file(sb, p, (size_t)4 << 20);
+		}
+		free(p);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void profile_digest(struct profile *p, json_t *root, char **inputs,
+			   size_t nr_inputs)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *copy = json_deep_copy(root);
+	char *dump;
+	git_oid oid;
+	size_t i;
+
+	/* Descriptions and known failures do not change what a run does. */
+	json_object_del(copy, "description");
+	json_object_del(copy, "known_failures");
+	dump = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
+	strbuf_adds(&sb, dump ? dump : "");
+	free(dump);
+	json_decref(copy);
+	/* The step programs themselves; what they read is listed in "inputs". */
+	for (i = 0; i < p->nr_steps; i++)
+		if (strchr(p->steps[i].argv[0], '/'))
+			hash_input(&sb, p->steps[i].argv[0]);
+	for (i = 0; i < nr_inputs; i++)
+		hash_input(&sb, inputs[i]);
+	git_odb_hash(&oid, sb.buf ? sb.buf : "", sb.len, GIT_OBJECT_BLOB);
+	git_oid_tostr(p->digest, sizeof(p->digest), &oid);
+	strbuf_release(&sb);
+}
+
+static int parse_step(struct jctx *c, json_t *v, const char *path,
+		      const char *dir, struct step_def *s)
+{
+	static const char *const keys[] = { "name", "run", "timeout", "console", NULL };
+	json_t *run;
+	size_t i;
+	char *p;
+
+	if (check_keys(c, v, path, keys) < 0 ||
+	    get_string(c, v, path, "name", 1, &s->name) < 0)
+		return -1;
+	if (!config_valid_name(s->name)) {
+		p = sub(path, "name");
+		jfail(c, p, "\"%s\" is not a valid step name ([A-Za-z0-9._-], 1-64)",
+		      s->name);
+		free(p);
+		return -1;
+	}
+	s->timeout = 3600;
+	if (get_uint(c, v, path, "timeout", 1, 7 * 24 * 3600, &s->timeout) < 0 ||
+	    get_bool(c, v, path, "console", &s->console) < 0)
+		return -1;
+	run = json_object_get(v, "run");
+	p = sub(path, "run");
+	if (!run || !json_is_array(run) || json_array_size(run) == 0 ||
+	    json_array_size(run) > 64) {
+		jfail(c, run ? p : path, run ? "expected a non-empty array of strings (argv)"
+				  : "missing required field \"run\"");
+		free(p);
+		return -1;
+	}
+	s->argv = xcalloc(json_array_size(run) + 1, sizeof(char *));
+	for (i = 0; i < json_array_size(run); i++) {
+		json_t *a = json_array_get(run, i);
+
+		if (!json_is_string(a) || strlen(json_string_value(a)) !=
+		    json_string_length(a)) {
+			char *q = subi(p, i);
+			jfail(c, q, "expected a string");
+			free(q);
+			free(p);
+			return -1;
+		}
+		if (i == 0 && strchr(json_string_value(a), '/'))
+			s->argv[i] = abs_join(dir, json_string_value(a));
+		else
+			s->argv[i] = xstrdup(json_string_value(a));
+	}
+	free(p);
+	return 0;
+}
+
+static int parse_known(struct jctx *c, json_t *v, const char *path,
+		       struct known_failure *k)
+{
+	static const char *const keys[] = { "test", "reason", "until", NULL };
+
+	if (check_keys(c, v, path, keys) < 0 ||
+	    get_string(c, v, path, "test", 1, &k->test) < 0 ||
+	    get_string(c, v, path, "reason", 1, &k->reason) < 0 ||
+	    get_string(c, v, path, "until", 0, &k->until) < 0)
+		return -1;
+	if (k->until && !config_valid_name(k->until)) {
+		char *p = sub(path, "until");
+		jfail(c, p, "\"%s\" is not a valid stage name", k->until);
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_array(struct jctx *c, json_t *obj, const char *path,
+		     const char *key, size_t max, json_t **out)
+{
+	json_t *v = json_object_get(obj, key);
+	char *p;
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (json_is_array(v) && json_array_size(v) <= max) {
+		*out = v;
+		return 0;
+	}
+	p = sub(path, key);
+	jfail(c, p, "expected an array of at most %zu entries", max);
+	free(p);
+	return -1;
+}
+
+struct profile *profile_load(const char *path, char **err)
+{
+	static const char *const keys[] = {
+		"name", "description", "steps", "env", "end_marker",
+		"known_failures", "kill_grace", "log_max", "inputs", NULL
+	};
+	struct strbuf text = STRBUF_INIT;
+	struct jctx c = { .err = err };
+	struct profile *p = xcalloc(1, sizeof(*p));
+	json_t *root, *steps, *env, *known, *inputs;
+	char **input_paths = NULL;
+	size_t nr_inputs = 0;
+	char *dir = path_dirname(path);
+	unsigned log_mb = 64;
+	size_t i;
+
+	*err = NULL;
+	p->path = xstrdup(path);
+	root = load_json(&c, &text, path);
+	if (!root)
+		goto fail;
+	if (check_keys(&c, root, "", keys) < 0 ||
+	    get_string(&c, root, "", "name", 1, &p->name) < 0 ||
+	    get_string(&c, root, "", "description", 0, &p->description) < 0 ||
+	    get_string(&c, root, "", "end_marker", 0, &p->end_marker) < 0)
+		goto fail;
+	if (!config_valid_name(p->name)) {
+		jfail(&c, "name", "\"%s\" is not a valid profile name", p->name);
+		goto fail;
+	}
+	p->kill_grace = 10;
+	if (get_uint(&c, root, "", "kill_grace", 0, 3600, &p->kill_grace) < 0 ||
+	    get_uint(&c, root, "", "log_max", 1, 4096, &log_mb) < 0)
+		goto fail;
+	p->log_max = (size_t)log_mb << 20;
+
+	if (get_array(&c, root, "", "steps", 32, &steps) < 0)
+		goto fail;
+	if (!steps || json_array_size(steps) == 0) {
+		jfail(&c, steps ? "steps" : "", "a profile needs at least one step");
+		goto fail;
+	}
+	p->steps = xcalloc(json_array_size(steps), sizeof(*p->steps));
+	for (i = 0; i < json_array_size(steps); i++) {
+		char *sp = subi("steps", i);
+		size_t j;
+		int r = parse_step(&c, json_array_get(steps, i), sp, dir,
+				   &p->steps[i]);
+
+		p->nr_steps = i + 1;
+		for (j = 0; r == 0 && j < i; j++)
+			if (!strcmp(p->steps[j].name, p->steps[i].name))
+				r = jfail(&c, sp, "duplicate step name \"%s\"",
+					  p->steps[i].name);
+		free(sp);
+		if (r < 0)
+			goto fail;
+	}
+
+	env = json_object_get(root, "env");
+	if (env) {
+		const char *key;
+		json_t *v;
+
+		if (!json_is_object(env) || json_object_size(env) > 128) {
+			jfail(&c, "env", "expected an object of at most 128 strings");
+			goto fail;
+		}
+		p->env = xcalloc(json_object_size(env) + 1, sizeof(char *));
+		json_object_foreach(env, key, v) {
+			struct strbuf kv = STRBUF_INIT;
+			char *ep = sub("env", key);
+
+			if (!valid_env_key(key) || !strncmp(key, "KSTAGE_RUN", 10)) {
+				jfail(&c, ep, "not a valid variable name ([A-Z0-9_], not KSTAGE_RUN*)");
+				free(ep);
+				goto fail;
+			}
+			if (!json_is_string(v) || strlen(json_string_value(v)) !=
+			    json_string_length(v)) {
+				jfail(&c, ep, "expected a string");
+				free(ep);
+				goto fail;
+			}
+			free(ep);
+			strbuf_addf(&kv, "%s=%s", key, json_string_value(v));
+			p->env[p->nr_env++] = strbuf_detach(&kv);
+		}
+	}
+
+	if (get_array(&c, root, "", "known_failures", 1024, &known) < 0)
+		goto fail;
+	if (known) {
+		p->known = xcalloc(json_array_size(known) + 1, sizeof(*p->known));
+		for (i = 0; i < json_array_size(known); i++) {
+			char *kp = subi("known_failures", i);
+			int r = parse_known(&c, json_array_get(known, i), kp,
+					    &p->known[i]);
+
+			p->nr_known = i + 1;
+			free(kp);
+			if (r < 0)
+				goto fail;
+		}
+	}
+
+	if (get_array(&c, root, "", "inputs", 64, &inputs) < 0)
+		goto fail;
+	if (inputs) {
+		input_paths = xcalloc(json_array_size(inputs) + 1, sizeof(char *));
+		for (i = 0; i < json_array_size(inputs); i++) {
+			json_t *a = json_array_get(inputs, i);
+
+			if (!json_is_string(a)) {
+				char *ip = subi("inputs", i);
+				jfail(&c, ip, "expected a path");
+				free(ip);
+				goto fail;
+			}
+			input_paths[nr_inputs++] = abs_join(dir, json_string_value(a));
+		}
+	}
+	profile_digest(p, root, input_paths, nr_inputs);
+	for (i = 0; i < nr_inputs; i++)
+		free(input_paths[i]);
+	free(input_paths);
+	json_decref(root);
+	strbuf_release(&text);
+	free(dir);
+	return p;
+
+fail:
+	for (i = 0; i < nr_inputs; i++)
+		free(input_paths[i]);
+	free(input_paths);
+	json_decref(root);
+	strbuf_release(&text);
+	free(dir);
+	profile_free(p);
+	return NULL;
+}
+
+void profile_free(struct profile *p)
+{
+	size_t i, j;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nr_steps; i++) {
+		free(p->steps[i].name);
+		for (j = 0; p->steps[i].argv && p->steps[i].argv[j]; j++)
+			free(p->steps[i].argv[j]);
+		free(p->steps[i].argv);
+	}
+	free(p->steps);
+	for (i = 0; i < p->nr_env; i++)
+		free(p->env[i]);
+	free(p->env);
+	for (i = 0; i < p->nr_known; i++) {
+		free(p->known[i].test);
+		free(p->known[i].reason);
+		free(p->known[i].until);
+	}
+	free(p->known);
+	free(p->path);
+	free(p->name);
+	free(p->description);
+	free(p->end_marker);
+	free(p);
+}
+
+const struct known_failure *profile_known_failure(const struct profile *p,
+						  const struct plan_def *plan,
+						  size_t stage_idx,
+						  const char *test)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nr_known; i++) {
+		const struct known_failure *k = &p->known[i];
+
+		if (fnmatch(k->test, test, 0) != 0)
+			continue;
+		if (k->until && plan) {
+			/* Stage positions are 1-based; 0 is the base. */
+			for (j = 0; j < plan->nr_stages; j++)
+				if (!strcmp(plan->stages[j].name, k->until))
+					break;
+			if (j < plan->nr_stages && stage_idx >= j + 1)
+				continue;
+		}
+		return k;
+	}
+	return NULL;
+}
+
+/* --- plans ------------------------------------------------------------------ */
+
+static int parse_stage(struct jctx *c, json_t *v, const char *path,
+		       struct stage_def *s)
+{
+	static const char *const keys[] = { "name", "branch", "title", NULL };
+	char *p;
+
+	if (check_keys(c, v, path, keys) < 0 ||
+	    get_string(c, v, path, "name", 1, &s->name) < 0 ||
+	    get_string(c, v, path, "branch", 1, &s->branch) < 0 ||
+	    get_string(c, v, path, "title", 0, &s->title) < 0)
+		return -1;
+	if (!config_valid_name(s->name) || !strcmp(s->name, "base")) {
+		p = sub(path, "name");
+		jfail(c, p, "\"%s\" is not a valid stage name ([A-Za-z0-9._-], "
+		      "1-64 characters, not \"base\")", s->name);
+		free(p);
+		return -1;
+	}
+	if (!config_valid_branch(s->branch)) {
+		p = sub(path, "branch");
+		jfail(c, p, "\"%s\" is not a valid branch name (letters, digits "
+		      "and . _ - / + only, and a valid git ref)", s->branch);
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+struct plan_def *plan_def_load(const char *path, char **err)
+{
+	static const char *const keys[] = {
+		"name", "repo", "base", "integration", "profile", "stages",
+		"remote", "description", NULL
+	};
+	struct strbuf text = STRBUF_INIT;
+	struct jctx c = { .err = err };
+	struct plan_def *plan = xcalloc(1, sizeof(*plan));
+	char *dir = path_dirname(path);
+	char *repo = NULL, *profile = NULL, *desc = NULL;
+	json_t *root, *stages;
+	size_t i, j;
+
+	*err = NULL;
+	plan->path = xstrdup(path);
+	root = load_json(&c, &text, path);
+	if (!root)
+		goto fail;
+	if (check_keys(&c, root, "", keys) < 0 ||
+	    get_string(&c, root, "", "name", 1, &plan->name) < 0 ||
+	    get_string(&c, root, "", "repo", 1, &repo) < 0 ||
+	    get_string(&c, root, "", "base", 1, &plan->base) < 0 ||
+	    get_string(&c, root, "", "integration", 0, &plan->integration) < 0 ||
+	    get_string(&c, root, "", "remote", 0, &plan->remote) < 0 ||
+	    get_string(&c, root, "", "description", 0, &desc) < 0 ||
+	    get_string(&c, root, "", "profile", 1, &profile) < 0)
+		goto fail;
+	if (!config_valid_name(plan->name)) {
+		jfail(&c, "name", "\"%s\" is not a valid plan name", plan->name);
+		goto fail;
+	}
+	if (!*plan->base || strlen(plan->base) > 200 ||
+	    strspn(plan->base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789._-/+~^") != strlen(plan->base)) {
+		jfail(&c, "base", "\"%s\" is not a valid revision", plan->base);
+		goto fail;
+	}
+	if (plan->integration && !config_valid_branch(plan->integration)) {
+		jfail(&c, "integration", "\"%s\" is not a valid branch name",
+		      plan->integration);
+		goto fail;
+	}
+	plan->repo = abs_join(dir, repo);
+
+	if (get_array(&c, root, "", "stages", 256, &stages) < 0)
+		goto fail;
+	if (!stages || json_array_size(stages) == 0) {
+		jfail(&c, stages ? "stages" : "", "a plan needs at least one stage");
+		goto fail;
+	}
+	plan->stages = xcalloc(json_array_size(stages), sizeof(*plan->stages));
+	for (i = 0; i < json_array_size(stages); i++) {
+		char *sp = subi("stages", i);
+		int r = parse_stage(&c, json_array_get(stages, i), sp,
+				    &plan->stages[i]);
+
+		plan->nr_stages = i + 1;
+		for (j = 0; r == 0 && j < i; j++) {
+			if (!strcmp(plan->stages[j].name, plan->stages[i].name))
+				r = jfail(&c, sp, "duplicate stage name \"%s\"",
+					  plan->stages[i].name);
+			else if (!strcmp(plan->stages[j].branch, plan->stages[i].branch))
+				r = jfail(&c, sp, "branch \"%s\" is already stage \"%s\"",
+					  plan->stages[i].branch, plan->stages[j].name);
+		}
+		free(sp);
+		if (r < 0)
+			goto fail;
+	}
+
+	{
+		char *ppath = path_join(dir, profile);
+		char *perr = NULL;
+
+		plan->profile = profile_load(ppath, &perr);
+		free(ppath);
+		if (!plan->profile) {
+			/* Say which plan pulled the profile in. */
+			struct strbuf sb = STRBUF_INIT;
+			long off = locate_at(c.text, c.len, 0, "profile");
+			int line = 0, col = 0;
+
+			line_col(&c, off, &line, &col);
+			strbuf_addf(&sb, "%s\n  (profile of plan %s:%d:%d)", perr,
+				    path, line, col);
+			free(perr);
+			*err = strbuf_detach(&sb);
+			goto fail;
+		}
+	}
+	for (i = 0; i < plan->profile->nr_known; i++) {
+		const char *until = plan->profile->known[i].until;
+
+		for (j = 0; until && j < plan->nr_stages; j++)
+			if (!strcmp(plan->stages[j].name, until))
+				break;
+		if (until && j == plan->nr_stages) {
+			struct strbuf sb = STRBUF_INIT;
+
+			strbuf_addf(&sb, "%s: known_failures[%zu].until: no stage "
+				    "\"%s\" in plan %s", plan->profile->path, i,
+				    until, path);
+			*err = strbuf_detach(&sb);
+			goto fail;
+		}
+	}
+	free(repo);
+	free(profile);
+	free(desc);
+	free(dir);
+	json_decref(root);
+	strbuf_release(&text);
+	return plan;
+
+fail:
+	free(repo);
+	free(profile);
+	free(desc);
+	free(dir);
+	json_decref(root);
+	strbuf_release(&text);
+	plan_def_free(plan);
+	return NULL;
+}
+
+void plan_def_free(struct plan_def *plan)
+{
+	size_t i;
+
+	if (!plan)
+		return;
+	for (i = 0; i < plan->nr_stages; i++) {
+		free(plan->stages[i].name);
+		free(plan->stages[i].branch);
+		free(plan->stages[i].title);
+	}
+	free(plan->stages);
+	profile_free(plan->profile);
+	free(plan->path);
+	free(plan->name);
+	free(plan->repo);
+	free(plan->base);
+	free(plan->integration);
+	free(plan->remote);
+	free(plan);
+}
+
+/* --- the daemon configuration ---------------------------------------------- */
+
+static void config_defaults(struct kstage_config *cfg, const char *dir)
+{
+	cfg->db = abs_join(dir, "var/kstage.db");
+	cfg->artifacts = abs_join(dir, "var/artifacts");
+	cfg->work = abs_join(dir, "var/work");
+	cfg->cache = abs_join(dir, "var/cache");
+	cfg->web_root = abs_join(dir, "web");
+	cfg->listen = xstrdup("127.0.0.1:8080");
+	cfg->slots = 1;
+	cfg->poll_interval = 60;
+	cfg->confirm_runs = 1;
+	cfg->bisect_runs = 1;
+	cfg->auto_bisect = 1;
+	cfg->max_body = (size_t)8 << 20;
+}
+
+static int replace_path(struct jctx *c, json_t *root, const char *key,
+			const char *dir, char **field)
+{
+	char *v = NULL;
+
+	if (get_string(c, root, "", key, 0, &v) < 0)
+		return -1;
+	if (v) {
+		free(*field);
+		*field = abs_join(dir, v);
+		free(v);
+	}
+	return 0;
+}
+
+struct kstage_config *config_load(const char *path, char **err)
+{
+	static const char *const keys[] = {
+		"db", "artifacts", "work", "cache", "web_root", "listen",
+		"slots", "jobs", "poll_interval", "read_auth", "plans",
+		"confirm_runs", "bisect_runs", "auto_bisect", "max_body",
+		NULL
+	};
+	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
+	struct strbuf text = STRBUF_INIT;
+	struct jctx c = { .err = err };
+	json_t *root = NULL, *plans;
+	char *dir = NULL, *listen = NULL;
+	unsigned body_mb = 8;
+	size_t i;
+
+	*err = NULL;
+	if (!path) {
+		config_defaults(cfg, NULL);
+		return cfg;
+	}
+	cfg->path = xstrdup(path);
+	dir = path_dirname(path);
+	/* Default data paths sit beside the config's parent (the checkout). */
+	{
+		char *top = path_join(dir, "..");
+		config_defaults(cfg, top);
+		free(top);
+	}
+	root = load_json(&c, &text, path);
+	if (!root)
+		goto fail;
+	if (check_keys(&c, root, "", keys) < 0 ||
+	    replace_path(&c, root, "db", dir, &cfg->db) < 0 ||
+	    replace_path(&c, root, "artifacts", dir, &cfg->artifacts) < 0 ||
+	    replace_path(&c, root, "work", dir, &cfg->work) < 0 ||
+	    replace_path(&c, root, "cache", dir, &cfg->cache) < 0 ||
+	    replace_path(&c, root, "web_root", dir, &cfg->web_root) < 0 ||
+	    get_string(&c, root, "", "listen", 0, &listen) < 0 ||
+	    get_uint(&c, root, "", "slots", 1, 64, &cfg->slots) < 0 ||
+	    get_uint(&c, root, "", "jobs", 0, 1024, &cfg->jobs) < 0 ||
+	    get_uint(&c, root, "", "poll_interval", 0, 86400, &cfg->poll_interval) < 0 ||
+	    get_bool(&c, root, "", "read_auth", &cfg->read_auth) < 0 ||
+	    get_uint(&c, root, "", "confirm_runs", 0, 20, &cfg->confirm_runs) < 0 ||
+	    get_uint(&c, root, "", "bisect_runs", 1, 20, &cfg->bisect_runs) < 0 ||
+	    get_bool(&c, root, "", "auto_bisect", &cfg->auto_bisect) < 0 ||
+	    get_uint(&c, root, "", "max_body", 1, 1024, &body_mb) < 0)
+		goto fail;
+	cfg->max_body = (size_t)body_mb << 20;
+	if (listen) {
+		const char *colon = strrchr(listen, ':');
+
+		if (!colon || colon == listen || atoi(colon + 1) <= 0 ||
+		    atoi(colon + 1) > 65535) {
+			jfail(&c, "listen", "expected \"ADDRESS:PORT\", got \"%s\"", listen);
+			goto fail;
+		}
+		free(cfg->listen);
+		cfg->listen = listen;
+		listen = NULL;
+	}
+	if (get_array(&c, root, "", "plans", 64, &plans) < 0)
+		goto fail;
+	if (plans) {
+		cfg->plans = xcalloc(json_array_size(plans) + 1, sizeof(char *));
+		for (i = 0; i < json_array_size(plans); i++) {
+			json_t *a = json_array_get(plans, i);
+
+			if (!json_is_string(a)) {
+				char *pp = subi("plans", i);
+				jfail(&c, pp, "expected a path to a plan file");
+				free(pp);
+				goto fail;
+			}
+			cfg->plans[cfg->nr_plans++] = abs_join(dir, json_string_value(a));
+		}
+	}
+	json_decref(root);
+	strbuf_release(&text);
+	free(dir);
+	return cfg;
+
+fail:
+	free(listen);
+	json_decref(root);
+	strbuf_release(&text);
+	free(dir);
+	config_free(cfg);
+	return NULL;
+}
+
+void config_free(struct kstage_config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->nr_plans; i++)
+		free(cfg->plans[i]);
+	free(cfg->plans);
+	free(cfg->path);
+	free(cfg->db);
+	free(cfg->artifacts);
+	free(cfg->work);
+	free(cfg->cache);
+	free(cfg->web_root);
+	free(cfg->listen);
+	free(cfg);
+}

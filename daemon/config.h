@@ -1,0 +1,122 @@
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+/*
+ * config: the daemon configuration, plans and profiles, read from JSON
+ * files with jansson.
+ *
+ * Every error names the file, the line and column, and the field, e.g.
+ *
+ *   configs/plans/demo.json:12:17: stages[2].branch: "a b" is not a valid
+ *   branch name (letters, digits and . _ - / + only)
+ *
+ * Unknown fields are errors (a typo must not silently fall back to a
+ * default).  Relative paths inside a file are relative to the directory of
+ * that file.  All loaded structures own their strings; free them with the
+ * matching *_free().
+ */
+
+struct step_def {
+	char *name;		/* [A-Za-z0-9_-]+ */
+	char **argv;		/* NULL-terminated; argv[0] resolved (absolute if it had a '/') */
+	unsigned timeout;	/* seconds */
+	int console;		/* the log is a console log: parse tests + boot verdict */
+};
+
+struct known_failure {
+	char *test;		/* fnmatch(3) pattern on result names */
+	char *reason;
+	char *until;		/* stage name from which on it is counted again, or NULL */
+};
+
+struct profile {
+	char *path;		/* the file */
+	char *name;
+	char *description;
+	struct step_def *steps;
+	size_t nr_steps;
+	char **env;		/* "KEY=VALUE" strings */
+	size_t nr_env;
+	char *end_marker;	/* may be NULL: no marker expected */
+	struct known_failure *known;
+	size_t nr_known;
+	unsigned kill_grace;	/* seconds between TERM and KILL */
+	size_t log_max;		/* bytes kept of each step's log head */
+	/*
+	 * Hex SHA-1 over the canonical JSON of the profile (without its
+	 * description and known failures), the contents of every step program
+	 * given as a path, and of every file named in "inputs" (a directory
+	 * counts with the regular files in it): a result is only reused for
+	 * the same tree under the same digest.
+	 */
+	char digest[41];
+};
+
+struct stage_def {
+	char *name;		/* [A-Za-z0-9._-]+, unique in the plan */
+	char *branch;		/* a branch name (refs/heads/ is implied) */
+	char *title;		/* may be NULL */
+};
+
+struct plan_def {
+	char *path;
+	char *name;
+	char *repo;		/* resolved path of the git repository */
+	char *base;		/* revision of the plan base */
+	char *integration;	/* branch the gate moves; may be NULL */
+	char *remote;		/* URL to poll, may be NULL */
+	struct profile *profile;
+	struct stage_def *stages;
+	size_t nr_stages;
+};
+
+struct kstage_config {
+	char *path;		/* NULL when built from defaults */
+	char *db;
+	char *artifacts;
+	char *work;		/* per-slot trees and build outputs */
+	char *cache;		/* shared cache (ccache, probes) */
+	char *web_root;
+	char *listen;		/* "127.0.0.1:8080" */
+	unsigned slots;
+	unsigned jobs;		/* KSTAGE_JOBS for steps; 0 = number of CPUs */
+	unsigned poll_interval;	/* seconds between plan passes in serve; 0 = off */
+	int read_auth;		/* reads need a token too */
+	unsigned confirm_runs;	/* reruns to confirm a regression */
+	unsigned bisect_runs;	/* runs per bisection step (flaky tests) */
+	int auto_bisect;
+	size_t max_body;	/* HTTP request body cap */
+	char **plans;		/* plan file paths (resolved) */
+	size_t nr_plans;
+};
+
+/*
+ * Load the daemon configuration from path (NULL: defaults with paths
+ * under "var/").  On error, *err gets a message as above (caller frees)
+ * and the return is NULL.
+ */
+struct kstage_config *config_load(const char *path, char **err);
+void config_free(struct kstage_config *cfg);
+
+struct plan_def *plan_def_load(const char *path, char **err);
+void plan_def_free(struct plan_def *plan);
+
+struct profile *profile_load(const char *path, char **err);
+void profile_free(struct profile *p);
+
+/* Known failure entry that covers test on the stage at position stage_idx
+ * of plan (NULL if none).  "until" names the first stage where the test
+ * counts again. */
+const struct known_failure *profile_known_failure(const struct profile *p,
+						  const struct plan_def *plan,
+						  size_t stage_idx,
+						  const char *test);
+
+/* Is s a branch name we accept (git-valid and no shell metacharacters)? */
+int config_valid_branch(const char *s);
+/* Is s a valid stage/step/profile name ([A-Za-z0-9._-]{1,64})? */
+int config_valid_name(const char *s);
+
+#endif

@@ -1,0 +1,399 @@
+/*
+ * console: the boot verdict from a kernel's serial console log (see
+ * console.h).
+ *
+ * Each line is cleaned (escape sequences dropped, invalid UTF-8 and control
+ * characters made harmless), then searched for kernel messages: a message
+ * starts at the beginning of the line (after an optional "<N>" log level)
+ * or right after a "[    1.234567] " timestamp anywhere in the line, since
+ * the console interleaves kernel output with whatever a test was printing.
+ * A message is classified by the table below, on its first words only, so
+ * that test output that merely mentions "WARNING:" never counts.
+ */
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "console.h"
+#include "banned.h"
+
+/* Bytes of a line that are looked at; the rest of a longer line is cut. */
+#define CONSOLE_MAX_LINE 4096
+
+static const char *const verdict_names[BOOT_VERDICT_COUNT] = {
+	[BOOT_CLEAN] = "clean",
+	[BOOT_WARNING] = "warning",
+	[BOOT_HUNG] = "hung",
+	[BOOT_TIMEOUT] = "timeout",
+	[BOOT_BUG] = "bug",
+	[BOOT_OOPS] = "oops",
+	[BOOT_KASAN] = "kasan",
+	[BOOT_PANIC] = "panic",
+};
+
+const char *boot_verdict_name(enum boot_verdict v)
+{
+	if ((unsigned)v >= BOOT_VERDICT_COUNT)
+		return "unknown";
+	return verdict_names[v];
+}
+
+int boot_verdict_parse(enum boot_verdict *out, const char *name)
+{
+	int i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < BOOT_VERDICT_COUNT; i++) {
+		if (!strcmp(verdict_names[i], name)) {
+			*out = (enum boot_verdict)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Kernel messages that matter, matched at the start of a message; the
+ * first match wins, so specific patterns come before general ones.  When
+ * "also" is set, the message must contain it as well.
+ */
+static const struct pattern {
+	const char *prefix;
+	const char *also;
+	enum boot_verdict kind;
+} patterns[] = {
+	{ "Kernel panic - not syncing", NULL, BOOT_PANIC },
+	{ "BUG: KASAN:", NULL, BOOT_KASAN },
+	{ "BUG: KFENCE:", NULL, BOOT_KASAN },
+	{ "UBSAN:", NULL, BOOT_KASAN },
+	{ "Oops:", NULL, BOOT_OOPS },
+	{ "general protection fault", NULL, BOOT_OOPS },
+	{ "BUG: unable to handle", NULL, BOOT_OOPS },
+	{ "BUG: kernel NULL pointer dereference", NULL, BOOT_OOPS },
+	{ "kernel BUG at ", NULL, BOOT_BUG },
+	{ "watchdog: BUG: soft lockup", NULL, BOOT_BUG },
+	{ "BUG:", NULL, BOOT_BUG },
+	{ "INFO: task ", " blocked for more than ", BOOT_HUNG },
+	{ "rcu: INFO: ", "detected stall", BOOT_HUNG },
+	{ "INFO: rcu_", "detected stall", BOOT_HUNG },
+	{ "WARNING: CPU: ", NULL, BOOT_WARNING },
+	{ "WARNING: at ", NULL, BOOT_WARNING },
+};
+
+/* ---- text cleaning (same rules as ktap's) ------------------------------ */
+
+static size_t utf8_char_len(const unsigned char *s, size_t len)
+{
+	unsigned c = s[0];
+	uint32_t cp;
+	size_t n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return n;
+}
+
+static size_t skip_escape(const char *s, size_t len, size_t i)
+{
+	size_t j = i + 1;
+
+	if (j >= len)
+		return j;
+	if (s[j] != '[')
+		return j + 1;	/* two-byte sequence: "ESC c" */
+	for (j++; j < len; j++) {
+		unsigned char c = s[j];
+
+		if (c >= 0x40 && c <= 0x7e)
+			return j + 1;
+		if (c < 0x20 || c > 0x3f)
+			return j;
+	}
+	return j;
+}
+
+/*
+ * Copy s[0..len) into dst (cap bytes, NUL included) as valid UTF-8 without
+ * control characters: escape sequences and carriage returns are dropped,
+ * tabs become spaces, other control characters and invalid bytes become
+ * '?'.  Never splits a character; returns the length written.
+ */
+static size_t clean_text(char *dst, size_t cap, const char *s, size_t len)
+{
+	size_t i = 0, o = 0;
+
+	if (!cap)
+		return 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		const char *from = s + i;
+		size_t n = 1;
+
+		if (c == 0x1b) {
+			i = skip_escape(s, len, i);
+			continue;
+		}
+		if (c == '\r') {
+			i++;
+			continue;
+		}
+		if (c == '\t') {
+			from = " ";
+		} else if (c < 0x20 || c == 0x7f) {
+			from = "?";
+		} else {
+			n = utf8_char_len((const unsigned char *)s + i, len - i);
+			if (!n) {
+				from = "?";
+				n = 1;
+			}
+		}
+		if (o + n >= cap)
+			break;
+		memcpy(dst + o, from, n);
+		o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Length of a "[    1.234567] " timestamp at s (with a "[  T1]" caller id). */
+static size_t timestamp_len(const char *s)
+{
+	size_t i = 1, d;
+
+	if (s[0] != '[')
+		return 0;
+	while (s[i] == ' ')
+		i++;
+	for (d = i; is_digit(s[i]); i++)
+		;
+	if (i == d || s[i] != '.')
+		return 0;
+	for (d = ++i; is_digit(s[i]); i++)
+		;
+	if (i == d || s[i] != ']')
+		return 0;
+	i++;
+	if (s[i] == '[') {
+		size_t j = i + 1;
+
+		while (s[j] == ' ')
+			j++;
+		if (s[j] == 'T' || s[j] == 'C') {
+			for (d = ++j; is_digit(s[j]); j++)
+				;
+			if (j > d && s[j] == ']')
+				i = j + 1;
+		}
+	}
+	while (s[i] == ' ')
+		i++;
+	return i;
+}
+
+/* Skip a "<4>" log level and blanks at the start of a message. */
+static const char *message_start(const char *s)
+{
+	size_t i = 0;
+
+	while (*s == ' ')
+		s++;
+	if (s[0] == '<') {
+		for (i = 1; is_digit(s[i]) && i < 4; i++)
+			;
+		if (i > 1 && s[i] == '>')
+			s += i + 1;
+	}
+	return s;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static int classify_message(const char *msg, enum boot_verdict *kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(patterns) / sizeof(*patterns); i++) {
+		const struct pattern *pt = &patterns[i];
+
+		if (has_prefix(msg, pt->prefix) &&
+		    (!pt->also || strstr(msg + strlen(pt->prefix), pt->also))) {
+			*kind = pt->kind;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The worst kernel event on a cleaned line, if any.  Messages start at the
+ * line's beginning or after any timestamp in it.
+ */
+static int classify_line(const char *line, enum boot_verdict *kind)
+{
+	const char *p = line;
+	int found = 0;
+	enum boot_verdict k;
+
+	if (classify_message(message_start(line), &k)) {
+		*kind = k;
+		found = 1;
+	}
+	while ((p = strchr(p, '[')) != NULL) {
+		size_t ts = timestamp_len(p);
+
+		if (!ts) {
+			p++;
+			continue;
+		}
+		p += ts;
+		if (classify_message(message_start(p), &k) && (!found || k > *kind)) {
+			*kind = k;
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/* Does the line start with the end marker (possibly after a timestamp)? */
+static int is_end_marker(const char *line, const char *marker)
+{
+	const char *p = message_start(line);
+	size_t ts = timestamp_len(p);
+
+	return has_prefix(p, marker) || (ts && has_prefix(p + ts, marker));
+}
+
+static void copy_text(char *dst, const char *line)
+{
+	size_t n = strlen(line);
+	const char *s = line;
+
+	while (*s == ' ') {
+		s++;
+		n--;
+	}
+	while (n && s[n - 1] == ' ')
+		n--;
+	if (n >= CONSOLE_MAX_TEXT) {
+		n = CONSOLE_MAX_TEXT - 1;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/*
+ * Keep an event.  When the list is full, a new event that is worse than
+ * something in it replaces the latest of the least severe ones, so that
+ * a panic after many warnings is still highlighted.
+ */
+static void add_event(struct console_verdict *out, enum boot_verdict kind,
+		      unsigned line, const char *text)
+{
+	struct console_event *ev;
+	size_t i, victim = 0;
+
+	if (out->nr_events == CONSOLE_MAX_EVENTS) {
+		out->dropped_events++;
+		for (i = 1; i < out->nr_events; i++)
+			if (out->events[i].kind <= out->events[victim].kind)
+				victim = i;
+		if (out->events[victim].kind >= kind)
+			return;
+		memmove(&out->events[victim], &out->events[victim + 1],
+			(out->nr_events - victim - 1) * sizeof(*out->events));
+		out->nr_events--;
+	}
+	ev = &out->events[out->nr_events++];
+	ev->kind = kind;
+	ev->line = line;
+	copy_text(ev->text, text);
+}
+
+void console_classify(struct console_verdict *out, const char *buf, size_t len,
+		      const char *end_marker, int timed_out)
+{
+	char line[CONSOLE_MAX_LINE];
+	size_t pos = 0;
+	unsigned lineno = 0;
+	int worst_set = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (end_marker && !*end_marker)
+		end_marker = NULL;
+
+	while (buf && pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		size_t n = end - pos;
+		enum boot_verdict kind;
+
+		if (n > CONSOLE_MAX_LINE - 1)
+			n = CONSOLE_MAX_LINE - 1;
+		clean_text(line, sizeof(line), buf + pos, n);
+		lineno++;
+		pos = nl ? end + 1 : len;
+
+		if (end_marker && !out->end_marker_line &&
+		    is_end_marker(line, end_marker))
+			out->end_marker_line = lineno;
+		if (!classify_line(line, &kind))
+			continue;
+		add_event(out, kind, lineno, line);
+		if (!worst_set || kind > out->verdict) {
+			worst_set = 1;
+			out->verdict = kind;
+			out->line = lineno;
+			copy_text(out->text, line);
+		}
+	}
+	out->lines = lineno;
+
+	if (!worst_set)
+		out->verdict = BOOT_CLEAN;
+	if (timed_out && out->verdict < BOOT_TIMEOUT) {
+		out->verdict = BOOT_TIMEOUT;
+		out->line = 0;
+		out->text[0] = '\0';
+	} else if (end_marker && !out->end_marker_line && out->verdict < BOOT_HUNG) {
+		out->verdict = BOOT_HUNG;
+		out->line = 0;
+		out->text[0] = '\0';
+	}
+}

@@ -1,0 +1,330 @@
+/*
+ * db: SQLite connection, migrations and a small statement cache.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "wrapper.h"
+#include "banned.h"
+
+static int bind_args(sqlite3 *h, sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	int i, rc = SQLITE_OK;
+
+	if ((int)(fmt ? strlen(fmt) : 0) != sqlite3_bind_parameter_count(st))
+		return error("%d arguments for %d parameters: %s",
+			     (int)(fmt ? strlen(fmt) : 0),
+			     sqlite3_bind_parameter_count(st), sqlite3_sql(st));
+
+	for (i = 0; fmt && fmt[i] && rc == SQLITE_OK; i++) {
+		switch (fmt[i]) {
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			rc = s ? sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(st, i + 1);
+			break;
+		}
+		case 'i':
+			rc = sqlite3_bind_int(st, i + 1, va_arg(ap, int));
+			break;
+		case 'l':
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, long long));
+			break;
+		case 'L': {
+			long long v = va_arg(ap, long long);
+			rc = v ? sqlite3_bind_int64(st, i + 1, v)
+			       : sqlite3_bind_null(st, i + 1);
+			break;
+		}
+		case 'd':
+			rc = sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+			break;
+		default:
+			return error("bad format character '%c'", fmt[i]);
+		}
+	}
+	if (rc != SQLITE_OK)
+		return error("bind: %s", sqlite3_errmsg(h));
+	return 0;
+}
+
+static sqlite3_stmt *cached(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int i, free_slot = -1;
+
+	for (i = 0; i < DB_CACHE_SIZE; i++) {
+		if (!db->cache[i].sql) {
+			if (free_slot < 0)
+				free_slot = i;
+			continue;
+		}
+		if (db->cache[i].sql == sql || !strcmp(db->cache[i].sql, sql))
+			return db->cache[i].st;
+	}
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+			       NULL) != SQLITE_OK) {
+		error("prepare: %s: %s", sqlite3_errmsg(db->h), sql);
+		return NULL;
+	}
+	if (free_slot < 0) {
+		/* Full: evict one slot (statements are cheap to re-prepare). */
+		free_slot = (int)((size_t)sql % DB_CACHE_SIZE);
+		sqlite3_finalize(db->cache[free_slot].st);
+	}
+	db->cache[free_slot].sql = sql;
+	db->cache[free_slot].st = st;
+	return st;
+}
+
+static sqlite3_stmt *vstmt(struct db *db, const char *sql, const char *fmt,
+			   va_list ap)
+{
+	sqlite3_stmt *st = cached(db, sql);
+
+	if (!st)
+		return NULL;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (bind_args(db->h, st, fmt, ap) < 0) {
+		sqlite3_reset(st);
+		return NULL;
+	}
+	return st;
+}
+
+sqlite3_stmt *db_stmt(struct db *db, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = vstmt(db, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+void db_done(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+int db_exec(struct db *db, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = vstmt(db, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return error("%s: %s", sqlite3_errmsg(db->h), sql);
+	return 0;
+}
+
+int db_get_int(struct db *db, long long *out, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc, ret;
+
+	va_start(ap, fmt);
+	st = vstmt(db, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		ret = 1;
+	} else if (rc == SQLITE_DONE) {
+		ret = 0;
+	} else {
+		ret = error("%s: %s", sqlite3_errmsg(db->h), sql);
+	}
+	db_done(st);
+	return ret;
+}
+
+int db_get_text(struct db *db, char **out, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc, ret;
+
+	va_start(ap, fmt);
+	st = vstmt(db, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = db_col_dup(st, 0);
+		ret = 1;
+	} else if (rc == SQLITE_DONE) {
+		ret = 0;
+	} else {
+		ret = error("%s: %s", sqlite3_errmsg(db->h), sql);
+	}
+	db_done(st);
+	return ret;
+}
+
+const char *db_col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? (const char *)t : "";
+}
+
+char *db_col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+long long db_last_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->h);
+}
+
+int db_changes(struct db *db)
+{
+	return sqlite3_changes(db->h);
+}
+
+int db_begin(struct db *db)
+{
+	if (db->depth++ > 0)
+		return 0;
+	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		db->depth = 0;
+		return error("BEGIN IMMEDIATE: %s", sqlite3_errmsg(db->h));
+	}
+	return 0;
+}
+
+int db_commit(struct db *db)
+{
+	if (db->depth == 0)
+		return error("commit without begin");
+	if (--db->depth > 0)
+		return 0;
+	if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		error("COMMIT: %s", sqlite3_errmsg(db->h));
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void db_rollback(struct db *db)
+{
+	if (db->depth == 0)
+		return;
+	db->depth = 0;
+	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_schema_version(struct db *db)
+{
+	long long v = 0;
+
+	if (db_get_int(db, &v, "PRAGMA user_version", NULL) < 0)
+		return -1;
+	return (int)v;
+}
+
+static int migrate(struct db *db)
+{
+	const struct migration *m;
+	int have = db_schema_version(db);
+
+	if (have < 0)
+		return -1;
+	for (m = db_migrations; m->sql; m++) {
+		char pragma[64];
+
+		if (m->version <= have)
+			continue;
+		if (db_begin(db) < 0)
+			return -1;
+		if (sqlite3_exec(db->h, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
+			error("migration %s: %s", m->name, sqlite3_errmsg(db->h));
+			db_rollback(db);
+			return -1;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
+		if (sqlite3_exec(db->h, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+		    db_commit(db) < 0) {
+			db_rollback(db);
+			return error("migration %s: %s", m->name, sqlite3_errmsg(db->h));
+		}
+		info("applied migration %s", m->name);
+	}
+	return 0;
+}
+
+struct db *db_open(const char *path)
+{
+	struct db *db = xcalloc(1, sizeof(*db));
+	int rc;
+
+	rc = sqlite3_open_v2(path, &db->h,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		error("%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, 15000);
+	if (sqlite3_exec(db->h, "PRAGMA journal_mode = WAL;"
+			 "PRAGMA synchronous = NORMAL;"
+			 "PRAGMA foreign_keys = ON;", NULL, NULL, NULL) != SQLITE_OK) {
+		error("%s: %s", path, sqlite3_errmsg(db->h));
+		goto fail;
+	}
+	if (migrate(db) < 0)
+		goto fail;
+	return db;
+fail:
+	db_close(db);
+	return NULL;
+}
+
+void db_close(struct db *db)
+{
+	int i;
+
+	if (!db)
+		return;
+	for (i = 0; i < DB_CACHE_SIZE; i++)
+		if (db->cache[i].st)
+			sqlite3_finalize(db->cache[i].st);
+	sqlite3_close(db->h);
+	free(db);
+}
+
+int db_event(struct db *db, const char *kind, long long plan_id,
+	     long long stage_id, long long run_id, long long bisection_id,
+	     const char *data)
+{
+	return db_exec(db, "INSERT INTO events (at, kind, plan_id, stage_id, run_id,"
+		       " bisection_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		       "lsLLLLs", now_wall_ms(), kind, plan_id, stage_id, run_id,
+		       bisection_id, data);
+}

@@ -1,0 +1,64 @@
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "db.h"
+
+/*
+ * engine: the daemon's event loop and what it decides.
+ *
+ *  - a pass: every plan is written to the database (plans, stages), every
+ *    stage head resolved (plan.h), and a run queued for each head that has
+ *    none under the plan's profile, lowest stage first
+ *  - scheduling: queued runs go to idle executor slots
+ *  - after a run: every stage of its plan is compared with its baseline
+ *    (compare.h) and gets a verdict: green, red (regressions), error
+ *    (build or infrastructure failure), or queued / running / waiting
+ *  - bisections are driven from here (bisector.h)
+ *
+ * One thread owns the loop.  Other threads (HTTP) change state only in the
+ * database and then call engine_wake(); the loop picks the change up.
+ * Signals (SIGCHLD, SIGTERM, SIGINT, SIGHUP) must be blocked in every
+ * thread before engine_init(): the loop reads them from a signalfd.
+ */
+
+struct engine;
+
+struct engine_options {
+	int once;		/* stop when there is nothing left to do */
+	const char *const *plan_paths;	/* overrides the config's plans */
+	size_t nr_plan_paths;
+};
+
+/* NULL on failure (logged, or *err for bad configuration). */
+struct engine *engine_new(struct kstage_config *cfg,
+			  const struct engine_options *opt, char **err);
+void engine_free(struct engine *e);
+
+/* The loop's database connection (loop thread only). */
+struct db *engine_db(struct engine *e);
+
+/* Run the loop until stopped (SIGTERM/SIGINT) or, with once, done. */
+int engine_loop(struct engine *e);
+
+/* From any thread: wake the loop; with pass, also re-read the plans'
+ * branches.  Async-signal-safe. */
+void engine_wake(struct engine *e, int pass);
+
+/* From any thread: ask the loop to stop. */
+void engine_stop(struct engine *e);
+
+/*
+ * Print the state of every plan (stages, verdicts, regressions) and
+ * return the exit status of "kstage run --once": 0 all green, 1 a stage is
+ * red or in error, 3 the stack is not consistent (but nothing is red).
+ */
+int engine_report(struct engine *e, FILE *out);
+
+/* Recompute every stage verdict of a plan (by database id). */
+int engine_compare_plan(struct db *db, const struct plan_def *plan,
+			long long plan_id);
+
+#endif

@@ -1,0 +1,1153 @@
+/*
+ * executor: local slots, child processes, logs and results (see
+ * executor.h for the life of a run).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "executor.h"
+#include "ktap.h"
+#include "log.h"
+#include "queue.h"
+#include "repo.h"
+#include "strbuf.h"
+#include "wrapper.h"
+#include "banned.h"
+
+#define TAIL_SIZE ((size_t)64 << 10)
+#define READ_CHUNK ((size_t)64 << 10)
+#define READ_BUDGET ((size_t)4 << 20)	/* per slot per wakeup */
+#define DRAIN_SECONDS 2.0
+
+enum phase {
+	PHASE_IDLE = 0,
+	PHASE_CHECKOUT,
+	PHASE_STEP,
+};
+
+struct slot {
+	int idx;
+	enum phase phase;
+	struct run_spec spec;
+	char *tests;			/* owned copy of spec.tests */
+	char token[33];
+	char *artifacts;		/* this run's directory */
+	char *rel_artifacts;		/* relative to the artifact root */
+	char *tree_dir, *out_dir, *state_file;
+	double run_started, steps_seconds;
+
+	/* checkout */
+	pthread_t thread;
+	int thread_running;
+	const char *repo_path;
+	git_oid tree_oid;
+	struct checkout_stats co_stats;
+	int co_ret;
+
+	/* the current step */
+	size_t step;
+	pid_t pid;			/* leader; 0 once reaped */
+	pid_t pgid;			/* the step's process group */
+	int notify_fd;			/* checkout done: write the slot index */
+	int status;
+	int out_fd;			/* pipe from the step, -1 when closed */
+	int log_fd;
+	char *log_rel;
+	size_t log_bytes, log_dropped;
+	char *tail;
+	size_t tail_len, tail_pos;
+	double step_started, deadline, kill_at, drain_until;
+	int timed_out, term_sent, kill_sent;
+
+	/* the run's outcome so far */
+	int canceled;
+	int error;			/* a step or the checkout failed */
+	int reusable;			/* the failure is the tree's, not ours */
+	char *error_text;
+	char *failed_step;
+	struct ktap_report report;
+	int have_boot;
+	struct console_verdict boot;
+};
+
+struct executor {
+	const struct kstage_config *cfg;
+	struct db *db;
+	struct slot *slots;
+	size_t nr_slots;
+	int done_pipe[2];		/* checkout threads -> loop: slot index */
+};
+
+/* --- helpers ------------------------------------------------------------------ */
+
+static void random_token(char out[33])
+{
+	unsigned char raw[16];
+	size_t i;
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		/* Not secret, only unique: time and pid will do. */
+		long long t = now_wall_ms() ^ ((long long)getpid() << 40);
+		memcpy(raw, &t, sizeof(t));
+		memcpy(raw + 8, &t, sizeof(t));
+	}
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+/* A short, stable directory name for a repository path. */
+static void repo_key(char out[17], const char *repo_path)
+{
+	char *real = path_real(repo_path);
+	const char *p = real ? real : repo_path;
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(out, 17, "%016llx", h);
+	free(real);
+}
+
+static void set_error(struct slot *s, const char *step, int reusable,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void set_error(struct slot *s, const char *step, int reusable,
+		      const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	if (s->error)
+		return;
+	s->error = 1;
+	s->reusable = reusable;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	s->error_text = strbuf_detach(&sb);
+	s->failed_step = xstrdup_or_null(step);
+}
+
+static void slot_reset(struct slot *s)
+{
+	free(s->tests);
+	free(s->artifacts);
+	free(s->rel_artifacts);
+	free(s->tree_dir);
+	free(s->out_dir);
+	free(s->state_file);
+	free(s->log_rel);
+	free(s->tail);
+	free(s->error_text);
+	free(s->failed_step);
+	ktap_report_release(&s->report);
+	if (s->out_fd >= 0)
+		close(s->out_fd);
+	if (s->log_fd >= 0)
+		close(s->log_fd);
+	{
+		int idx = s->idx;
+
+		memset(s, 0, sizeof(*s));
+		s->idx = idx;
+	}
+	s->out_fd = -1;
+	s->log_fd = -1;
+}
+
+struct executor *executor_new(const struct kstage_config *cfg, struct db *db)
+{
+	struct executor *ex = xcalloc(1, sizeof(*ex));
+	size_t i;
+
+	ex->cfg = cfg;
+	ex->db = db;
+	ex->nr_slots = cfg->slots ? cfg->slots : 1;
+	ex->slots = xcalloc(ex->nr_slots, sizeof(*ex->slots));
+	for (i = 0; i < ex->nr_slots; i++) {
+		ex->slots[i].idx = (int)i;
+		slot_reset(&ex->slots[i]);
+	}
+	if (pipe2(ex->done_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		error("pipe: %s", strerror(errno));
+		free(ex->slots);
+		free(ex);
+		return NULL;
+	}
+	/*
+	 * Orphans of our steps (daemonised helpers) are re-parented to us,
+	 * not to init, so that they are reaped and accounted for.
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	return ex;
+}
+
+void executor_free(struct executor *ex)
+{
+	size_t i;
+
+	if (!ex)
+		return;
+	for (i = 0; i < ex->nr_slots; i++)
+		slot_reset(&ex->slots[i]);
+	free(ex->slots);
+	close(ex->done_pipe[0]);
+	close(ex->done_pipe[1]);
+	free(ex);
+}
+
+size_t executor_idle(const struct executor *ex)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ex->nr_slots; i++)
+		n += ex->slots[i].phase == PHASE_IDLE;
+	return n;
+}
+
+size_t executor_busy(const struct executor *ex)
+{
+	return ex->nr_slots - executor_idle(ex);
+}
+
+int executor_has(const struct executor *ex, long long run_id)
+{
+	size_t i;
+
+	for (i = 0; i < ex->nr_slots; i++)
+		if (ex->slots[i].phase != PHASE_IDLE &&
+		    ex->slots[i].spec.id == run_id)
+			return 1;
+	return 0;
+}
+
+/* --- the database side of steps ----------------------------------------- */
+
+static void step_state(struct executor *ex, struct slot *s, const char *state)
+{
+	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	int running = !strcmp(state, "running");
+
+	if (db_begin(ex->db) < 0)
+		return;
+	if (running) {
+		db_exec(ex->db, "UPDATE steps SET state = 'running', started_at = ?,"
+			" log = ? WHERE run_id = ? AND idx = ?", "lsli", now_wall_ms(),
+			s->log_rel, s->spec.id, (int)s->step);
+		db_exec(ex->db, "UPDATE runs SET current_step = ?, pgid = ?"
+			" WHERE id = ?", "sil", d->name, (int)s->pid, s->spec.id);
+	} else {
+		int code = -1, sig = 0;
+
+		if (WIFEXITED(s->status))
+			code = WEXITSTATUS(s->status);
+		else if (WIFSIGNALED(s->status))
+			sig = WTERMSIG(s->status);
+		db_exec(ex->db, "UPDATE steps SET state = ?, exit_code = ?, signal = ?,"
+			" finished_at = ?, log_bytes = ?, log_dropped = ?"
+			" WHERE run_id = ? AND idx = ?", "siilllli", state,
+			code >= 0 ? code : 0, sig, now_wall_ms(),
+			(long long)s->log_bytes, (long long)s->log_dropped,
+			s->spec.id, (int)s->step);
+	}
+	{
+		char data[160];
+
+		snprintf(data, sizeof(data), "{\"step\":\"%s\",\"state\":\"%s\"}",
+			 d->name, state);
+		db_event(ex->db, "step", s->spec.plan_id, s->spec.stage_id,
+			 s->spec.id, 0, data);
+	}
+	db_commit(ex->db);
+}
+
+/* --- children ---------------------------------------------------------------- */
+
+/* Find prog on PATH (before fork: the child must not allocate). */
+static char *find_program(const char *prog, const char *path_env)
+{
+	const char *p = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+
+	if (strchr(prog, '/'))
+		return xstrdup(prog);
+	while (*p) {
+		size_t n = strcspn(p, ":");
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_add(&sb, p, n);
+		strbuf_addf(&sb, "/%s", prog);
+		if (access(strbuf_str(&sb), X_OK) == 0)
+			return strbuf_detach(&sb);
+		strbuf_release(&sb);
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return NULL;
+}
+
+struct envv {
+	char **v;
+	size_t nr, alloc;
+};
+
+static void env_set(struct envv *e, const char *key, const char *value)
+{
+	size_t klen = strlen(key), i;
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "%s=%s", key, value ? value : "");
+	for (i = 0; i < e->nr; i++) {
+		if (!strncmp(e->v[i], key, klen) && e->v[i][klen] == '=') {
+			free(e->v[i]);
+			e->v[i] = strbuf_detach(&sb);
+			return;
+		}
+	}
+	if (e->nr + 2 > e->alloc) {
+		e->alloc = e->alloc ? e->alloc * 2 : 32;
+		e->v = xrealloc(e->v, e->alloc * sizeof(char *));
+	}
+	e->v[e->nr++] = strbuf_detach(&sb);
+	e->v[e->nr] = NULL;
+}
+
+static void env_release(struct envv *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr; i++)
+		free(e->v[i]);
+	free(e->v);
+}
+
+static unsigned jobs_for(const struct executor *ex)
+{
+	long cpus;
+
+	if (ex->cfg->jobs)
+		return ex->cfg->jobs;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	cpus /= (long)ex->nr_slots;
+	return cpus < 1 ? 1 : (unsigned)cpus;
+}
+
+static void build_env(struct envv *e, const struct executor *ex,
+		      const struct slot *s)
+{
+	static const char *const pass[] = { "PATH", "HOME", "TMPDIR", "USER",
+					    "LOGNAME", NULL };
+	const struct profile *p = s->spec.plan->profile;
+	const char *const *k;
+	char num[32];
+	size_t i;
+
+	for (k = pass; *k; k++)
+		if (getenv(*k))
+			env_set(e, *k, getenv(*k));
+	if (!getenv("PATH"))
+		env_set(e, "PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+	env_set(e, "LANG", "C");
+	/* The profile's options first: kstage's own variables win. */
+	for (i = 0; i < p->nr_env; i++) {
+		char *key = xstrndup(p->env[i], strcspn(p->env[i], "="));
+
+		env_set(e, key, strchr(p->env[i], '=') + 1);
+		free(key);
+	}
+	env_set(e, "KSTAGE_TREE", s->tree_dir);
+	env_set(e, "KSTAGE_OUT", s->out_dir);
+	env_set(e, "KSTAGE_ARTIFACTS", s->artifacts);
+	env_set(e, "KSTAGE_CACHE", ex->cfg->cache);
+	env_set(e, "KSTAGE_COMMIT", s->spec.commit);
+	env_set(e, "KSTAGE_TREE_ID", s->spec.tree);
+	env_set(e, "KSTAGE_STAGE", s->spec.stage);
+	env_set(e, "KSTAGE_PLAN", s->spec.plan->name);
+	env_set(e, "KSTAGE_PROFILE", p->name);
+	env_set(e, "KSTAGE_TESTS", s->tests ? s->tests : "");
+	snprintf(num, sizeof(num), "%lld", s->spec.id);
+	env_set(e, "KSTAGE_RUN", num);
+	env_set(e, "KSTAGE_RUN_TOKEN", s->token);
+	snprintf(num, sizeof(num), "%d", s->idx);
+	env_set(e, "KSTAGE_SLOT", num);
+	snprintf(num, sizeof(num), "%u", jobs_for(ex));
+	env_set(e, "KSTAGE_JOBS", num);
+}
+
+/*
+ * Start the current step of slot s.  Everything the child needs is
+ * prepared here; after fork() the child only makes async-signal-safe calls
+ * and reports a failed exec through a close-on-exec pipe.
+ */
+static int spawn_step(struct executor *ex, struct slot *s)
+{
+	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	struct envv env = { NULL, 0, 0 };
+	struct strbuf log = STRBUF_INIT;
+	char **argv = NULL;
+	char *prog = NULL;
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1;
+	int child_errno = 0, ret = -1;
+	size_t i, argc;
+	sigset_t none;
+	pid_t pid;
+	ssize_t n;
+
+	build_env(&env, ex, s);
+	prog = find_program(d->argv[0], getenv("PATH"));
+	for (argc = 0; d->argv[argc]; argc++)
+		;
+	argv = xcalloc(argc + 1, sizeof(char *));
+	for (i = 0; i < argc; i++)
+		argv[i] = d->argv[i];
+
+	strbuf_addf(&log, "%s/%02zu-%s.log", s->rel_artifacts, s->step + 1, d->name);
+	free(s->log_rel);
+	s->log_rel = strbuf_detach(&log);
+	{
+		char *abs = path_join(ex->cfg->artifacts, s->log_rel);
+
+		s->log_fd = xopen(abs, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+		free(abs);
+	}
+	if (s->log_fd < 0) {
+		set_error(s, d->name, 0, "cannot create the log: %s", strerror(errno));
+		goto out;
+	}
+	s->log_bytes = s->log_dropped = 0;
+	s->tail_len = s->tail_pos = 0;
+	if (!prog) {
+		set_error(s, d->name, 0, "step %s: %s: not found on PATH", d->name,
+			  d->argv[0]);
+		goto out;
+	}
+	devnull = xopen("/dev/null", O_RDONLY);
+	if (devnull < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		set_error(s, d->name, 0, "cannot set up the step: %s", strerror(errno));
+		goto out;
+	}
+	sigemptyset(&none);
+
+	pid = fork();
+	if (pid < 0) {
+		set_error(s, d->name, 0, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		int e;
+
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 ||
+		    dup2(out[1], 2) < 0 || chdir(s->artifacts) < 0)
+			goto child_fail;
+		execve(prog, argv, env.v);
+child_fail:
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(126);
+		_exit(127);
+	}
+	/* Both sides set the group, so neither races the other. */
+	setpgid(pid, pid);
+	close(out[1]);
+	out[1] = -1;
+	close(errp[1]);
+	errp[1] = -1;
+	n = xread(errp[0], &child_errno, sizeof(child_errno));
+	s->pid = pid;
+	s->pgid = pid;
+	s->status = 0;
+	s->out_fd = out[0];
+	out[0] = -1;
+	fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
+	s->step_started = now_monotonic();
+	s->deadline = s->step_started + d->timeout;
+	s->kill_at = 0;
+	s->drain_until = 0;
+	s->timed_out = s->term_sent = s->kill_sent = 0;
+	if (n == (ssize_t)sizeof(child_errno)) {
+		struct strbuf msg = STRBUF_INIT;
+
+		strbuf_addf(&msg, "kstage: cannot run %s: %s\n", prog,
+			    strerror(child_errno));
+		write_all(s->log_fd, msg.buf, msg.len);
+		set_error(s, d->name, 0, "step %s: cannot run %s: %s", d->name, prog,
+			  strerror(child_errno));
+		strbuf_release(&msg);
+		/* The child exits at once; it is reaped as usual. */
+	}
+	step_state(ex, s, "running");
+	debug("run %lld: step %s started, pid %d", s->spec.id, d->name, (int)pid);
+	ret = 0;
+out:
+	if (devnull >= 0)
+		close(devnull);
+	for (i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	free(prog);
+	free(argv);
+	env_release(&env);
+	return ret;
+}
+
+/* --- logs ---------------------------------------------------------------------- */
+
+static void log_append(struct slot *s, size_t max, const char *buf, size_t n)
+{
+	size_t room = s->log_bytes < max ? max - s->log_bytes : 0;
+	size_t head = n < room ? n : room;
+
+	if (head) {
+		if (write_all(s->log_fd, buf, head) < 0)
+			warn("run %lld: log write: %s", s->spec.id, strerror(errno));
+		s->log_bytes += head;
+	}
+	buf += head;
+	n -= head;
+	if (!n)
+		return;
+	/* Past the cap: count it, keep only the last TAIL_SIZE bytes. */
+	if (!s->tail)
+		s->tail = xmalloc(TAIL_SIZE);
+	s->log_dropped += n;
+	if (n >= TAIL_SIZE) {
+		memcpy(s->tail, buf + n - TAIL_SIZE, TAIL_SIZE);
+		s->tail_pos = 0;
+		s->tail_len = TAIL_SIZE;
+		return;
+	}
+	while (n) {
+		size_t chunk = TAIL_SIZE - s->tail_pos;
+
+		if (chunk > n)
+			chunk = n;
+		memcpy(s->tail + s->tail_pos, buf, chunk);
+		s->tail_pos = (s->tail_pos + chunk) % TAIL_SIZE;
+		if (s->tail_len < TAIL_SIZE)
+			s->tail_len = s->tail_len + chunk > TAIL_SIZE ? TAIL_SIZE
+								  : s->tail_len + chunk;
+		buf += chunk;
+		n -= chunk;
+	}
+}
+
+static void log_close(struct slot *s)
+{
+	if (s->log_fd < 0)
+		return;
+	if (s->log_dropped) {
+		struct strbuf sb = STRBUF_INIT;
+		size_t kept = s->tail_len;
+		size_t start = kept < TAIL_SIZE ? 0 : s->tail_pos;
+
+		strbuf_addf(&sb, "\n[kstage: log cut at %zu bytes; %zu bytes dropped,"
+			    " the last %zu follow]\n", s->log_bytes,
+			    s->log_dropped - (kept <= s->log_dropped ? kept : 0), kept);
+		write_all(s->log_fd, sb.buf, sb.len);
+		/* The ring in order: from start to the end, then the beginning. */
+		write_all(s->log_fd, s->tail + start, kept - start);
+		if (start)
+			write_all(s->log_fd, s->tail, start);
+		strbuf_release(&sb);
+	}
+	close(s->log_fd);
+	s->log_fd = -1;
+}
+
+static void read_output(struct executor *ex, struct slot *s)
+{
+	char buf[READ_CHUNK];
+	size_t budget = READ_BUDGET;
+	size_t max = s->spec.plan->profile->log_max;
+
+	while (s->out_fd >= 0 && budget) {
+		ssize_t n = xread(s->out_fd, buf, sizeof(buf));
+
+		if (n > 0) {
+			log_append(s, max, buf, (size_t)n);
+			budget -= (size_t)n < budget ? (size_t)n : budget;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		/* EOF or error: every writer is gone. */
+		close(s->out_fd);
+		s->out_fd = -1;
+	}
+	(void)ex;
+}
+
+/* --- finishing ------------------------------------------------------------------ */
+
+static void parse_console(struct executor *ex, struct slot *s, int timed_out)
+{
+	const struct profile *p = s->spec.plan->profile;
+	struct strbuf sb = STRBUF_INIT;
+	char *abs = path_join(ex->cfg->artifacts, s->log_rel);
+
+	if (strbuf_read_file(&sb, abs, p->log_max + TAIL_SIZE + 4096) < 0)
+		warn("run %lld: cannot read %s: %s", s->spec.id, abs, strerror(errno));
+	ktap_parse(&s->report, strbuf_str(&sb), sb.len);
+	console_classify(&s->boot, strbuf_str(&sb), sb.len, p->end_marker, timed_out);
+	s->have_boot = 1;
+	strbuf_release(&sb);
+	free(abs);
+}
+
+static int store_results(struct executor *ex, struct slot *s, const char *verdict,
+			 unsigned counts[TEST_STATUS_COUNT])
+{
+	struct db *db = ex->db;
+	size_t i;
+	double total = now_monotonic() - s->run_started;
+	long long overhead = (long long)((total - s->steps_seconds -
+					  s->co_stats.seconds) * 1000);
+
+	if (db_begin(db) < 0)
+		return -1;
+	if (db_exec(db, "DELETE FROM results WHERE run_id = ?", "l", s->spec.id) < 0)
+		goto fail;
+	for (i = 0; i < s->report.nr; i++) {
+		const struct test_result *r = &s->report.results[i];
+
+		/* INSERT OR IGNORE: a name seen twice keeps its first result. */
+		if (db_exec(db, "INSERT OR IGNORE INTO results (run_id, test, status,"
+			    " detail, line) VALUES (?, ?, ?, ?, ?)", "lsssi",
+			    s->spec.id, r->name, test_status_name(r->status),
+			    r->detail, (int)r->line) < 0)
+			goto fail;
+	}
+	if (db_exec(db, "UPDATE runs SET state = 'done', verdict = ?,"
+		    " boot_verdict = ?, boot_line = ?, boot_text = ?, failed_step = ?,"
+		    " error = ?, n_pass = ?, n_fail = ?, n_skip = ?, n_error = ?,"
+		    " reusable = ?, finished_at = ?, checkout_ms = ?, overhead_ms = ?,"
+		    " current_step = NULL, pgid = NULL"
+		    " WHERE id = ? AND state = 'running'", "ssisssiiiiillll",
+		    verdict, s->have_boot ? boot_verdict_name(s->boot.verdict) : NULL,
+		    s->have_boot ? (int)s->boot.line : 0,
+		    s->have_boot && s->boot.text[0] ? s->boot.text : NULL,
+		    s->failed_step, s->error_text,
+		    (int)counts[TEST_PASS], (int)counts[TEST_FAIL],
+		    (int)counts[TEST_SKIP], (int)counts[TEST_ERROR],
+		    s->error ? s->reusable : 1, now_wall_ms(),
+		    (long long)(s->co_stats.seconds * 1000),
+		    overhead < 0 ? 0 : overhead, s->spec.id) < 0)
+		goto fail;
+	if (db_exec(db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
+		    " AND state = 'pending'", "l", s->spec.id) < 0)
+		goto fail;
+	{
+		char data[96];
+
+		snprintf(data, sizeof(data), "{\"verdict\":\"%s\"}", verdict);
+		if (db_event(db, "run-finished", s->spec.plan_id, s->spec.stage_id,
+			     s->spec.id, 0, data) < 0)
+			goto fail;
+	}
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return error("run %lld: cannot store the results", s->spec.id);
+}
+
+/* The boot verdict becomes a result of its own, "boot". */
+static void add_boot_result(struct slot *s)
+{
+	struct ktap_report *r = &s->report;
+	struct test_result *t;
+
+	if (!s->have_boot)
+		return;
+	if (r->nr == r->alloc) {
+		r->alloc = r->alloc ? r->alloc * 2 : 16;
+		r->results = xrealloc(r->results, r->alloc * sizeof(*r->results));
+	}
+	t = &r->results[r->nr++];
+	memset(t, 0, sizeof(*t));
+	t->name = xstrdup("boot");
+	t->status = s->boot.verdict == BOOT_CLEAN ? TEST_PASS : TEST_FAIL;
+	if (s->boot.verdict != BOOT_CLEAN) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addf(&sb, "%s%s%s", boot_verdict_name(s->boot.verdict),
+			    s->boot.text[0] ? ": " : "", s->boot.text);
+		t->detail = strbuf_detach(&sb);
+	}
+	t->line = s->boot.line;
+}
+
+/* The run is over (all steps, an error, or canceled). */
+static void finish_run(struct executor *ex, struct slot *s)
+{
+	unsigned counts[TEST_STATUS_COUNT] = { 0 };
+	const char *verdict;
+
+	if (s->canceled) {
+		db_exec(ex->db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
+			" AND state IN ('pending', 'running')", "l", s->spec.id);
+		db_exec(ex->db, "UPDATE runs SET current_step = NULL, pgid = NULL,"
+			" finished_at = ? WHERE id = ?", "ll", now_wall_ms(), s->spec.id);
+		info("run %lld: canceled", s->spec.id);
+		return;
+	}
+	add_boot_result(s);
+	ktap_count(&s->report, counts);
+	if (s->error)
+		verdict = "error";
+	else if (counts[TEST_FAIL] || counts[TEST_ERROR])
+		verdict = "fail";
+	else
+		verdict = "pass";
+	store_results(ex, s, verdict, counts);
+	info("run %lld: %s %s %.12s: %s (pass %u, fail %u, skip %u, error %u)%s%s",
+	     s->spec.id, s->spec.plan->name, s->spec.stage, s->spec.commit, verdict,
+	     counts[TEST_PASS], counts[TEST_FAIL], counts[TEST_SKIP],
+	     counts[TEST_ERROR], s->error_text ? ": " : "",
+	     s->error_text ? s->error_text : "");
+}
+
+/*
+ * The step's leader exited and its output is drained: record the step,
+ * then start the next one or finish the run.  Returns 1 if the run is
+ * over.
+ */
+static int step_done(struct executor *ex, struct slot *s)
+{
+	const struct profile *p = s->spec.plan->profile;
+	const struct step_def *d = &p->steps[s->step];
+	int ok = WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0;
+	const char *state;
+
+	s->steps_seconds += now_monotonic() - s->step_started;
+	log_close(s);
+
+	if (s->canceled)
+		state = "error";
+	else if (s->timed_out)
+		state = "timeout";
+	else if (s->error)
+		state = "error";
+	else
+		state = ok ? "ok" : "failed";
+	step_state(ex, s, state);
+	if (s->canceled)
+		return 1;
+
+	if (d->console && !s->error)
+		parse_console(ex, s, s->timed_out);
+	if (!s->error && !ok) {
+		if (s->timed_out && d->console) {
+			/* A hung boot is the kernel's verdict, not an error. */
+		} else if (s->timed_out) {
+			set_error(s, d->name, 0, "step %s: timed out after %u s",
+				  d->name, d->timeout);
+		} else if (WIFSIGNALED(s->status)) {
+			set_error(s, d->name, 0, "step %s: killed by signal %d",
+				  d->name, WTERMSIG(s->status));
+		} else {
+			/* A build failure belongs to the tree: reusable. */
+			set_error(s, d->name, !d->console, "step %s: exit status %d",
+				  d->name, WEXITSTATUS(s->status));
+		}
+	}
+	if (s->error || ++s->step == p->nr_steps)
+		return 1;
+	return spawn_step(ex, s) < 0 ? 1 : 0;
+}
+
+/* --- starting ----------------------------------------------------------------- */
+
+static void *checkout_thread(void *arg)
+{
+	struct slot *s = arg;
+	unsigned char idx = (unsigned char)s->idx;
+
+	s->co_ret = repo_checkout_dir(&s->co_stats, s->repo_path, &s->tree_oid,
+				      s->tree_dir, s->state_file);
+	/* The pipe holds 64 KiB; one byte per slot never blocks. */
+	if (xwrite(s->notify_fd, &idx, 1) != 1)
+		abort();
+	return NULL;
+}
+
+static int prepare_dirs(struct executor *ex, struct slot *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char key[17];
+
+	strbuf_addf(&sb, "runs/%lld", s->spec.id);
+	s->rel_artifacts = strbuf_detach(&sb);
+	s->artifacts = path_join(ex->cfg->artifacts, s->rel_artifacts);
+	/* A run re-queued after a crash starts over in a clean directory. */
+	if (remove_tree(s->artifacts) < 0 && errno != ENOENT)
+		return error("cannot clear %s: %s", s->artifacts, strerror(errno));
+	if (mkdir_p(s->artifacts, 0755) < 0)
+		return error("cannot create %s: %s", s->artifacts, strerror(errno));
+
+	repo_key(key, s->spec.plan->repo);
+	strbuf_addf(&sb, "%s/%s/slot-%d", ex->cfg->work, key, s->idx);
+	s->tree_dir = path_join(strbuf_str(&sb), "tree");
+	s->out_dir = path_join(strbuf_str(&sb), "out");
+	s->state_file = path_join(strbuf_str(&sb), "state");
+	if (mkdir_p(s->out_dir, 0755) < 0) {
+		error("cannot create %s: %s", s->out_dir, strerror(errno));
+		strbuf_release(&sb);
+		return -1;
+	}
+	if (mkdir_p(ex->cfg->cache, 0755) < 0) {
+		error("cannot create %s: %s", ex->cfg->cache, strerror(errno));
+		strbuf_release(&sb);
+		return -1;
+	}
+	strbuf_release(&sb);
+	return 0;
+}
+
+static int insert_steps(struct executor *ex, const struct run_spec *spec)
+{
+	const struct profile *p = spec->plan->profile;
+	size_t i;
+
+	if (db_begin(ex->db) < 0)
+		return -1;
+	if (db_exec(ex->db, "DELETE FROM steps WHERE run_id = ?", "l", spec->id) < 0)
+		goto fail;
+	for (i = 0; i < p->nr_steps; i++)
+		if (db_exec(ex->db, "INSERT INTO steps (run_id, idx, name, state)"
+			    " VALUES (?, ?, ?, 'pending')", "lis", spec->id, (int)i,
+			    p->steps[i].name) < 0)
+			goto fail;
+	return db_commit(ex->db);
+fail:
+	db_rollback(ex->db);
+	return -1;
+}
+
+/* Mark a run that could not even start as done with verdict error. */
+static void fail_start(struct executor *ex, const struct run_spec *spec,
+		       const char *why)
+{
+	db_exec(ex->db, "UPDATE runs SET state = 'done', verdict = 'error',"
+		" error = ?, finished_at = ? WHERE id = ? AND state IN"
+		" ('queued', 'running')", "sll", why, now_wall_ms(), spec->id);
+	db_event(ex->db, "run-finished", spec->plan_id, spec->stage_id, spec->id,
+		 0, "{\"verdict\":\"error\"}");
+	error("run %lld: %s", spec->id, why);
+}
+
+int executor_start(struct executor *ex, const struct run_spec *spec)
+{
+	struct slot *s = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ex->nr_slots && !s; i++)
+		if (ex->slots[i].phase == PHASE_IDLE)
+			s = &ex->slots[i];
+	if (!s)
+		return error("run %lld: no idle slot", spec->id);
+	slot_reset(s);
+	s->spec = *spec;
+	s->tests = xstrdup_or_null(spec->tests);
+	s->spec.tests = s->tests;
+	s->run_started = now_monotonic();
+	random_token(s->token);
+	if (git_oid_fromstr(&s->tree_oid, spec->tree) < 0) {
+		fail_start(ex, spec, "bad tree id");
+		slot_reset(s);
+		return -1;
+	}
+	if (prepare_dirs(ex, s) < 0 || insert_steps(ex, spec) < 0) {
+		fail_start(ex, spec, "cannot prepare the run's directories");
+		slot_reset(s);
+		return -1;
+	}
+	if (queue_started(ex->db, spec->id, s->idx, s->token) < 0) {
+		slot_reset(s);
+		return -1;
+	}
+	s->repo_path = spec->plan->repo;
+	s->notify_fd = ex->done_pipe[1];
+	s->phase = PHASE_CHECKOUT;
+	rc = pthread_create(&s->thread, NULL, checkout_thread, s);
+	if (rc) {
+		fail_start(ex, spec, "cannot start the checkout thread");
+		slot_reset(s);
+		return -1;
+	}
+	s->thread_running = 1;
+	info("run %lld: %s %s %.12s on slot %d%s", spec->id, spec->plan->name,
+	     spec->stage, spec->commit, s->idx, spec->tests ? " (subset)" : "");
+	return 0;
+}
+
+/* The checkout thread of slot s finished. Returns 1 if the run is over. */
+static int checkout_done(struct executor *ex, struct slot *s)
+{
+	pthread_join(s->thread, NULL);
+	s->thread_running = 0;
+	if (s->canceled)
+		return 1;
+	if (s->co_ret < 0) {
+		set_error(s, "checkout", 0, "checkout of tree %s failed", s->spec.tree);
+		return 1;
+	}
+	debug("run %lld: checkout %s, %zu paths, %.3f s", s->spec.id,
+	      s->co_stats.full ? "full" : "incremental", s->co_stats.changed,
+	      s->co_stats.seconds);
+	s->phase = PHASE_STEP;
+	s->step = 0;
+	return spawn_step(ex, s) < 0 ? 1 : 0;
+}
+
+/* --- the loop's side ---------------------------------------------------------- */
+
+size_t executor_pollfds(struct executor *ex, struct pollfd *pfd, size_t max,
+			double *deadline)
+{
+	size_t i, n = 0;
+
+	if (n < max) {
+		pfd[n].fd = ex->done_pipe[0];
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		n++;
+	}
+	for (i = 0; i < ex->nr_slots; i++) {
+		struct slot *s = &ex->slots[i];
+		double t = 0;
+
+		if (s->phase != PHASE_STEP)
+			continue;
+		if (s->out_fd >= 0 && n < max) {
+			pfd[n].fd = s->out_fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			n++;
+		}
+		if (s->pid && !s->term_sent)
+			t = s->deadline;
+		else if (s->pid && !s->kill_sent)
+			t = s->kill_at;
+		else if (!s->pid && s->out_fd >= 0)
+			t = s->drain_until;
+		if (t && t < *deadline)
+			*deadline = t;
+	}
+	return n;
+}
+
+static void signal_group(struct slot *s, int sig)
+{
+	if (s->pgid > 0)
+		kill(-s->pgid, sig);
+	kill_by_token(s->token, sig);
+}
+
+/* Timers of one slot: the step timeout, the kill grace, the drain. */
+static void check_timers(struct executor *ex, struct slot *s, double now)
+{
+	const struct profile *p = s->spec.plan->profile;
+
+	if (s->phase != PHASE_STEP)
+		return;
+	if (s->pid && !s->term_sent && now >= s->deadline) {
+		warn("run %lld: step %s timed out after %u s", s->spec.id,
+		     p->steps[s->step].name, p->steps[s->step].timeout);
+		s->timed_out = 1;
+		s->term_sent = 1;
+		s->kill_at = now + p->kill_grace;
+		signal_group(s, SIGTERM);
+		if (p->kill_grace == 0) {
+			s->kill_sent = 1;
+			signal_group(s, SIGKILL);
+		}
+	} else if (s->pid && s->term_sent && !s->kill_sent && now >= s->kill_at) {
+		s->kill_sent = 1;
+		signal_group(s, SIGKILL);
+	}
+	(void)ex;
+}
+
+/* Is the current step of s over (leader reaped, output drained)? */
+static int step_over(struct slot *s, double now)
+{
+	if (s->pid)
+		return 0;
+	if (s->out_fd >= 0 && now < s->drain_until)
+		return 0;
+	if (s->out_fd >= 0) {
+		/* Something that escaped the group still holds the pipe. */
+		close(s->out_fd);
+		s->out_fd = -1;
+	}
+	return 1;
+}
+
+size_t executor_service(struct executor *ex, const struct pollfd *pfd,
+			size_t npfd, long long *finished, size_t max)
+{
+	size_t i, j, nfin = 0;
+	double now;
+
+	for (i = 0; i < npfd; i++) {
+		if (!pfd[i].revents)
+			continue;
+		if (pfd[i].fd == ex->done_pipe[0]) {
+			unsigned char idx[64];
+			ssize_t n = xread(ex->done_pipe[0], idx, sizeof(idx));
+
+			for (j = 0; n > 0 && j < (size_t)n; j++) {
+				struct slot *s = &ex->slots[idx[j] % ex->nr_slots];
+
+				if (s->phase == PHASE_CHECKOUT && checkout_done(ex, s)) {
+					finish_run(ex, s);
+					if (nfin < max)
+						finished[nfin++] = s->spec.id;
+					slot_reset(s);
+				}
+			}
+			continue;
+		}
+		for (j = 0; j < ex->nr_slots; j++)
+			if (ex->slots[j].phase == PHASE_STEP &&
+			    ex->slots[j].out_fd == pfd[i].fd)
+				read_output(ex, &ex->slots[j]);
+	}
+	now = now_monotonic();
+	for (j = 0; j < ex->nr_slots; j++) {
+		struct slot *s = &ex->slots[j];
+
+		check_timers(ex, s, now);
+		while (s->phase == PHASE_STEP && step_over(s, now)) {
+			if (step_done(ex, s)) {
+				finish_run(ex, s);
+				if (nfin < max)
+					finished[nfin++] = s->spec.id;
+				slot_reset(s);
+				break;
+			}
+		}
+	}
+	return nfin;
+}
+
+void executor_reap(struct executor *ex)
+{
+	int status;
+	pid_t pid;
+	size_t i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < ex->nr_slots; i++) {
+			struct slot *s = &ex->slots[i];
+
+			if (s->phase != PHASE_STEP || s->pid != pid)
+				continue;
+			s->pid = 0;
+			s->status = status;
+			/*
+			 * The step is over: whatever it left running in its
+			 * group, or anywhere with its token, goes now.
+			 */
+			signal_group(s, SIGKILL);
+			s->drain_until = now_monotonic() + DRAIN_SECONDS;
+			read_output(ex, s);
+		}
+		/* Anything else was an orphan re-parented to us: reaped. */
+	}
+}
+
+int executor_cancel(struct executor *ex, long long run_id)
+{
+	size_t i;
+
+	for (i = 0; i < ex->nr_slots; i++) {
+		struct slot *s = &ex->slots[i];
+
+		if (s->phase == PHASE_IDLE || s->spec.id != run_id)
+			continue;
+		s->canceled = 1;
+		if (s->phase == PHASE_STEP && s->pid) {
+			const struct profile *p = s->spec.plan->profile;
+
+			s->term_sent = 1;
+			s->kill_at = now_monotonic() + p->kill_grace;
+			signal_group(s, SIGTERM);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+void executor_shutdown(struct executor *ex)
+{
+	size_t i;
+	double until;
+	int busy;
+
+	for (i = 0; i < ex->nr_slots; i++) {
+		struct slot *s = &ex->slots[i];
+
+		if (s->phase == PHASE_STEP && s->pid)
+			signal_group(s, SIGTERM);
+	}
+	until = now_monotonic() + 5;
+	do {
+		busy = 0;
+		executor_reap(ex);
+		for (i = 0; i < ex->nr_slots; i++) {
+			struct slot *s = &ex->slots[i];
+
+			if (s->phase == PHASE_STEP && s->pid) {
+				busy = 1;
+				if (now_monotonic() >= until)
+					signal_group(s, SIGKILL);
+			}
+		}
+		if (busy)
+			usleep(20000);
+	} while (busy && now_monotonic() < until + 5);
+	for (i = 0; i < ex->nr_slots; i++) {
+		struct slot *s = &ex->slots[i];
+
+		if (s->thread_running) {
+			pthread_join(s->thread, NULL);
+			s->thread_running = 0;
+		}
+		if (s->phase == PHASE_IDLE)
+			continue;
+		/* Not the run's fault: it goes back to the queue. */
+		db_exec(ex->db, "DELETE FROM results WHERE run_id = ?", "l", s->spec.id);
+		db_exec(ex->db, "UPDATE runs SET state = 'queued', slot = NULL,"
+			" pgid = NULL, token = NULL, started_at = NULL,"
+			" current_step = NULL WHERE id = ? AND state = 'running'", "l",
+			s->spec.id);
+		info("run %lld: interrupted, back in the queue", s->spec.id);
+		slot_reset(s);
+	}
+}

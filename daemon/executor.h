@@ -1,0 +1,95 @@
+#ifndef EXECUTOR_H
+#define EXECUTOR_H
+
+#include <poll.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "db.h"
+
+/*
+ * executor: runs on local slots.
+ *
+ * A slot owns a persistent source tree and build output directory per
+ * repository (work/<repo-key>/slot-N/{tree,out,state}).  A run on a slot
+ * goes through:
+ *
+ *   checkout  a thread switches the slot's tree to the run's tree with
+ *             libgit2 (only changed files are rewritten, see repo.h)
+ *   steps     each profile step as a child process: its own process
+ *             group, argv and environment only, stdin /dev/null,
+ *             stdout+stderr through a pipe into NN-STEP.log in the run's
+ *             artifact directory (capped: the head up to the profile's
+ *             log_max, then the last 64 KiB), a timeout (TERM to the
+ *             group, KILL after kill_grace)
+ *   finish    console logs parsed (ktap.h, console.h), results and the
+ *             verdict stored in one transaction
+ *
+ * No process outlives its step: when the step's leader exits, the rest of
+ * its process group is killed, and so is every process that still carries
+ * the run's KSTAGE_RUN_TOKEN in its environment (which also catches
+ * processes that left the group).  The daemon is a child subreaper, so
+ * orphans are reaped too.
+ *
+ * The executor runs inside the engine's event loop: it hands out the
+ * descriptors it waits on (executor_pollfds), is told when they are ready
+ * (executor_service) and when SIGCHLD arrived (executor_reap).  It never
+ * blocks, except in executor_shutdown().
+ */
+
+struct executor;
+
+struct run_spec {
+	long long id;
+	long long plan_id;
+	long long stage_id;
+	const struct plan_def *plan;	/* borrowed: outlives the run */
+	const char *stage;		/* "base" or the stage name (borrowed) */
+	char commit[41];
+	char tree[41];
+	const char *tests;		/* newline-separated subset or NULL (copied) */
+};
+
+struct executor *executor_new(const struct kstage_config *cfg, struct db *db);
+void executor_free(struct executor *ex);
+
+/* Number of idle slots. */
+size_t executor_idle(const struct executor *ex);
+
+/* Start a queued run on an idle slot.  0, or -1 (the run is marked done
+ * with verdict error and the reason). */
+int executor_start(struct executor *ex, const struct run_spec *spec);
+
+/* Is the run on a slot now? */
+int executor_has(const struct executor *ex, long long run_id);
+
+/*
+ * Stop a running run (its state is already "canceled" in the database):
+ * its process group gets TERM, then KILL.  0 if it was running here.
+ */
+int executor_cancel(struct executor *ex, long long run_id);
+
+/*
+ * Descriptors to poll (at most max) and the earliest deadline (monotonic
+ * seconds, unchanged if none is earlier than *deadline).
+ */
+size_t executor_pollfds(struct executor *ex, struct pollfd *pfd, size_t max,
+			double *deadline);
+
+/*
+ * Handle ready descriptors and expired timers.  The ids of runs that
+ * finished are stored in finished[] (at most max); returns their number.
+ */
+size_t executor_service(struct executor *ex, const struct pollfd *pfd,
+			size_t npfd, long long *finished, size_t max);
+
+/* Reap exited children (after SIGCHLD). */
+void executor_reap(struct executor *ex);
+
+/* Kill everything that runs and wait for it; runs end as canceled. */
+void executor_shutdown(struct executor *ex);
+
+/* Number of busy slots. */
+size_t executor_busy(const struct executor *ex);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * main: the kstage command line.  One binary, a table of subcommands.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <git2.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "strbuf.h"
+#include "wrapper.h"
+#include "banned.h"
+
+#define KSTAGE_VERSION "0.1"
+
+static const char usage_text[] =
+"usage: kstage [-v | -q] <command> [<options>]\n"
+"\n"
+"kstage builds, boots and tests every stage of a stacked kernel patch plan,\n"
+"compares each stage with the stage below, and bisects regressions.\n"
+"\n"
+"commands:\n"
+"  run --once     one full pass over the plans without a server; exits 1 if\n"
+"                 a stage regressed or failed, 3 if the stack is not\n"
+"                 consistent (a stage needs a rebase), 0 otherwise\n"
+"  check          validate the configuration, plans and profiles\n"
+"  version        print the version\n"
+"\n"
+"common options:\n"
+"  -c, --config FILE   daemon configuration (default: configs/kstage.json if\n"
+"                      it exists, else built-in defaults under var/)\n"
+"  -p, --plan FILE     a plan file (repeatable; replaces the config's plans)\n"
+"      --db FILE       the SQLite database (overrides the configuration)\n"
+"  -v, -q              more or less logging\n"
+"\n"
+"Run 'kstage <command> --help' for the options of a command.\n";
+
+struct common {
+	const char *config;
+	const char *db;
+	const char **plans;
+	size_t nr_plans;
+	unsigned slots;
+	const char *artifacts, *work, *cache, *listen, *url, *token;
+	int json;
+};
+
+static struct kstage_config *load_config(const struct common *c)
+{
+	const char *path = c->config;
+	struct kstage_config *cfg;
+	char *err = NULL;
+
+	if (!path && access("configs/kstage.json", R_OK) == 0)
+		path = "configs/kstage.json";
+	cfg = config_load(path, &err);
+	if (!cfg) {
+		fprintf(stderr, "kstage: %s\n", err);
+		free(err);
+		exit(2);
+	}
+#define OVERRIDE(field, value) do { if (value) { free(cfg->field); \
+		cfg->field = path_absolute(value); } } while (0)
+	OVERRIDE(db, c->db);
+	OVERRIDE(artifacts, c->artifacts);
+	OVERRIDE(work, c->work);
+	OVERRIDE(cache, c->cache);
+#undef OVERRIDE
+	if (c->listen) {
+		free(cfg->listen);
+		cfg->listen = xstrdup(c->listen);
+	}
+	if (c->slots)
+		cfg->slots = c->slots;
+	return cfg;
+}
+
+static void block_signals(void)
+{
+	sigset_t mask;
+
+	/* The loop reads these from a signalfd; threads inherit the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static const char run_usage[] =
+"usage: kstage run --once [-c FILE] [-p PLAN]... [--db FILE] [--slots N]\n"
+"                  [--artifacts DIR] [--work DIR] [--cache DIR]\n"
+"\n"
+"One full pass without a server: resolve every stage of every plan, run\n"
+"each head that has no result yet (lowest stage first), compare every\n"
+"stage with the stage below, print the table and exit:\n"
+"  0  every stage green\n"
+"  1  a stage regressed (red) or could not be built/booted (error)\n"
+"  2  bad input (configuration, plan, profile)\n"
+"  3  nothing red, but the stack is not consistent (needs rebase / missing)\n";
+
+static int cmd_run(struct common *c, int argc, char **argv)
+{
+	struct engine_options opt = { 0 };
+	struct kstage_config *cfg;
+	struct engine *e;
+	char *err = NULL;
+	int status;
+
+	(void)argc;
+	(void)argv;
+	cfg = load_config(c);
+	opt.once = 1;
+	opt.plan_paths = c->plans;
+	opt.nr_plan_paths = c->nr_plans;
+	if (!c->nr_plans && !cfg->nr_plans) {
+		fprintf(stderr, "kstage: no plan: give --plan FILE or list plans in "
+			"the configuration\n");
+		config_free(cfg);
+		return 2;
+	}
+	block_signals();
+	e = engine_new(cfg, &opt, &err);
+	if (!e) {
+		if (err)
+			fprintf(stderr, "kstage: %s\n", err);
+		free(err);
+		config_free(cfg);
+		return 2;
+	}
+	if (engine_loop(e) < 0) {
+		engine_free(e);
+		config_free(cfg);
+		return 2;
+	}
+	status = engine_report(e, stdout);
+	engine_free(e);
+	config_free(cfg);
+	return status;
+}
+
+static const char check_usage[] =
+"usage: kstage check [-c FILE] [-p PLAN]...\n"
+"\n"
+"Load the configuration and every plan (with its profile) and report the\n"
+"first error of each, with file, line, column and field.  Exit 0 if all\n"
+"are valid, 2 otherwise.\n";
+
+static int cmd_check(struct common *c, int argc, char **argv)
+{
+	struct kstage_config *cfg = load_config(c);
+	const char *const *paths = c->nr_plans ? c->plans
+					       : (const char *const *)cfg->plans;
+	size_t n = c->nr_plans ? c->nr_plans : cfg->nr_plans, i;
+	int status = 0;
+
+	(void)argc;
+	(void)argv;
+	for (i = 0; i < n; i++) {
+		char *err = NULL;
+		struct plan_def *p = plan_def_load(paths[i], &err);
+
+		if (!p) {
+			fprintf(stderr, "kstage: %s\n", err);
+			free(err);
+			status = 2;
+			continue;
+		}
+		printf("%s: plan %s, %zu stages, profile %s (%.12s)\n", paths[i],
+		       p->name, p->nr_stages, p->profile->name, p->profile->digest);
+		plan_def_free(p);
+	}
+	config_free(cfg);
+	return status;
+}
+
+static int cmd_version(struct common *c, int argc, char **argv)
+{
+	int major, minor, rev;
+
+	(void)c;
+	(void)argc;
+	(void)argv;
+	git_libgit2_version(&major, &minor, &rev);
+	printf("kstage %s (libgit2 %d.%d.%d, %s)\n", KSTAGE_VERSION, major, minor,
+	       rev, curl_version());
+	return 0;
+}
+
+struct command {
+	const char *name;
+	int (*fn)(struct common *c, int argc, char **argv);
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, run_usage },
+	{ "check", cmd_check, check_usage },
+	{ "version", cmd_version, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "plan", required_argument, NULL, 'p' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "slots", required_argument, NULL, 'S' },
+		{ "artifacts", required_argument, NULL, 'A' },
+		{ "work", required_argument, NULL, 'W' },
+		{ "cache", required_argument, NULL, 'C' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "token", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct common c = { 0 };
+	const struct command *cmd = NULL;
+	int status, opt;
+	size_t i;
+
+	/* Global options before the command. */
+	while (argc > 1 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "-v"))
+			log_verbosity = LOG_DEBUG;
+		else if (!strcmp(argv[1], "-q"))
+			log_verbosity = LOG_WARN;
+		else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (!strcmp(argv[1], "--version")) {
+			argv[1] = "version";
+			break;
+		} else {
+			fprintf(stderr, "kstage: unknown option %s\n\n%s", argv[1], usage_text);
+			return 2;
+		}
+		argv++;
+		argc--;
+	}
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "help")) {
+		if (argc < 3) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		argv[1] = argv[2];
+		argv[2] = "--help";
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, argv[1]))
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "kstage: '%s' is not a command\n\n%s", argv[1], usage_text);
+		return 2;
+	}
+	argv++;
+	argc--;
+	c.plans = xcalloc(argc + 1, sizeof(char *));
+	/* "+" stops at the first non-option: sub-subcommands keep theirs. */
+	while ((opt = getopt_long(argc, argv, "+c:p:vqh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': c.config = optarg; break;
+		case 'p': c.plans[c.nr_plans++] = optarg; break;
+		case 'D': c.db = optarg; break;
+		case 'S': c.slots = (unsigned)atoi(optarg);
+			if (c.slots < 1 || c.slots > 64) {
+				fprintf(stderr, "kstage: --slots must be 1..64\n");
+				return 2;
+			}
+			break;
+		case 'A': c.artifacts = optarg; break;
+		case 'W': c.work = optarg; break;
+		case 'C': c.cache = optarg; break;
+		case 'l': c.listen = optarg; break;
+		case 'u': c.url = optarg; break;
+		case 't': c.token = optarg; break;
+		case 'j': c.json = 1; break;
+		case 'o': break;
+		case 'v': log_verbosity = LOG_DEBUG; break;
+		case 'q': log_verbosity = LOG_WARN; break;
+		case 'h':
+			fputs(cmd->usage ? cmd->usage : usage_text, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "\n%s", cmd->usage ? cmd->usage : usage_text);
+			return 2;
+		}
+	}
+	git_libgit2_init();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	status = cmd->fn(&c, argc - optind, argv + optind);
+	curl_global_cleanup();
+	git_libgit2_shutdown();
+	free(c.plans);
+	return status;
+}

@@ -1,0 +1,273 @@
+/*
+ * queue: run states in SQLite, supersede and reuse (see queue.h).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "queue.h"
+#include "strbuf.h"
+#include "wrapper.h"
+#include "banned.h"
+
+/*
+ * A done run that can stand for the requested one: same tree, same
+ * profile digest, a reusable outcome, and results for every requested
+ * test (a full run covers any subset).
+ */
+static long long find_reusable(struct db *db, const struct run_request *req)
+{
+	long long id = 0;
+	int rc;
+
+	rc = db_get_int(db, &id,
+			"SELECT id FROM runs WHERE tree_id = ? AND profile_digest = ?"
+			" AND state = 'done' AND reusable = 1"
+			" AND (tests IS NULL OR tests = ?)"
+			" ORDER BY tests IS NOT NULL, id DESC LIMIT 1",
+			"sss", req->tree, req->digest, req->tests ? req->tests : "");
+	return rc == 1 ? id : 0;
+}
+
+static int copy_outcome(struct db *db, long long to, long long from)
+{
+	long long origin = from, r = 0;
+
+	/* Always point at the run that did the work. */
+	if (db_get_int(db, &r, "SELECT reused_from FROM runs WHERE id = ?", "l",
+		       from) == 1 && r)
+		origin = r;
+	if (db_exec(db, "UPDATE runs SET (state, verdict, boot_verdict, boot_line,"
+		    " boot_text, failed_step, error, n_pass, n_fail, n_skip, n_error,"
+		    " reusable) = (SELECT 'done', verdict, boot_verdict, boot_line,"
+		    " boot_text, failed_step, error, n_pass, n_fail, n_skip, n_error,"
+		    " 1 FROM runs WHERE id = ?), reused_from = ?, started_at = ?,"
+		    " finished_at = ? WHERE id = ?", "lllll", from, origin,
+		    now_wall_ms(), now_wall_ms(), to) < 0)
+		return -1;
+	return db_exec(db, "INSERT INTO results (run_id, test, status, detail, line)"
+		       " SELECT ?, test, status, detail, line FROM results"
+		       " WHERE run_id = ?", "ll", to, from);
+}
+
+long long queue_add(struct db *db, const struct run_request *req, int *reused)
+{
+	long long id, from = 0;
+
+	if (reused)
+		*reused = 0;
+	if (db_begin(db) < 0)
+		return -1;
+	if (req->supersede && req->stage_id && !req->tests &&
+	    db_exec(db, "UPDATE runs SET state = 'superseded', finished_at = ?"
+		    " WHERE stage_id = ? AND state = 'queued' AND tests IS NULL"
+		    " AND reason IN ('change', 'manual', 'retry')"
+		    " AND commit_id != ?", "lls", now_wall_ms(), req->stage_id,
+		    req->commit) < 0)
+		goto fail;
+	if (db_exec(db, "INSERT INTO runs (plan_id, stage_id, commit_id, tree_id,"
+		    " profile, profile_digest, reason, tests, bisection_id, priority,"
+		    " no_reuse, state, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		    " ?, ?, 'queued', ?)", "lLssssssLiil", req->plan_id, req->stage_id,
+		    req->commit, req->tree, req->profile, req->digest, req->reason,
+		    req->tests, req->bisection_id, req->priority, req->no_reuse,
+		    now_wall_ms()) < 0)
+		goto fail;
+	id = db_last_id(db);
+	if (!req->no_reuse)
+		from = find_reusable(db, req);
+	if (from) {
+		if (copy_outcome(db, id, from) < 0)
+			goto fail;
+		if (reused)
+			*reused = 1;
+	}
+	{
+		char data[64];
+
+		snprintf(data, sizeof(data), "{\"reused_from\":%lld}", from);
+		if (db_event(db, from ? "run-reused" : "run-queued", req->plan_id,
+			     req->stage_id, id, req->bisection_id,
+			     from ? data : NULL) < 0)
+			goto fail;
+	}
+	if (db_commit(db) < 0)
+		return -1;
+	return id;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+long long queue_next(struct db *db)
+{
+	long long id = 0;
+	int rc;
+
+	rc = db_get_int(db, &id,
+			"SELECT r.id FROM runs r LEFT JOIN stages s ON s.id = r.stage_id"
+			" WHERE r.state = 'queued'"
+			" ORDER BY r.priority, s.idx, r.id LIMIT 1", NULL);
+	return rc < 0 ? -1 : rc == 1 ? id : 0;
+}
+
+long long queue_count(struct db *db, const char *state)
+{
+	long long n = 0;
+
+	if (db_get_int(db, &n, "SELECT count(*) FROM runs WHERE state = ?", "s",
+		       state) < 0)
+		return -1;
+	return n;
+}
+
+int queue_started(struct db *db, long long run_id, int slot, const char *token)
+{
+	long long plan = 0, stage = 0;
+
+	if (db_begin(db) < 0)
+		return -1;
+	if (db_exec(db, "UPDATE runs SET state = 'running', slot = ?, token = ?,"
+		    " started_at = ? WHERE id = ? AND state = 'queued'", "isll",
+		    slot, token, now_wall_ms(), run_id) < 0 ||
+	    db_changes(db) != 1)
+		goto fail;
+	db_get_int(db, &plan, "SELECT plan_id FROM runs WHERE id = ?", "l", run_id);
+	db_get_int(db, &stage, "SELECT coalesce(stage_id, 0) FROM runs WHERE id = ?",
+		   "l", run_id);
+	if (db_event(db, "run-started", plan, stage, run_id, 0, NULL) < 0)
+		goto fail;
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return error("run %lld: cannot mark it running", run_id);
+}
+
+int queue_cancel(struct db *db, long long run_id, const char *why)
+{
+	long long plan = 0, stage = 0;
+	struct strbuf data = STRBUF_INIT;
+	int ret = -1;
+
+	if (db_begin(db) < 0)
+		return -1;
+	if (db_exec(db, "UPDATE runs SET state = 'canceled', error = ?,"
+		    " finished_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+		    "sll", why, now_wall_ms(), run_id) < 0)
+		goto out;
+	if (db_changes(db) == 0) {
+		ret = 1;	/* nothing to cancel */
+		goto out;
+	}
+	db_get_int(db, &plan, "SELECT plan_id FROM runs WHERE id = ?", "l", run_id);
+	db_get_int(db, &stage, "SELECT coalesce(stage_id, 0) FROM runs WHERE id = ?",
+		   "l", run_id);
+	if (db_event(db, "run-canceled", plan, stage, run_id, 0, NULL) < 0)
+		goto out;
+	ret = 0;
+out:
+	strbuf_release(&data);
+	if (ret < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db) < 0 ? -1 : ret;
+}
+
+/* Does /proc/PID/environ hold needle ("KEY=VALUE")? */
+static int environ_has(const char *pid, const char *needle)
+{
+	char path[64], buf[65536];
+	size_t nlen = strlen(needle);
+	ssize_t n;
+	char *p, *end;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+	fd = xopen(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = xread(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (p = buf, end = buf + n; p < end; p += strlen(p) + 1)
+		if (!strncmp(p, needle, nlen) && p[nlen] == '\0')
+			return 1;
+	return 0;
+}
+
+int kill_by_token(const char *token, int sig)
+{
+	struct strbuf needle = STRBUF_INIT;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	if (!token || !*token)
+		return 0;
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	strbuf_addf(&needle, "KSTAGE_RUN_TOKEN=%s", token);
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		if (atoi(de->d_name) == getpid())
+			continue;
+		if (environ_has(de->d_name, strbuf_str(&needle)) &&
+		    kill(atoi(de->d_name), sig) == 0)
+			n++;
+	}
+	closedir(d);
+	strbuf_release(&needle);
+	return n;
+}
+
+int queue_recover(struct db *db)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	st = db_stmt(db, "SELECT id, token FROM runs WHERE state = 'running'", NULL);
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int killed = kill_by_token(db_col_text(st, 1), SIGKILL);
+
+		if (killed)
+			warn("run %lld: killed %d leftover process%s of a previous daemon",
+			     (long long)sqlite3_column_int64(st, 0), killed,
+			     killed == 1 ? "" : "es");
+	}
+	db_done(st);
+	if (db_begin(db) < 0)
+		return -1;
+	if (db_exec(db, "DELETE FROM results WHERE run_id IN"
+		    " (SELECT id FROM runs WHERE state = 'running')", NULL) < 0 ||
+	    db_exec(db, "UPDATE steps SET state = 'pending', exit_code = NULL,"
+		    " signal = NULL, started_at = NULL, finished_at = NULL"
+		    " WHERE run_id IN (SELECT id FROM runs WHERE state = 'running')",
+		    NULL) < 0 ||
+	    db_exec(db, "UPDATE runs SET state = 'queued', slot = NULL, pgid = NULL,"
+		    " token = NULL, started_at = NULL, current_step = NULL"
+		    " WHERE state = 'running'", NULL) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	n = db_changes(db);
+	if (db_commit(db) < 0)
+		return -1;
+	if (n)
+		info("re-queued %d run%s interrupted by a previous daemon", n,
+		     n == 1 ? "" : "s");
+	return n;
+}

@@ -1,0 +1,385 @@
+/*
+ * repo: libgit2 access for plan tracking and slot checkouts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <git2.h>
+#include <git2/sys/repository.h>
+
+#include "log.h"
+#include "repo.h"
+#include "strbuf.h"
+#include "wrapper.h"
+#include "banned.h"
+
+static int git_fail(const char *func, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return error_at(func, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+void commit_info_release(struct commit_info *c)
+{
+	free(c->subject);
+	free(c->author);
+	c->subject = c->author = NULL;
+}
+
+int repo_open(git_repository **out, const char *path)
+{
+	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				    NULL) < 0)
+		return git_fail(__func__, path);
+	return 0;
+}
+
+static int resolve_ref(git_oid *out, git_repository *repo, const char *name)
+{
+	git_object *obj = NULL;
+	git_reference *ref = NULL;
+	int rc;
+
+	rc = git_reference_lookup(&ref, repo, name);
+	if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC)
+		return 1;
+	if (rc < 0)
+		return git_fail(__func__, name);
+	rc = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
+	git_reference_free(ref);
+	if (rc < 0)
+		return git_fail(__func__, name);
+	git_oid_cpy(out, git_object_id(obj));
+	git_object_free(obj);
+	return 0;
+}
+
+int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch)
+{
+	struct strbuf ref = STRBUF_INIT;
+	int rc;
+
+	if (!strncmp(branch, "refs/", 5))
+		strbuf_adds(&ref, branch);
+	else
+		strbuf_addf(&ref, "refs/heads/%s", branch);
+	rc = resolve_ref(out, repo, strbuf_str(&ref));
+	strbuf_release(&ref);
+	return rc;
+}
+
+int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev)
+{
+	git_object *obj = NULL, *peeled = NULL;
+	int rc;
+
+	rc = git_revparse_single(&obj, repo, rev);
+	if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC || rc == GIT_EAMBIGUOUS)
+		return 1;
+	if (rc < 0)
+		return git_fail(__func__, rev);
+	rc = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (rc < 0)
+		return git_fail(__func__, rev);
+	git_oid_cpy(out, git_object_id(peeled));
+	git_object_free(peeled);
+	return 0;
+}
+
+int repo_commit_tree(git_oid *tree, git_repository *repo, const git_oid *commit)
+{
+	git_commit *c = NULL;
+
+	if (git_commit_lookup(&c, repo, commit) < 0)
+		return git_fail(__func__, "commit lookup");
+	git_oid_cpy(tree, git_commit_tree_id(c));
+	git_commit_free(c);
+	return 0;
+}
+
+static void fill_info(struct commit_info *out, const git_commit *c)
+{
+	const git_signature *a = git_commit_author(c);
+	const char *summary = git_commit_summary((git_commit *)c);
+	struct strbuf sb = STRBUF_INIT;
+
+	git_oid_cpy(&out->id, git_commit_id(c));
+	out->subject = xstrndup(summary ? summary : "", 1000);
+	strbuf_addf(&sb, "%.200s <%.200s>", a->name, a->email);
+	out->author = strbuf_detach(&sb);
+	out->time = (long long)a->when.time;
+}
+
+int repo_commit_info(struct commit_info *out, git_repository *repo,
+		     const git_oid *commit)
+{
+	git_commit *c = NULL;
+
+	if (git_commit_lookup(&c, repo, commit) < 0)
+		return git_fail(__func__, "commit lookup");
+	fill_info(out, c);
+	git_commit_free(c);
+	return 0;
+}
+
+int repo_contains(git_repository *repo, const git_oid *commit,
+		  const git_oid *ancestor)
+{
+	int rc;
+
+	if (git_oid_equal(commit, ancestor))
+		return 1;
+	rc = git_graph_descendant_of(repo, commit, ancestor);
+	if (rc < 0)
+		return git_fail(__func__, "descendant_of");
+	return rc;
+}
+
+int repo_range(struct commit_info **out, size_t *nr, int *truncated,
+	       git_repository *repo, const git_oid *hide, const git_oid *head,
+	       int first_parent, size_t max)
+{
+	git_revwalk *walk = NULL;
+	struct commit_info *v = NULL;
+	size_t n = 0, alloc = 0, i;
+	git_oid oid;
+	int rc, ret = -1;
+
+	*out = NULL;
+	*nr = 0;
+	*truncated = 0;
+	if (git_revwalk_new(&walk, repo) < 0)
+		return git_fail(__func__, "revwalk");
+	/* Newest first, so that a cap keeps the commits nearest the head. */
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+	if (first_parent)
+		git_revwalk_simplify_first_parent(walk);
+	if (git_revwalk_push(walk, head) < 0 ||
+	    (hide && git_revwalk_hide(walk, hide) < 0)) {
+		git_fail(__func__, "revwalk push");
+		goto out;
+	}
+	while ((rc = git_revwalk_next(&oid, walk)) == 0) {
+		git_commit *c = NULL;
+
+		if (n == max) {
+			*truncated = 1;
+			break;
+		}
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			git_fail(__func__, "commit lookup");
+			goto out;
+		}
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			v = xrealloc(v, alloc * sizeof(*v));
+		}
+		fill_info(&v[n++], c);
+		git_commit_free(c);
+	}
+	if (rc < 0 && rc != GIT_ITEROVER) {
+		git_fail(__func__, "revwalk");
+		goto out;
+	}
+	/* Oldest first. */
+	for (i = 0; i < n / 2; i++) {
+		struct commit_info t = v[i];
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+	*out = v;
+	*nr = n;
+	v = NULL;
+	ret = 0;
+out:
+	if (v) {
+		for (i = 0; i < n; i++)
+			commit_info_release(&v[i]);
+		free(v);
+	}
+	git_revwalk_free(walk);
+	return ret;
+}
+
+/* --- slot checkouts ----------------------------------------------------- */
+
+/* state file: "<tree-hex> clean|dirty\n" */
+static int read_state(git_oid *tree, int *clean, const char *state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int ret = -1;
+
+	*clean = 0;
+	if (strbuf_read_file(&sb, state, 256) < 0)
+		return -1;
+	if (sb.len >= GIT_OID_HEXSZ + 6 &&
+	    git_oid_fromstrn(tree, sb.buf, GIT_OID_HEXSZ) == 0) {
+		*clean = !strncmp(sb.buf + GIT_OID_HEXSZ, " clean", 6);
+		ret = 0;
+	}
+	strbuf_release(&sb);
+	return ret;
+}
+
+static int write_state(const char *state, const git_oid *tree, int clean)
+{
+	char buf[GIT_OID_HEXSZ + 16];
+
+	git_oid_fmt(buf, tree);
+	snprintf(buf + GIT_OID_HEXSZ, sizeof(buf) - GIT_OID_HEXSZ, " %s\n",
+		 clean ? "clean" : "dirty");
+	if (write_file_atomic(state, buf, strlen(buf)) < 0)
+		return error("%s: %s", state, strerror(errno));
+	return 0;
+}
+
+struct pathlist {
+	char **v;
+	size_t nr, alloc;
+};
+
+static void pathlist_add(struct pathlist *pl, const char *p)
+{
+	if (pl->nr && !strcmp(pl->v[pl->nr - 1], p))
+		return;
+	if (pl->nr == pl->alloc) {
+		pl->alloc = pl->alloc ? pl->alloc * 2 : 64;
+		pl->v = xrealloc(pl->v, pl->alloc * sizeof(char *));
+	}
+	pl->v[pl->nr++] = xstrdup(p);
+}
+
+static void pathlist_release(struct pathlist *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->nr; i++)
+		free(pl->v[i]);
+	free(pl->v);
+	pl->v = NULL;
+	pl->nr = pl->alloc = 0;
+}
+
+static int changed_paths(struct pathlist *pl, git_repository *repo,
+			 git_tree *from, git_tree *to)
+{
+	git_diff *diff = NULL;
+	git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+	size_t i, n;
+
+	/* Type changes must come out as such, not as two entries we miss. */
+	opts.flags = GIT_DIFF_INCLUDE_TYPECHANGE | GIT_DIFF_INCLUDE_TYPECHANGE_TREES;
+	if (git_diff_tree_to_tree(&diff, repo, from, to, &opts) < 0)
+		return git_fail(__func__, "diff");
+	n = git_diff_num_deltas(diff);
+	for (i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+
+		pathlist_add(pl, d->old_file.path);
+		if (strcmp(d->old_file.path, d->new_file.path))
+			pathlist_add(pl, d->new_file.path);
+	}
+	git_diff_free(diff);
+	return 0;
+}
+
+static int empty_dir(const char *dir)
+{
+	if (remove_tree(dir) < 0 && errno != ENOENT)
+		return error("cannot empty %s: %s", dir, strerror(errno));
+	if (mkdir_p(dir, 0755) < 0)
+		return error("cannot create %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+int repo_checkout_dir(struct checkout_stats *stats, const char *repo_path,
+		      const git_oid *tree_id, const char *dir, const char *state)
+{
+	git_repository *repo = NULL;
+	git_index *scratch = NULL;
+	git_tree *tree = NULL, *old = NULL;
+	git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+	struct pathlist paths = { NULL, 0, 0 };
+	git_oid old_id;
+	int clean = 0, ret = -1;
+	struct stat st;
+	double t0 = now_monotonic();
+
+	memset(stats, 0, sizeof(*stats));
+	if (repo_open(&repo, repo_path) < 0)
+		return -1;
+	/*
+	 * A private, empty in-memory index: checkout must neither read nor
+	 * write the index of the user's repository.
+	 */
+	if (git_index_new(&scratch) < 0 ||
+	    git_repository_set_index(repo, scratch) < 0) {
+		git_fail(__func__, "index");
+		goto out;
+	}
+	if (git_tree_lookup(&tree, repo, tree_id) < 0) {
+		git_fail(__func__, "tree lookup");
+		goto out;
+	}
+
+	opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX |
+				 GIT_CHECKOUT_NO_REFRESH;
+	opts.target_directory = dir;
+
+	if (read_state(&old_id, &clean, state) == 0 && clean &&
+	    stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    git_tree_lookup(&old, repo, &old_id) == 0) {
+		if (git_oid_equal(&old_id, tree_id)) {
+			ret = 0;
+			goto out;
+		}
+		if (changed_paths(&paths, repo, old, tree) < 0)
+			goto out;
+		opts.baseline = old;
+		opts.checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
+		opts.paths.strings = paths.v;
+		opts.paths.count = paths.nr;
+		stats->changed = paths.nr;
+		if (write_state(state, tree_id, 0) < 0)
+			goto out;
+		if (paths.nr && git_checkout_tree(repo, (git_object *)tree, &opts) < 0) {
+			git_fail(__func__, "checkout");
+			goto out;
+		}
+	} else {
+		/* First use, or the last checkout did not finish: start over. */
+		git_index *empty = NULL;
+
+		stats->full = 1;
+		if (write_state(state, tree_id, 0) < 0 || empty_dir(dir) < 0)
+			goto out;
+		if (git_index_new(&empty) < 0) {
+			git_fail(__func__, "index");
+			goto out;
+		}
+		opts.baseline_index = empty;
+		if (git_checkout_tree(repo, (git_object *)tree, &opts) < 0) {
+			git_index_free(empty);
+			git_fail(__func__, "checkout");
+			goto out;
+		}
+		git_index_free(empty);
+	}
+	if (write_state(state, tree_id, 1) < 0)
+		goto out;
+	ret = 0;
+out:
+	stats->seconds = now_monotonic() - t0;
+	pathlist_release(&paths);
+	git_tree_free(tree);
+	git_tree_free(old);
+	git_index_free(scratch);
+	git_repository_free(repo);
+	return ret;
+}

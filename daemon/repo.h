@@ -1,0 +1,85 @@
+#ifndef REPO_H
+#define REPO_H
+
+#include <stddef.h>
+#include <git2.h>
+
+/*
+ * repo: everything kstage does with git, through libgit2 (the daemon never
+ * runs the git command).
+ *
+ * A git_repository is used by one thread at a time: the event loop opens
+ * its own, and each checkout thread opens another.  Errors are logged with
+ * libgit2's message (thread-local) and returned as -1.
+ */
+
+struct commit_info {
+	git_oid id;
+	char *subject;		/* first line of the message, owned */
+	char *author;		/* "Name <email>", owned */
+	long long time;		/* author time, seconds */
+};
+
+void commit_info_release(struct commit_info *c);
+
+/* Open the repository at path (bare or not). */
+int repo_open(git_repository **out, const char *path);
+
+/*
+ * Resolve a branch of a plan: "name" means refs/heads/name, a name that
+ * starts with "refs/" is used as is.  Returns 0 and sets *out, 1 if the
+ * branch does not exist, -1 on error.
+ */
+int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch);
+
+/* Resolve any revision (branch, tag, commit id) to a commit. 0, 1 (not
+ * found) or -1. */
+int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev);
+
+/* The tree of a commit. */
+int repo_commit_tree(git_oid *tree, git_repository *repo, const git_oid *commit);
+
+/* Fill info for one commit (caller releases). */
+int repo_commit_info(struct commit_info *out, git_repository *repo,
+		     const git_oid *commit);
+
+/* Is "commit" equal to or a descendant of "ancestor"?  1, 0, or -1. */
+int repo_contains(git_repository *repo, const git_oid *commit,
+		  const git_oid *ancestor);
+
+/*
+ * The commits reachable from "head" but not from "hide" (hide may be
+ * NULL), following first parents only, oldest first: "git log
+ * --first-parent --reverse hide..head".  At most "max" commits are
+ * returned (the newest ones); *truncated says whether there were more.
+ * The caller frees the array and releases each entry.
+ */
+int repo_range(struct commit_info **out, size_t *nr, int *truncated,
+	       git_repository *repo, const git_oid *hide, const git_oid *head,
+	       int first_parent, size_t max);
+
+/*
+ * The slot's checkout: a plain directory (no .git) that holds the files
+ * of one tree.  "state" is a small file beside it that records which tree
+ * is there and whether the last checkout finished.
+ */
+struct checkout_stats {
+	int full;		/* 1 if the whole tree was written */
+	size_t changed;		/* paths written or removed */
+	double seconds;
+};
+
+/*
+ * Make dir hold exactly the files of tree "tree" of repository repo_path.
+ *
+ * If state records a clean checkout of another tree of this repository,
+ * only the paths that differ between the two trees are rewritten (unchanged
+ * files keep their mtime, so make stays incremental).  Otherwise (first
+ * use, or a checkout that did not finish, e.g. after a crash) the
+ * directory is emptied and written in full.  The repository's own index
+ * and work tree are never touched.
+ */
+int repo_checkout_dir(struct checkout_stats *stats, const char *repo_path,
+		      const git_oid *tree, const char *dir, const char *state);
+
+#endif

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Run every test suite (unit, end-to-end, API, browser) and finish with
+# the line "N passed, M failed".  Every suite speaks TAP ("ok", "not ok");
+# cmocka is asked for TAP too.  Exit status 0 only if nothing failed.
+#
+#   sh tests/run.sh            everything
+#   sh tests/run.sh unit       only the unit tests
+#   sh tests/run.sh t0010      only the matching shell/browser tests
+cd "$(dirname "$0")/.." || exit 1
+filter=${1:-}
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+export CMOCKA_MESSAGE_OUTPUT=TAP
+
+
+for t in tests/unit/test_*; do
+	case "$t" in *.c|*.o|*.h) continue ;; esac
+	[ -x "$t" ] || continue
+	case "$filter" in ''|unit|$(basename "$t")) ;; *) continue ;; esac
+	echo "*** $t"
+	out=$("./$t" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -E '^(not ok|#)' || true
+	printf '%s\n' "$out" >> "$results"
+	if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok'; then
+		echo "not ok - $t exited with status $rc" | tee -a "$results"
+	fi
+done
+
+for t in tests/t/t[0-9]*.sh; do
+	[ -f "$t" ] || continue
+	case "$filter" in ''|t|$(basename "$t" .sh)|$(basename "$t" .sh | cut -c1-5)) ;; *) continue ;; esac
+	echo "*** $t"
+	out=$(sh "$t" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -Ev '^ok ' || true
+	printf '%s\n' "$out" >> "$results"
+	if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok'; then
+		echo "not ok - $t exited with status $rc" | tee -a "$results"
+	fi
+done
+
+if [ -f tests/web/run.sh ]; then
+	case "$filter" in ''|web)
+		echo "*** tests/web"
+		out=$(sh tests/web/run.sh 2>&1)
+		rc=$?
+		printf '%s\n' "$out" | grep -Ev '^ok ' || true
+		printf '%s\n' "$out" >> "$results"
+		if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok'; then
+			echo "not ok - tests/web exited with status $rc" | tee -a "$results"
+		fi ;;
+	esac
+fi
+
+passed=$(grep -c '^ok ' "$results")
+failed=$(grep -c '^not ok' "$results")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
