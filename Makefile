@@ -83,7 +83,7 @@ unit: $(UNIT_TESTS)
 # --- installing what a fresh Debian 12 lacks --------------------------------
 DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
 	libsqlite3-dev libmicrohttpd-dev libjansson-dev libcmocka-dev git \
-	curl ca-certificates
+	curl ca-certificates sqlite3 jq procps
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev libssl-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk

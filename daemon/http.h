@@ -1,0 +1,32 @@
+#ifndef HTTP_H
+#define HTTP_H
+
+#include "config.h"
+
+/*
+ * http: the HTTP server (libmicrohttpd): the JSON API (daemon/API.md), the
+ * event stream, /metrics, logs and artifacts from the artifact root, and
+ * the dashboard's static files from web_root.
+ *
+ * The server runs on its own threads; each thread that touches SQLite has
+ * its own connection.  Requests never run jobs: a change is written to the
+ * database and the engine's loop is woken (engine_wake()).
+ */
+
+struct engine;
+struct http_server;
+
+/*
+ * Start listening on cfg->listen.  engine may be NULL (a read-only server,
+ * e.g. in tests).  NULL on failure, with *err set (caller frees).
+ */
+struct http_server *http_start(const struct kstage_config *cfg,
+			       struct engine *engine, char **err);
+
+/* The port actually bound (useful with port 0). */
+unsigned http_port(const struct http_server *s);
+
+/* Stop: no new requests, wait for running ones, free everything. */
+void http_stop(struct http_server *s);
+
+#endif
