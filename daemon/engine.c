@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <git2.h>
 
+#include "bisector.h"
 #include "compare.h"
 #include "engine.h"
 #include "executor.h"
@@ -45,6 +46,7 @@ struct engine {
 	atomic_int stop;
 	atomic_int pass_wanted;
 	double next_pass;
+	struct bisect_env bisect;
 };
 
 struct db *engine_db(struct engine *e)
@@ -243,6 +245,8 @@ static int pass_plan(struct engine *e, struct plan_entry *pe)
 			goto out;
 	}
 	ret = engine_compare_plan(e->db, pe->def, pe->id);
+	if (ret == 0)
+		ret = bisector_auto(&e->bisect, pe->def, pe->id);
 out:
 	stack_release(&st);
 	git_repository_free(repo);
@@ -503,6 +507,28 @@ static struct plan_entry *plan_by_id(struct engine *e, long long id)
 	return NULL;
 }
 
+/* The bisector's view of the engine. */
+static const struct plan_def *bisect_plan(void *payload, long long plan_id)
+{
+	struct plan_entry *pe = plan_by_id(payload, plan_id);
+
+	return pe ? pe->def : NULL;
+}
+
+static size_t bisect_free_slots(void *payload)
+{
+	struct engine *e = payload;
+
+	return executor_idle(e->ex);
+}
+
+static void bisect_stop_run(void *payload, long long run_id)
+{
+	struct engine *e = payload;
+
+	executor_cancel(e->ex, run_id);
+}
+
 /* Start queued runs while slots are idle. */
 static void schedule(struct engine *e)
 {
@@ -585,9 +611,25 @@ static void after_run(struct engine *e, long long run_id)
 	if (db_get_int(e->db, &plan_id, "SELECT plan_id FROM runs WHERE id = ?",
 		       "l", run_id) != 1)
 		return;
+	bisector_run_finished(&e->bisect, run_id);
 	pe = plan_by_id(e, plan_id);
-	if (pe)
+	if (pe) {
 		engine_compare_plan(e->db, pe->def, pe->id);
+		bisector_auto(&e->bisect, pe->def, pe->id);
+	}
+}
+
+/* Something changed in the database from outside (the API). */
+static void on_wake(struct engine *e)
+{
+	size_t i;
+
+	reap_cancels(e);
+	for (i = 0; i < e->nr_plans; i++) {
+		/* Acknowledged failures change verdicts. */
+		engine_compare_plan(e->db, e->plans[i].def, e->plans[i].id);
+		bisector_auto(&e->bisect, e->plans[i].def, e->plans[i].id);
+	}
 }
 
 /* --- the loop -------------------------------------------------------------------- */
@@ -619,6 +661,7 @@ int engine_loop(struct engine *e)
 	long long finished[64];
 
 	queue_recover(e->db);
+	bisector_resume(&e->bisect);
 	if (engine_pass(e) < 0 && e->once)
 		return -1;
 	e->next_pass = now_monotonic() + (e->cfg->poll_interval ? e->cfg->poll_interval : 1e9);
@@ -629,6 +672,7 @@ int engine_loop(struct engine *e)
 		size_t n = 0, nfin, i;
 		int timeout_ms, rc;
 
+		bisector_tick(&e->bisect);
 		schedule(e);
 		if (e->once && nothing_left(e))
 			break;
@@ -673,7 +717,7 @@ int engine_loop(struct engine *e)
 
 			if (read(e->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				warn("wake: %s", strerror(errno));
-			reap_cancels(e);
+			on_wake(e);
 		}
 		nfin = executor_service(e->ex, pfd + 2, n - 2, finished,
 					sizeof(finished) / sizeof(finished[0]));
@@ -749,6 +793,12 @@ struct engine *engine_new(struct kstage_config *cfg,
 	e->ex = executor_new(cfg, e->db);
 	if (!e->ex)
 		goto fail;
+	e->bisect.db = e->db;
+	e->bisect.cfg = cfg;
+	e->bisect.payload = e;
+	e->bisect.plan = bisect_plan;
+	e->bisect.free_slots = bisect_free_slots;
+	e->bisect.stop_run = bisect_stop_run;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -785,6 +835,32 @@ void engine_free(struct engine *e)
 }
 
 /* --- the report ------------------------------------------------------------------- */
+
+/* The latest bisection of a stage, one or two lines. */
+static void report_bisection(struct db *db, FILE *out, long long stage_id)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT b.id, b.state, coalesce(b.culprit, ''),"
+				   " coalesce(c.subject, ''), coalesce(b.culprit_stage, ''),"
+				   " b.runs, b.reused, b.rounds, coalesce(b.detail, '')"
+				   " FROM bisections b LEFT JOIN bisection_commits c ON"
+				   " c.bisection_id = b.id AND c.commit_id = b.culprit AND"
+				   " c.seq >= 0 WHERE b.stage_id = ? ORDER BY b.id DESC"
+				   " LIMIT 1", "l", stage_id);
+
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		fprintf(out, "      bisection %lld: %s", (long long)sqlite3_column_int64(st, 0),
+			db_col_text(st, 1));
+		if (*db_col_text(st, 2))
+			fprintf(out, " %.12s \"%s\"%s%s%s", db_col_text(st, 2),
+				db_col_text(st, 3), *db_col_text(st, 4) ? " (stage " : "",
+				db_col_text(st, 4), *db_col_text(st, 4) ? ")" : "");
+		fprintf(out, "; %d runs, %d reused, %d rounds\n", sqlite3_column_int(st, 5),
+			sqlite3_column_int(st, 6), sqlite3_column_int(st, 7));
+		if (*db_col_text(st, 8))
+			fprintf(out, "        %s\n", db_col_text(st, 8));
+	}
+	db_done(st);
+}
 
 int engine_report(struct engine *e, FILE *out)
 {
@@ -840,6 +916,7 @@ int engine_report(struct engine *e, FILE *out)
 					db_col_text(ch, 2), db_col_text(ch, 3),
 					*db_col_text(ch, 4) ? ": " : "", db_col_text(ch, 4));
 			db_done(ch);
+			report_bisection(e->db, out, sid);
 		}
 		db_done(st);
 	}

@@ -378,7 +378,11 @@ static void build_env(struct envv *e, const struct executor *ex,
 	env_set(e, "KSTAGE_STAGE", s->spec.stage);
 	env_set(e, "KSTAGE_PLAN", s->spec.plan->name);
 	env_set(e, "KSTAGE_PROFILE", p->name);
-	env_set(e, "KSTAGE_TESTS", s->tests ? s->tests : "");
+	/*
+	 * A subset selects the tests to run, except when the boot itself is
+	 * among them: a crash may come from any test, so all of them run.
+	 */
+	env_set(e, "KSTAGE_TESTS", s->tests && !lines_contain(s->tests, "boot") ? s->tests : "");
 	snprintf(num, sizeof(num), "%lld", s->spec.id);
 	env_set(e, "KSTAGE_RUN", num);
 	env_set(e, "KSTAGE_RUN_TOKEN", s->token);

@@ -285,6 +285,23 @@ char *path_real(const char *path)
 	return r;
 }
 
+int lines_contain(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	const char *p = list;
+
+	while (p && *p) {
+		size_t len = strcspn(p, "\n");
+
+		if (len == n && !strncmp(p, item, n))
+			return 1;
+		p += len;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
 int is_safe_component(const char *s)
 {
 	if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))

@@ -53,6 +53,9 @@ char *path_absolute(const char *path);
 /* An absolute, canonical version of an existing path, or NULL. */
 char *path_real(const char *path);
 
+/* Does the newline-separated list hold item as one of its lines? */
+int lines_contain(const char *list, const char *item);
+
 /* Is s a safe single path component (no '/', not "." or "..", no NUL)? */
 int is_safe_component(const char *s);
 
