@@ -49,6 +49,8 @@ struct engine {
 	struct bisect_env bisect;
 };
 
+static int update_gate(struct engine *e, struct plan_entry *pe);
+
 struct db *engine_db(struct engine *e)
 {
 	return e->db;
@@ -247,10 +249,93 @@ static int pass_plan(struct engine *e, struct plan_entry *pe)
 	ret = engine_compare_plan(e->db, pe->def, pe->id);
 	if (ret == 0)
 		ret = bisector_auto(&e->bisect, pe->def, pe->id);
+	if (ret == 0)
+		ret = update_gate(e, pe);
 out:
 	stack_release(&st);
 	git_repository_free(repo);
 	return ret;
+}
+
+/*
+ * The gate: the highest stage whose head and every stage below it are
+ * green on a consistent stack, and where the integration branch stands
+ * relative to it.  (Moving the branch is the gate's job; this records
+ * whether it could.)
+ */
+static int update_gate(struct engine *e, struct plan_entry *pe)
+{
+	git_repository *repo = NULL;
+	sqlite3_stmt *st;
+	char *gate = NULL, *gate_name = NULL, *blocker = NULL;
+	long long gate_id = 0;
+	git_oid integ, target;
+	char integ_hex[GIT_OID_HEXSZ + 1] = "";
+	struct strbuf detail = STRBUF_INIT;
+	const char *state;
+	int rc, have_integ = 0;
+
+	st = db_stmt(e->db, "SELECT id, name, head, verdict, stack_state FROM stages"
+		     " WHERE plan_id = ? AND idx > 0 ORDER BY idx", "l", pe->id);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (strcmp(db_col_text(st, 3), "green") ||
+		    strcmp(db_col_text(st, 4), "ok") ||
+		    sqlite3_column_type(st, 2) == SQLITE_NULL) {
+			strbuf_addf(&detail, "stage %s is %s%s%s", db_col_text(st, 1),
+				    db_col_text(st, 3),
+				    strcmp(db_col_text(st, 4), "ok") ? ", stack " : "",
+				    strcmp(db_col_text(st, 4), "ok") ? db_col_text(st, 4) : "");
+			blocker = strbuf_detach(&detail);
+			break;
+		}
+		gate_id = sqlite3_column_int64(st, 0);
+		free(gate);
+		free(gate_name);
+		gate = db_col_dup(st, 2);
+		gate_name = db_col_dup(st, 1);
+	}
+	db_done(st);
+
+	if (pe->def->integration && repo_open(&repo, pe->def->repo) == 0 &&
+	    repo_resolve_branch(&integ, repo, pe->def->integration) == 0) {
+		have_integ = 1;
+		git_oid_tostr(integ_hex, sizeof(integ_hex), &integ);
+	}
+	if (!pe->def->integration) {
+		state = "unknown";
+		strbuf_adds(&detail, "no integration branch configured");
+	} else if (!gate) {
+		state = "blocked";
+		strbuf_adds(&detail, blocker ? blocker : "no stage is green");
+	} else if (!have_integ) {
+		state = "can-advance";
+		strbuf_addf(&detail, "integration branch %s does not exist yet; it can"
+			    " start at stage %s", pe->def->integration, gate_name);
+	} else if (!strcmp(integ_hex, gate)) {
+		state = "current";
+		strbuf_addf(&detail, "%s is at stage %s", pe->def->integration, gate_name);
+	} else if (git_oid_fromstr(&target, gate) == 0 &&
+		   (rc = repo_contains(repo, &target, &integ)) == 1) {
+		state = "can-advance";
+		strbuf_addf(&detail, "%s can fast-forward to stage %s", pe->def->integration,
+			    gate_name);
+		if (blocker)
+			strbuf_addf(&detail, " (not further: %s)", blocker);
+	} else {
+		state = "diverged";
+		strbuf_addf(&detail, "%s has commits that stage %s does not contain",
+			    pe->def->integration, gate_name);
+	}
+	rc = db_exec(e->db, "UPDATE plans SET integration_head = ?, gate_stage_id = ?,"
+		     " gate_commit = ?, gate_state = ?, gate_detail = ? WHERE id = ?",
+		     "sLsssl", have_integ ? integ_hex : NULL, gate_id, gate, state,
+		     strbuf_str(&detail), pe->id);
+	git_repository_free(repo);
+	strbuf_release(&detail);
+	free(gate);
+	free(gate_name);
+	free(blocker);
+	return rc;
 }
 
 static int engine_pass(struct engine *e)
@@ -616,6 +701,7 @@ static void after_run(struct engine *e, long long run_id)
 	if (pe) {
 		engine_compare_plan(e->db, pe->def, pe->id);
 		bisector_auto(&e->bisect, pe->def, pe->id);
+		update_gate(e, pe);
 	}
 }
 
@@ -629,6 +715,7 @@ static void on_wake(struct engine *e)
 		/* Acknowledged failures change verdicts. */
 		engine_compare_plan(e->db, e->plans[i].def, e->plans[i].id);
 		bisector_auto(&e->bisect, e->plans[i].def, e->plans[i].id);
+		update_gate(e, &e->plans[i]);
 	}
 }
 
@@ -871,8 +958,15 @@ int engine_report(struct engine *e, FILE *out)
 		struct plan_entry *pe = &e->plans[i];
 		sqlite3_stmt *st;
 
+		char *gate = NULL;
+
 		fprintf(out, "plan %s (profile %s, %.12s)\n", pe->def->name,
 			pe->def->profile->name, pe->def->profile->digest);
+		if (db_get_text(e->db, &gate, "SELECT gate_state || ': ' ||"
+				" coalesce(gate_detail, '') FROM plans WHERE id = ?", "l",
+				pe->id) == 1 && gate)
+			fprintf(out, "  gate %s\n", gate);
+		free(gate);
 		fprintf(out, "  %-3s %-24s %-12s %-13s %-8s %5s %5s %5s %5s  %s\n",
 			"#", "stage", "head", "stack", "verdict", "pass", "fail",
 			"skip", "error", "regressions");
