@@ -56,6 +56,7 @@ UNIT_TESTS += tests/unit/test_config
 UNIT_TESTS += tests/unit/test_console
 UNIT_TESTS += tests/unit/test_ktap
 UNIT_TESTS += tests/unit/test_plan
+UNIT_TESTS += tests/unit/test_queue
 UNIT_TESTS += tests/unit/test_strbuf
 
 SCHEMA = $(sort $(wildcard schema/*.sql))
