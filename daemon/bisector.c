@@ -888,14 +888,11 @@ static int advance(struct bisect_env *env, struct bis *b)
 int bisector_tick(struct bisect_env *env)
 {
 	long long ids[64];
-	size_t n = 0, i;
-	sqlite3_stmt *st;
+	int n, i;
 
-	st = db_stmt(env->db, "SELECT id FROM bisections WHERE state IN ('requested',"
-		     " 'confirming', 'searching', 'verifying') ORDER BY id LIMIT 64", NULL);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	db_done(st);
+	n = db_get_ids(env->db, ids, 64, "SELECT id FROM bisections WHERE state IN"
+		       " ('requested', 'confirming', 'searching', 'verifying')"
+		       " ORDER BY id", NULL);
 	for (i = 0; i < n; i++) {
 		int guard;
 
@@ -930,9 +927,8 @@ int bisector_tick(struct bisect_env *env)
 int bisector_cancel(struct bisect_env *env, long long id, const char *why)
 {
 	struct bis b;
-	sqlite3_stmt *st;
 	long long runs[256];
-	size_t n = 0, i;
+	int n, i;
 
 	if (bis_load(env, id, &b) != 1)
 		return -1;
@@ -940,11 +936,8 @@ int bisector_cancel(struct bisect_env *env, long long id, const char *why)
 		bis_release(&b);
 		return 1;
 	}
-	st = db_stmt(env->db, "SELECT r.id FROM runs r WHERE r.bisection_id = ? AND"
-		     " r.state IN ('queued', 'running') LIMIT 256", "l", id);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		runs[n++] = sqlite3_column_int64(st, 0);
-	db_done(st);
+	n = db_get_ids(env->db, runs, 256, "SELECT id FROM runs WHERE bisection_id = ?"
+		       " AND state IN ('queued', 'running')", "l", id);
 	for (i = 0; i < n; i++)
 		if (queue_cancel(env->db, runs[i], why) == 0)
 			env->stop_run(env->payload, runs[i]);
@@ -956,16 +949,12 @@ int bisector_cancel(struct bisect_env *env, long long id, const char *why)
 /* Bisections canceled in the database (by the API) whose runs still go. */
 static void stop_canceled(struct bisect_env *env)
 {
-	sqlite3_stmt *st;
 	long long runs[256];
-	size_t n = 0, i;
+	int n, i;
 
-	st = db_stmt(env->db, "SELECT r.id FROM runs r JOIN bisections b ON"
-		     " b.id = r.bisection_id WHERE b.state = 'canceled' AND"
-		     " r.state IN ('queued', 'running') LIMIT 256", NULL);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		runs[n++] = sqlite3_column_int64(st, 0);
-	db_done(st);
+	n = db_get_ids(env->db, runs, 256, "SELECT r.id FROM runs r JOIN bisections b"
+		       " ON b.id = r.bisection_id WHERE b.state = 'canceled' AND"
+		       " r.state IN ('queued', 'running')", NULL);
 	for (i = 0; i < n; i++)
 		if (queue_cancel(env->db, runs[i], "the bisection was canceled") == 0)
 			env->stop_run(env->payload, runs[i]);
@@ -985,30 +974,24 @@ int bisector_auto(struct bisect_env *env, const struct plan_def *plan,
 {
 	sqlite3_stmt *st;
 	long long stale[64], stages[256];
-	size_t ns = 0, n = 0, i;
+	int ns, n, i;
 
 	stop_canceled(env);
 	/* A newer head makes the bisections of the old one moot. */
-	st = db_stmt(env->db, "SELECT b.id FROM bisections b JOIN stages s ON"
-		     " s.id = b.stage_id WHERE b.plan_id = ? AND b.state IN"
-		     " ('requested', 'confirming', 'searching', 'verifying') AND"
-		     " (s.head IS NULL OR s.head != b.bad_commit) LIMIT 64", "l", plan_id);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		stale[ns++] = sqlite3_column_int64(st, 0);
-	db_done(st);
+	ns = db_get_ids(env->db, stale, 64, "SELECT b.id FROM bisections b JOIN stages s"
+			" ON s.id = b.stage_id WHERE b.plan_id = ? AND b.state IN"
+			" ('requested', 'confirming', 'searching', 'verifying') AND"
+			" (s.head IS NULL OR s.head != b.bad_commit)", "l", plan_id);
 	for (i = 0; i < ns; i++)
 		bisector_cancel(env, stale[i], "the stage has a newer head");
 
 	if (!env->cfg->auto_bisect)
 		return 0;
-	st = db_stmt(env->db, "SELECT s.id FROM stages s WHERE s.plan_id = ? AND"
-		     " s.idx > 0 AND s.verdict = 'red' AND s.head IS NOT NULL AND"
-		     " s.baseline_run_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
-		     " bisections b WHERE b.stage_id = s.id AND b.bad_commit = s.head)"
-		     " LIMIT 256", "l", plan_id);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		stages[n++] = sqlite3_column_int64(st, 0);
-	db_done(st);
+	n = db_get_ids(env->db, stages, 256, "SELECT s.id FROM stages s WHERE"
+		       " s.plan_id = ? AND s.idx > 0 AND s.verdict = 'red' AND"
+		       " s.head IS NOT NULL AND s.baseline_run_id IS NOT NULL AND NOT"
+		       " EXISTS (SELECT 1 FROM bisections b WHERE b.stage_id = s.id AND"
+		       " b.bad_commit = s.head)", "l", plan_id);
 	for (i = 0; i < n; i++) {
 		struct strbuf tests = STRBUF_INIT;
 		char *head = NULL, *good = NULL;

@@ -183,6 +183,25 @@ int db_get_text(struct db *db, char **out, const char *sql, const char *fmt, ...
 	return ret;
 }
 
+int db_get_ids(struct db *db, long long *out, size_t max, const char *sql,
+	       const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	size_t n = 0;
+	int rc;
+
+	va_start(ap, fmt);
+	st = vstmt(db, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return -1;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		out[n++] = sqlite3_column_int64(st, 0);
+	db_done(st);
+	return (int)n;
+}
+
 const char *db_col_text(sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);

@@ -69,6 +69,13 @@ int db_get_int(struct db *db, long long *out, const char *sql, const char *fmt, 
 /* Same for a text column (the caller frees *out; NULL column -> NULL). */
 int db_get_text(struct db *db, char **out, const char *sql, const char *fmt, ...);
 
+/*
+ * Run a query and collect the integers of its first column, at most max
+ * of them, into out.  Returns how many (>= 0), or -1 on error.
+ */
+int db_get_ids(struct db *db, long long *out, size_t max, const char *sql,
+	       const char *fmt, ...);
+
 long long db_last_id(struct db *db);
 int db_changes(struct db *db);
 

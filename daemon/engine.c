@@ -673,19 +673,15 @@ static void schedule(struct engine *e)
 /* Runs canceled in the database (by the API) while they run here. */
 static void reap_cancels(struct engine *e)
 {
-	sqlite3_stmt *st = db_stmt(e->db, "SELECT id FROM runs WHERE state ="
-				   " 'canceled' AND slot IS NOT NULL AND"
-				   " finished_at >= ?", "l", now_wall_ms() - 3600 * 1000LL);
+	long long ids[256];
+	int n, i;
 
-	if (!st)
-		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		long long id = sqlite3_column_int64(st, 0);
-
-		if (executor_has(e->ex, id))
-			executor_cancel(e->ex, id);
-	}
-	db_done(st);
+	n = db_get_ids(e->db, ids, 256, "SELECT id FROM runs WHERE state = 'canceled'"
+		       " AND slot IS NOT NULL AND finished_at >= ?", "l",
+		       now_wall_ms() - 3600 * 1000LL);
+	for (i = 0; i < n; i++)
+		if (executor_has(e->ex, ids[i]))
+			executor_cancel(e->ex, ids[i]);
 }
 
 static void after_run(struct engine *e, long long run_id)

@@ -3,10 +3,6 @@
 # stored with its steps.
 . "$(dirname "$0")/test-lib.sh"
 
-bisect_field() {	# FIELD [WHERE]
-	sql k.db "SELECT $1 FROM bisections ${2:-ORDER BY id DESC LIMIT 1}"
-}
-
 # make_range N CULPRIT: stage "two" gets N commits on top of s1; commit
 # number CULPRIT (1-based) breaks hmm.hmm_device_private.migrate.
 make_range() {

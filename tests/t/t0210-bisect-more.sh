@@ -4,10 +4,6 @@
 # push cancels.
 . "$(dirname "$0")/test-lib.sh"
 
-bisect_field() {
-	sql k.db "SELECT $1 FROM bisections ${2:-ORDER BY id DESC LIMIT 1}"
-}
-
 # range N CULPRIT OUTCOME: stage two = N commits on s1; commit CULPRIT
 # sets hmm.hmm_device_private.migrate to OUTCOME ("fail" or "flaky 2").
 range() {

@@ -209,6 +209,12 @@ stage_field() {
 	sql "$TRASH/k.db" "SELECT $2 FROM stages WHERE name = '$1'"
 }
 
+# bisect_field FIELD [SQL-TAIL]: a column of the newest bisection (or of
+# the one SQL-TAIL selects, e.g. "WHERE id = 3").
+bisect_field() {
+	sql "$TRASH/k.db" "SELECT $1 FROM bisections ${2:-ORDER BY id DESC LIMIT 1}"
+}
+
 # runs_of WHAT: how many times the fake kernel did WHAT (build / boot).
 runs_of() {
 	if [ -f "$TRASH/fake.log" ]; then grep -c "^$1 " "$TRASH/fake.log" || true
