@@ -47,6 +47,7 @@ LIB_OBJS += daemon/repo.o
 LIB_OBJS += daemon/schema.o
 LIB_OBJS += daemon/strbuf.o
 #LIB_OBJS += daemon/token.o
+LIB_OBJS += daemon/text.o
 LIB_OBJS += daemon/wrapper.o
 
 UNIT_TESTS =

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "console.h"
+#include "text.h"
 #include "banned.h"
 
 /* Bytes of a line that are looked at; the rest of a longer line is cut. */
@@ -81,143 +82,17 @@ static const struct pattern {
 	{ "WARNING: at ", NULL, BOOT_WARNING },
 };
 
-/* ---- text cleaning (same rules as ktap's) ------------------------------ */
-
-static size_t utf8_char_len(const unsigned char *s, size_t len)
-{
-	unsigned c = s[0];
-	uint32_t cp;
-	size_t n, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    (cp >= 0x80 && cp <= 0x9f))
-		return 0;
-	return n;
-}
-
-static size_t skip_escape(const char *s, size_t len, size_t i)
-{
-	size_t j = i + 1;
-
-	if (j >= len)
-		return j;
-	if (s[j] != '[')
-		return j + 1;	/* two-byte sequence: "ESC c" */
-	for (j++; j < len; j++) {
-		unsigned char c = s[j];
-
-		if (c >= 0x40 && c <= 0x7e)
-			return j + 1;
-		if (c < 0x20 || c > 0x3f)
-			return j;
-	}
-	return j;
-}
-
-/*
- * Copy s[0..len) into dst (cap bytes, NUL included) as valid UTF-8 without
- * control characters: escape sequences and carriage returns are dropped,
- * tabs become spaces, other control characters and invalid bytes become
- * '?'.  Never splits a character; returns the length written.
- */
-static size_t clean_text(char *dst, size_t cap, const char *s, size_t len)
-{
-	size_t i = 0, o = 0;
-
-	if (!cap)
-		return 0;
-	while (i < len) {
-		unsigned char c = s[i];
-		const char *from = s + i;
-		size_t n = 1;
-
-		if (c == 0x1b) {
-			i = skip_escape(s, len, i);
-			continue;
-		}
-		if (c == '\r') {
-			i++;
-			continue;
-		}
-		if (c == '\t') {
-			from = " ";
-		} else if (c < 0x20 || c == 0x7f) {
-			from = "?";
-		} else {
-			n = utf8_char_len((const unsigned char *)s + i, len - i);
-			if (!n) {
-				from = "?";
-				n = 1;
-			}
-		}
-		if (o + n >= cap)
-			break;
-		memcpy(dst + o, from, n);
-		o += n;
-		i += n;
-	}
-	dst[o] = '\0';
-	return o;
-}
-
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
-/* Length of a "[    1.234567] " timestamp at s (with a "[  T1]" caller id). */
+/* Length of a kernel timestamp at s and the blanks after it. */
 static size_t timestamp_len(const char *s)
 {
-	size_t i = 1, d;
+	size_t i = text_timestamp_len(s, strlen(s));
 
-	if (s[0] != '[')
-		return 0;
-	while (s[i] == ' ')
-		i++;
-	for (d = i; is_digit(s[i]); i++)
-		;
-	if (i == d || s[i] != '.')
-		return 0;
-	for (d = ++i; is_digit(s[i]); i++)
-		;
-	if (i == d || s[i] != ']')
-		return 0;
-	i++;
-	if (s[i] == '[') {
-		size_t j = i + 1;
-
-		while (s[j] == ' ')
-			j++;
-		if (s[j] == 'T' || s[j] == 'C') {
-			for (d = ++j; is_digit(s[j]); j++)
-				;
-			if (j > d && s[j] == ']')
-				i = j + 1;
-		}
-	}
-	while (s[i] == ' ')
+	while (i && s[i] == ' ')
 		i++;
 	return i;
 }
@@ -366,7 +241,7 @@ void console_classify(struct console_verdict *out, const char *buf, size_t len,
 
 		if (n > CONSOLE_MAX_LINE - 1)
 			n = CONSOLE_MAX_LINE - 1;
-		clean_text(line, sizeof(line), buf + pos, n);
+		text_clean(line, sizeof(line), buf + pos, n);
 		lineno++;
 		pos = nl ? end + 1 : len;
 

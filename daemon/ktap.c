@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "ktap.h"
+#include "text.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -92,105 +93,6 @@ static const struct {
 
 static const char no_result[] = "no result: crashed or hung?";
 
-/* ---- text cleaning ------------------------------------------------------ */
-
-/* Length of the valid UTF-8 character at s, 0 if invalid or a C1 control. */
-static size_t utf8_char_len(const unsigned char *s, size_t len)
-{
-	unsigned c = s[0];
-	uint32_t cp;
-	size_t n, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    (cp >= 0x80 && cp <= 0x9f))
-		return 0;
-	return n;
-}
-
-/* Skip the terminal escape sequence starting at s[i] == ESC. */
-static size_t skip_escape(const char *s, size_t len, size_t i)
-{
-	size_t j = i + 1;
-
-	if (j >= len)
-		return j;
-	if (s[j] != '[')
-		return j + 1;	/* two-byte sequence: "ESC c" */
-	for (j++; j < len; j++) {
-		unsigned char c = s[j];
-
-		if (c >= 0x40 && c <= 0x7e)
-			return j + 1;
-		if (c < 0x20 || c > 0x3f)
-			return j;	/* not CSI after all: keep the byte */
-	}
-	return j;
-}
-
-/*
- * Copy s[0..len) into dst (cap bytes, NUL included) as valid UTF-8 without
- * control characters: escape sequences are dropped, tabs become spaces,
- * other control characters and invalid bytes become '?'.  Never splits a
- * character; returns the length written.
- */
-static size_t clean_text(char *dst, size_t cap, const char *s, size_t len)
-{
-	size_t i = 0, o = 0;
-
-	if (!cap)
-		return 0;
-	while (i < len) {
-		unsigned char c = s[i];
-		const char *from = s + i;
-		size_t n = 1;
-
-		if (c == 0x1b) {
-			i = skip_escape(s, len, i);
-			continue;
-		}
-		if (c == '\t') {
-			from = " ";
-		} else if (c < 0x20 || c == 0x7f) {
-			from = "?";
-		} else {
-			n = utf8_char_len((const unsigned char *)s + i, len - i);
-			if (!n) {
-				from = "?";
-				n = 1;
-			}
-		}
-		if (o + n >= cap)
-			break;
-		memcpy(dst + o, from, n);
-		o += n;
-		i += n;
-	}
-	dst[o] = '\0';
-	return o;
-}
-
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t';
@@ -220,7 +122,7 @@ static char *clean_dup(const char *s, size_t len, size_t max)
 
 	if (max > sizeof(buf))
 		max = sizeof(buf);
-	n = clean_text(buf, max, s, len);
+	n = text_clean(buf, max, s, len);
 	trim(&p, &n);
 	return xstrndup(p, n);
 }
@@ -288,7 +190,7 @@ static void detail_add(struct detail *d, const char *sep, const char *s, size_t 
 		memcpy(d->buf + d->len, sep, n);
 		d->len += n;
 	}
-	d->len += clean_text(d->buf + d->len, sizeof(d->buf) - d->len, s, len);
+	d->len += text_clean(d->buf + d->len, sizeof(d->buf) - d->len, s, len);
 }
 
 static void detail_init(struct detail *d)
@@ -364,7 +266,7 @@ static void diag_add(struct level *l, const char *s, size_t len)
 	if (!len)
 		return;
 	slot = l->diag[(l->diag_head + l->diag_nr) % DIAG_LINES];
-	n = clean_text(slot, DIAG_LINE_MAX, s, len);
+	n = text_clean(slot, DIAG_LINE_MAX, s, len);
 	if (!n)
 		return;
 	if (l->diag_nr < DIAG_LINES)
@@ -929,41 +831,6 @@ static void handle_comment(struct parser *p, const char *ckey, size_t ckeylen,
 	diag_add(l, s, n);
 }
 
-/* "[    1.234567] " and "[    1.234567][    T1] " kernel timestamps. */
-static size_t timestamp_len(const char *s, size_t n)
-{
-	size_t i = 1, d;
-
-	if (!n || s[0] != '[')
-		return 0;
-	while (i < n && s[i] == ' ')
-		i++;
-	for (d = i; i < n && is_digit(s[i]); i++)
-		;
-	if (i == d || i >= n || s[i] != '.')
-		return 0;
-	for (d = ++i; i < n && is_digit(s[i]); i++)
-		;
-	if (i == d || i >= n || s[i] != ']')
-		return 0;
-	i++;
-	if (i < n && s[i] == '[') {
-		size_t j = i + 1;
-
-		while (j < n && s[j] == ' ')
-			j++;
-		if (j < n && (s[j] == 'T' || s[j] == 'C')) {
-			for (d = ++j; j < n && is_digit(s[j]); j++)
-				;
-			if (j > d && j < n && s[j] == ']')
-				i = j + 1;
-		}
-	}
-	if (i < n && s[i] == ' ')
-		i++;
-	return i;
-}
-
 static void parse_line(struct parser *p, char *s, size_t n, char *key)
 {
 	struct tap_result r;
@@ -972,7 +839,7 @@ static void parse_line(struct parser *p, char *s, size_t n, char *key)
 
 	while (n && (s[n - 1] == '\r' || is_space(s[n - 1])))
 		n--;
-	ts = timestamp_len(s, n);
+	ts = text_timestamp_len(s, n);
 	s += ts;
 	n -= ts;
 

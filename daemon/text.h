@@ -1,0 +1,34 @@
+#ifndef TEXT_H
+#define TEXT_H
+
+#include <stddef.h>
+
+/*
+ * text: rules for text that comes from outside (console logs, test
+ * output) before it is stored or shown.  Pure functions, no allocation.
+ */
+
+/* Length of the valid UTF-8 character at s (1-4), 0 if invalid or a C1
+ * control character. */
+size_t text_utf8_len(const unsigned char *s, size_t len);
+
+/* Index just past the terminal escape sequence that starts at s[i]
+ * (s[i] == ESC). */
+size_t text_skip_escape(const char *s, size_t len, size_t i);
+
+/*
+ * Copy s[0..len) into dst (cap bytes, NUL-terminated) as valid UTF-8
+ * without control characters: escape sequences and carriage returns are
+ * dropped, tabs become spaces, other control characters and invalid bytes
+ * become '?'.  Never splits a character; returns the length written.
+ */
+size_t text_clean(char *dst, size_t cap, const char *s, size_t len);
+
+/*
+ * Length of a kernel timestamp at the start of s[0..n): "[    1.234567] "
+ * or "[    1.234567][    T1] ", with at most one space after it (so that
+ * indentation behind it survives).  0 if there is none.
+ */
+size_t text_timestamp_len(const char *s, size_t n);
+
+#endif
