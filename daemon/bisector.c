@@ -291,14 +291,15 @@ static void decide_commit(struct bisect_env *env, long long bid, int seq,
 static void apply_run(struct bisect_env *env, long long run_id)
 {
 	sqlite3_stmt *st;
-	long long bid = 0, reused = 0;
+	long long bid = 0, reused = 0, plan_id = 0, stage_id = 0;
 	int seq = 0;
 	char *phase = NULL, *tests = NULL;
 	unsigned rps = 1;
 	enum bisect_mark m;
 
 	st = db_stmt(env->db, "SELECT br.bisection_id, br.seq, br.phase, b.tests,"
-		     " b.runs_per_step FROM bisection_runs br JOIN bisections b"
+		     " b.runs_per_step, b.plan_id, coalesce(b.stage_id, 0)"
+		     " FROM bisection_runs br JOIN bisections b"
 		     " ON b.id = br.bisection_id WHERE br.run_id = ?"
 		     " AND br.verdict IS NULL", "l", run_id);
 	if (!st)
@@ -309,6 +310,8 @@ static void apply_run(struct bisect_env *env, long long run_id)
 		phase = db_col_dup(st, 2);
 		tests = db_col_dup(st, 3);
 		rps = (unsigned)sqlite3_column_int(st, 4);
+		plan_id = sqlite3_column_int64(st, 5);
+		stage_id = sqlite3_column_int64(st, 6);
 	}
 	db_done(st);
 	if (!bid)
@@ -332,7 +335,7 @@ static void apply_run(struct bisect_env *env, long long run_id)
 
 		snprintf(data, sizeof(data), "{\"seq\":%d,\"run_id\":%lld,\"verdict\":\"%s\"}",
 			 seq, run_id, bisect_mark_name(m));
-		db_event(env->db, "bisection", 0, 0, run_id, bid, data);
+		db_event(env->db, "bisection", plan_id, stage_id, run_id, bid, data);
 	}
 out:
 	free(phase);

@@ -1009,8 +1009,9 @@ struct kstage_config *config_load(const char *path, char **err)
 	if (listen) {
 		const char *colon = strrchr(listen, ':');
 
-		if (!colon || colon == listen || atoi(colon + 1) <= 0 ||
-		    atoi(colon + 1) > 65535) {
+		/* Port 0: any free port (the daemon prints the one it got). */
+		if (!colon || colon == listen || colon[1] < '0' || colon[1] > '9' ||
+		    atoi(colon + 1) < 0 || atoi(colon + 1) > 65535) {
 			jfail(&c, "listen", "expected \"ADDRESS:PORT\", got \"%s\"", listen);
 			goto fail;
 		}

@@ -326,10 +326,30 @@ static int update_gate(struct engine *e, struct plan_entry *pe)
 		strbuf_addf(&detail, "%s has commits that stage %s does not contain",
 			    pe->def->integration, gate_name);
 	}
-	rc = db_exec(e->db, "UPDATE plans SET integration_head = ?, gate_stage_id = ?,"
-		     " gate_commit = ?, gate_state = ?, gate_detail = ? WHERE id = ?",
-		     "sLsssl", have_integ ? integ_hex : NULL, gate_id, gate, state,
-		     strbuf_str(&detail), pe->id);
+	{
+		char *before = NULL;
+
+		db_get_text(e->db, &before, "SELECT gate_state || ' ' || coalesce("
+			    "gate_commit, '') || ' ' || coalesce(integration_head, '')"
+			    " FROM plans WHERE id = ?", "l", pe->id);
+		rc = db_exec(e->db, "UPDATE plans SET integration_head = ?,"
+			     " gate_stage_id = ?, gate_commit = ?, gate_state = ?,"
+			     " gate_detail = ? WHERE id = ?", "sLsssl",
+			     have_integ ? integ_hex : NULL, gate_id, gate, state,
+			     strbuf_str(&detail), pe->id);
+		if (rc == 0) {
+			struct strbuf now = STRBUF_INIT, data = STRBUF_INIT;
+
+			strbuf_addf(&now, "%s %s %s", state, gate ? gate : "", integ_hex);
+			if (!before || strcmp(before, now.buf)) {
+				strbuf_addf(&data, "{\"state\":\"%s\"}", state);
+				rc = db_event(e->db, "gate", pe->id, 0, 0, 0, data.buf);
+			}
+			strbuf_release(&now);
+			strbuf_release(&data);
+		}
+		free(before);
+	}
 	git_repository_free(repo);
 	strbuf_release(&detail);
 	free(gate);
@@ -664,7 +684,9 @@ static void schedule(struct engine *e)
 					spec.stage = pe->def->stages[i].name;
 		}
 		spec.tests = tests;
-		executor_start(e->ex, &spec);
+		/* The stage of a head's run shows "running" from now on. */
+		if (executor_start(e->ex, &spec) == 0 && !tests)
+			engine_compare_plan(e->db, pe->def, pe->id);
 		free(stage);
 		free(tests);
 	}

@@ -93,6 +93,7 @@ test_expect_success 'kill -9 of the runner mid-run: the next start re-queues and
 		sleep 0.1
 	done
 	sleep 0.3
+	test "$(stage_field one verdict)" = running
 	kill -9 $pid
 	wait $pid || true
 	test "$(sql k.db "SELECT count(*) FROM runs WHERE state = \"running\"")" = 1

@@ -32,6 +32,13 @@ test_expect_success 'at the top stage it is current' '
 	test "$(gate)" = "current|integration is at stage two"
 '
 
+test_expect_success 'a gate event is recorded when the gate changes, not otherwise' '
+	sql k.db "SELECT data FROM events WHERE kind = \"gate\" ORDER BY id DESC LIMIT 1" | grep "\"state\":\"current\"" &&
+	before=$(sql k.db "SELECT count(*) FROM events WHERE kind = \"gate\"") &&
+	kstage_once &&
+	test "$(sql k.db "SELECT count(*) FROM events WHERE kind = \"gate\"")" = "$before"
+'
+
 test_expect_success 'a red stage stops the gate below it' '
 	git -C repo branch -f integration s1 &&
 	git -C repo checkout -q s2 &&
