@@ -72,8 +72,24 @@ static sqlite3_stmt *cached(struct db *db, const char *sql)
 		return NULL;
 	}
 	if (free_slot < 0) {
-		/* Full: evict one slot (statements are cheap to re-prepare). */
-		free_slot = (int)((size_t)sql % DB_CACHE_SIZE);
+		/*
+		 * Full: evict a statement that is not being stepped (a busy one
+		 * belongs to a loop further up the stack).  Statements are cheap
+		 * to prepare again.
+		 */
+		int start = (int)((size_t)sql % DB_CACHE_SIZE);
+
+		for (i = 0; i < DB_CACHE_SIZE && free_slot < 0; i++) {
+			int k = (start + i) % DB_CACHE_SIZE;
+
+			if (!sqlite3_stmt_busy(db->cache[k].st))
+				free_slot = k;
+		}
+		if (free_slot < 0) {
+			sqlite3_finalize(st);
+			error("statement cache full of busy statements: %s", sql);
+			return NULL;
+		}
 		sqlite3_finalize(db->cache[free_slot].st);
 	}
 	db->cache[free_slot].sql = sql;

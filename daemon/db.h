@@ -30,7 +30,7 @@ struct migration {
 };
 extern const struct migration db_migrations[];
 
-#define DB_CACHE_SIZE 96
+#define DB_CACHE_SIZE 160
 
 struct db {
 	sqlite3 *h;

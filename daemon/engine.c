@@ -50,6 +50,7 @@ struct engine {
 };
 
 static int update_gate(struct engine *e, struct plan_entry *pe);
+static void after_run(struct engine *e, long long run_id);
 
 struct db *engine_db(struct engine *e)
 {
@@ -646,6 +647,11 @@ static void schedule(struct engine *e)
 
 		if (id <= 0)
 			return;
+		if (queue_reuse_late(e->db, id) == 1) {
+			/* Answered by an identical run that finished first. */
+			after_run(e, id);
+			continue;
+		}
 		st = db_stmt(e->db, "SELECT r.plan_id, coalesce(r.stage_id, 0),"
 			     " coalesce(s.name, 'base'), r.commit_id, r.tree_id, r.tests,"
 			     " r.profile_digest FROM runs r"

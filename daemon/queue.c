@@ -106,6 +106,54 @@ fail:
 	return -1;
 }
 
+int queue_reuse_late(struct db *db, long long run_id)
+{
+	struct run_request req = { 0 };
+	sqlite3_stmt *st;
+	char *tree = NULL, *digest = NULL, *tests = NULL;
+	long long from = 0, plan = 0, stage = 0, bis = 0;
+	int no_reuse = 1, ret = -1;
+
+	st = db_stmt(db, "SELECT tree_id, profile_digest, tests, no_reuse, plan_id,"
+		     " coalesce(stage_id, 0), coalesce(bisection_id, 0) FROM runs"
+		     " WHERE id = ? AND state = 'queued'", "l", run_id);
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		tree = db_col_dup(st, 0);
+		digest = db_col_dup(st, 1);
+		tests = db_col_dup(st, 2);
+		no_reuse = sqlite3_column_int(st, 3);
+		plan = sqlite3_column_int64(st, 4);
+		stage = sqlite3_column_int64(st, 5);
+		bis = sqlite3_column_int64(st, 6);
+	}
+	db_done(st);
+	if (!tree || no_reuse) {
+		ret = 0;
+		goto out;
+	}
+	req.tree = tree;
+	req.digest = digest;
+	req.tests = tests;
+	if (db_begin(db) < 0)
+		goto out;
+	from = find_reusable(db, &req);
+	if (from && (copy_outcome(db, run_id, from) < 0 ||
+		     db_event(db, "run-reused", plan, stage, run_id, bis, NULL) < 0)) {
+		db_rollback(db);
+		goto out;
+	}
+	if (db_commit(db) < 0)
+		goto out;
+	ret = from ? 1 : 0;
+out:
+	free(tree);
+	free(digest);
+	free(tests);
+	return ret;
+}
+
 long long queue_next(struct db *db)
 {
 	long long id = 0;

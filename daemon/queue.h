@@ -38,6 +38,14 @@ struct run_request {
  */
 long long queue_add(struct db *db, const struct run_request *req, int *reused);
 
+/*
+ * A queued run about to start: if its (tree, digest) got a reusable
+ * outcome since it was queued (an identical run queued beside it
+ * finished first), take that outcome.  1 if the run is done now, 0 if it
+ * must run, -1 on error.
+ */
+int queue_reuse_late(struct db *db, long long run_id);
+
 /* The next queued run to start, 0 if none, -1 on error. */
 long long queue_next(struct db *db);
 

@@ -68,6 +68,17 @@ test_expect_success 'a slot left dirty by a crash is checked out in full again' 
 	grep -q " clean" "$state"
 '
 
+test_expect_success 'two queued runs of one tree: the later one takes the first one'"'"'s result' '
+	git -C repo branch -f same base &&
+	write_plan same.json "$TRASH/repo" "$TRASH/profile.json" same:same &&
+	: > fake.log &&
+	"$KSTAGE" run --once --plan same.json --db same.db --artifacts art \
+		--work work --cache cache > out 2> err &&
+	test "$(runs_of build)" = 1 &&
+	test "$(sql same.db "SELECT count(*) FROM runs WHERE reused_from IS NOT NULL")" = 1 &&
+	test_grep "same .*green" out
+'
+
 test_expect_success 'the repository itself is never touched' '
 	git -C repo status --porcelain > status &&
 	test ! -s status
