@@ -27,30 +27,32 @@ LIBS = $(PKG_LIBS) -lpthread
 
 # Every module of the daemon except main.o; unit tests link against these.
 LIB_OBJS =
-#LIB_OBJS += daemon/api.o
+LIB_OBJS += daemon/api.o
 LIB_OBJS += daemon/bisect.o
 LIB_OBJS += daemon/bisector.o
-#LIB_OBJS += daemon/cli.o
+LIB_OBJS += daemon/cli.o
 LIB_OBJS += daemon/compare.o
 LIB_OBJS += daemon/config.o
 LIB_OBJS += daemon/console.o
 LIB_OBJS += daemon/db.o
 LIB_OBJS += daemon/engine.o
-#LIB_OBJS += daemon/events.o
+LIB_OBJS += daemon/events.o
 LIB_OBJS += daemon/executor.o
-#LIB_OBJS += daemon/http.o
+LIB_OBJS += daemon/http.o
 LIB_OBJS += daemon/ktap.o
 LIB_OBJS += daemon/log.o
 LIB_OBJS += daemon/plan.o
 LIB_OBJS += daemon/queue.o
 LIB_OBJS += daemon/repo.o
 LIB_OBJS += daemon/schema.o
+LIB_OBJS += daemon/sha256.o
 LIB_OBJS += daemon/strbuf.o
-#LIB_OBJS += daemon/token.o
+LIB_OBJS += daemon/token.o
 LIB_OBJS += daemon/text.o
 LIB_OBJS += daemon/wrapper.o
 
 UNIT_TESTS =
+UNIT_TESTS += tests/unit/test_api
 UNIT_TESTS += tests/unit/test_bisect
 UNIT_TESTS += tests/unit/test_compare
 UNIT_TESTS += tests/unit/test_config
@@ -58,7 +60,9 @@ UNIT_TESTS += tests/unit/test_console
 UNIT_TESTS += tests/unit/test_ktap
 UNIT_TESTS += tests/unit/test_plan
 UNIT_TESTS += tests/unit/test_queue
+UNIT_TESTS += tests/unit/test_sha256
 UNIT_TESTS += tests/unit/test_strbuf
+UNIT_TESTS += tests/unit/test_token
 
 SCHEMA = $(sort $(wildcard schema/*.sql))
 

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <git2.h>
 
+#include "cli.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
@@ -29,6 +30,15 @@ static const char usage_text[] =
 "  run --once     one full pass over the plans without a server; exits 1 if\n"
 "                 a stage regressed or failed, 3 if the stack is not\n"
 "                 consistent (a stage needs a rebase), 0 otherwise\n"
+"  serve          the daemon: engine, HTTP API, dashboard, events, metrics\n"
+"  status         the state of every plan and stage (from the server, or\n"
+"                 --db FILE without one)\n"
+"  trigger PLAN STAGE    queue a run of a stage's head\n"
+"  retry RUN      run a finished run's commit again, without reuse\n"
+"  cancel RUN     cancel a queued or running run\n"
+"  log RUN [STEP] print a step's log (--tail N for the end)\n"
+"  bisect start|cancel|show   ask for, stop or show a bisection\n"
+"  token create|list|revoke   manage the API tokens (on the database)\n"
 "  check          validate the configuration, plans and profiles\n"
 "  version        print the version\n"
 "\n"
@@ -37,21 +47,17 @@ static const char usage_text[] =
 "                      it exists, else built-in defaults under var/)\n"
 "  -p, --plan FILE     a plan file (repeatable; replaces the config's plans)\n"
 "      --db FILE       the SQLite database (overrides the configuration)\n"
+"      --listen ADDRESS:PORT   where serve listens (port 0: any free port)\n"
+"      --url URL       the server the client commands talk to (default:\n"
+"                      http:// + the configuration's listen)\n"
+"      --token TOKEN   API token for writes (default: $KSTAGE_TOKEN)\n"
+"      --json          client commands print the API's JSON\n"
 "  -v, -q              more or less logging\n"
 "\n"
 "Run 'kstage <command> --help' for the options of a command.\n";
 
-struct common {
-	const char *config;
-	const char *db;
-	const char **plans;
-	size_t nr_plans;
-	unsigned slots;
-	const char *artifacts, *work, *cache, *listen, *url, *token;
-	int json;
-};
-
-static struct kstage_config *load_config(const struct common *c)
+/* struct common, load_config() and block_signals() are shared with cli.c. */
+struct kstage_config *load_config(const struct common *c)
 {
 	const char *path = c->config;
 	struct kstage_config *cfg;
@@ -81,7 +87,7 @@ static struct kstage_config *load_config(const struct common *c)
 	return cfg;
 }
 
-static void block_signals(void)
+void block_signals(void)
 {
 	sigset_t mask;
 
@@ -204,6 +210,14 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, run_usage },
 	{ "check", cmd_check, check_usage },
+	{ "serve", cmd_serve, serve_usage },
+	{ "status", cmd_status, status_usage },
+	{ "trigger", cmd_trigger, trigger_usage },
+	{ "retry", cmd_retry, retry_usage },
+	{ "cancel", cmd_cancel, cancel_usage },
+	{ "log", cmd_log, log_usage },
+	{ "bisect", cmd_bisect, bisect_usage },
+	{ "token", cmd_token, token_usage },
 	{ "version", cmd_version, NULL },
 };
 

@@ -1,0 +1,1106 @@
+/*
+ * http: the libmicrohttpd server, its route table, static files, logs and
+ * artifacts with ranges, body caps and the token check (see http.h).
+ *
+ * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
+ * The event stream's reader blocks until there is an event to send (MHD
+ * would otherwise call it again at once: a busy loop), and a blocked
+ * reader in a thread pool would stall every other connection of its
+ * thread.  With a thread per connection it blocks only its own client,
+ * handlers may take their time with SQLite and the disk, and each thread
+ * keeps one SQLite connection (opened on its first request, closed when
+ * the thread ends) with its prepared statements for every request of a
+ * keep-alive connection.  The number of threads is bounded by
+ * MAX_CONNECTIONS, event streams by EVENTS_MAX_STREAMS.
+ *
+ * A request goes through the access handler several times: once with
+ * the headers (route, token and Content-Length checked here; a body
+ * declared too large is refused before it is read), once per chunk of
+ * body (kept in a capped buffer, or dropped when the request already
+ * failed), and once more with no data, when the handler runs and the
+ * reply is queued.  The per-request
+ * state lives in *req_cls; it is made by the URI callback (which also
+ * gives us the URI exactly as the client sent it: MHD decodes the path
+ * before the access handler sees it, and we must tell "%2f" from "/")
+ * and freed by the completion callback.
+ *
+ * Beyond daemon/API.md: "/static/PATH" serves web_root/PATH (and "/"
+ * web_root/index.html, or the plain view when there is none); "/plain"
+ * and "/plain/plans/P/stages/S" are HTML views without JavaScript; file
+ * replies carry "X-Kstage-Size" (the whole file's size, to follow a
+ * growing log with ?offset=); GET requests may carry the token as
+ * ?access_token= (EventSource cannot send headers).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "api.h"
+#include "events.h"
+#include "http.h"
+#include "log.h"
+#include "token.h"
+#include "wrapper.h"
+#include "banned.h"
+
+#define MAX_CONNECTIONS 256
+#define CONNECTION_TIMEOUT 120		/* seconds a connection may idle */
+#define THREAD_STACK ((size_t)1 << 20)
+#define MAX_SEGMENTS 16
+#define MAX_PATH_LEN 2048
+#define FILE_MAX ((unsigned long long)16 << 20)	/* bytes per file response */
+#define MAX_STATUS 600
+
+/* --- the server ------------------------------------------------------------- */
+
+struct http_server {
+	const struct kstage_config *cfg;
+	struct engine *engine;
+	struct MHD_Daemon *d;
+	pthread_key_t db_key;
+	int have_key;
+	struct events *events;
+	struct sockaddr_storage addr;
+	unsigned port;
+	char start_error[256];		/* the last MHD message while starting */
+	int starting;
+	atomic_ullong codes[MAX_STATUS];
+};
+
+struct request;
+typedef int local_fn(struct http_server *s, struct MHD_Connection *conn,
+		     struct request *r, const struct api_request *req,
+		     struct api_reply *out);
+
+/* Route flags. */
+#define F_WRITE 1	/* needs a token, always; may have a JSON body */
+#define F_DATA 2	/* needs a token when the config says read_auth */
+#define F_TX 4		/* runs inside one read transaction */
+
+struct route {
+	const char *method;
+	/*
+	 * Segments: literals, {plan} {stage} (names), {id} (a positive
+	 * integer), {idx} (a non-negative integer) and a final {path*}
+	 * (one or more safe file name components).
+	 */
+	const char *pattern;
+	api_fn *api;
+	local_fn *local;
+	unsigned flags;
+};
+
+static local_fn serve_index, serve_static, serve_metrics, serve_events,
+	serve_log, serve_artifact;
+
+static const struct route routes[] = {
+	{ "GET", "/", NULL, serve_index, 0 },
+	{ "GET", "/index.html", NULL, serve_index, 0 },
+	{ "GET", "/static/{path*}", NULL, serve_static, 0 },
+	{ "GET", "/plain", api_plain, NULL, F_DATA | F_TX },
+	{ "GET", "/plain/plans/{plan}/stages/{stage}", api_plain_stage, NULL, F_DATA | F_TX },
+	{ "GET", "/metrics", NULL, serve_metrics, F_DATA | F_TX },
+	{ "GET", "/api/v1/events", NULL, serve_events, F_DATA },
+	{ "GET", "/api/v1/plans", api_plans, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/plans/{plan}", api_plan, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/plans/{plan}/stages/{stage}", api_stage, NULL, F_DATA | F_TX },
+	{ "POST", "/api/v1/plans/{plan}/stages/{stage}/trigger", api_trigger, NULL, F_WRITE },
+	{ "GET", "/api/v1/plans/{plan}/matrix", api_matrix, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/plans/{plan}/history", api_history, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/plans/{plan}/acks", api_acks, NULL, F_DATA | F_TX },
+	{ "POST", "/api/v1/plans/{plan}/acks", api_ack_add, NULL, F_WRITE },
+	{ "DELETE", "/api/v1/plans/{plan}/acks/{id}", api_ack_delete, NULL, F_WRITE },
+	{ "GET", "/api/v1/runs", api_runs, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/runs/{id}", api_run, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/runs/{id}/results", api_run_results, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/runs/{id}/steps/{idx}/log", NULL, serve_log, F_DATA },
+	{ "GET", "/api/v1/runs/{id}/artifacts", api_run_artifacts, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/runs/{id}/artifacts/{path*}", NULL, serve_artifact, F_DATA },
+	{ "POST", "/api/v1/runs/{id}/retry", api_retry, NULL, F_WRITE },
+	{ "POST", "/api/v1/runs/{id}/cancel", api_cancel, NULL, F_WRITE },
+	{ "GET", "/api/v1/bisections", api_bisections, NULL, F_DATA | F_TX },
+	{ "POST", "/api/v1/bisections", api_bisection_start, NULL, F_WRITE },
+	{ "GET", "/api/v1/bisections/{id}", api_bisection, NULL, F_DATA | F_TX },
+	{ "POST", "/api/v1/bisections/{id}/cancel", api_bisection_cancel, NULL, F_WRITE },
+	{ "POST", "/api/v1/refresh", api_refresh, NULL, F_WRITE },
+};
+
+#define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* --- per-request state ---------------------------------------------------------- */
+
+struct request {
+	char *uri;			/* raw, as sent (with the query) */
+	int started;
+	double t0;
+	const struct route *route;
+	struct api_reply reply;
+	/* The decoded path: segments, and which of them had "%2f" or "%00". */
+	char *path;
+	char *seg[MAX_SEGMENTS];
+	unsigned char encoded_sep[MAX_SEGMENTS];
+	size_t nr_seg;
+	int bad_path;			/* malformed escape, too long, too deep */
+	const char *params[API_MAX_PARAMS];
+	size_t nr_params;
+	const char *rest;		/* {path*}: segments joined with '/' */
+	char *rest_buf;
+	struct strbuf body;
+	size_t received;
+	int too_large;
+	int failed;			/* the reply is an error made early */
+	struct token_info token;
+	int authed;
+};
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *r = xcalloc(1, sizeof(*r));
+	struct api_reply init = API_REPLY_INIT;
+
+	(void)cls;
+	(void)conn;
+	r->uri = xstrdup(uri ? uri : "/");
+	r->reply = init;
+	r->t0 = now_monotonic();
+	return r;
+}
+
+static void request_free(struct request *r)
+{
+	if (!r)
+		return;
+	api_reply_release(&r->reply);
+	strbuf_release(&r->body);
+	free(r->uri);
+	free(r->path);
+	free(r->rest_buf);
+	free(r);
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	request_free(*req_cls);
+	*req_cls = NULL;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Split the raw path into percent-decoded segments.  A segment that
+ * decoded to a '/' or a NUL is flagged: it can never name a file.
+ */
+static void split_path(struct request *r)
+{
+	size_t len = strcspn(r->uri, "?#"), i, o = 0;
+	char *p;
+
+	if (len == 0 || r->uri[0] != '/' || len > MAX_PATH_LEN) {
+		r->bad_path = 1;
+		return;
+	}
+	r->path = p = xmalloc(len + 1);
+	if (len == 1) {		/* "/" */
+		p[0] = '\0';
+		return;
+	}
+	r->seg[r->nr_seg++] = p;
+	for (i = 1; i < len; i++) {
+		int c = (unsigned char)r->uri[i];
+
+		if (c == '/') {
+			p[o++] = '\0';
+			if (r->nr_seg == MAX_SEGMENTS) {
+				r->bad_path = 1;
+				return;
+			}
+			r->seg[r->nr_seg++] = p + o;
+			continue;
+		}
+		if (c == '%') {
+			int hi = i + 2 < len ? hexval(r->uri[i + 1]) : -1;
+			int lo = i + 2 < len ? hexval(r->uri[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0) {
+				r->bad_path = 1;
+				return;
+			}
+			c = hi * 16 + lo;
+			i += 2;
+			if (c == '/' || c == 0) {
+				r->encoded_sep[r->nr_seg - 1] = 1;
+				c = '_';
+			}
+		}
+		p[o++] = (char)c;
+	}
+	p[o] = '\0';
+}
+
+/* --- routing ------------------------------------------------------------------------ */
+
+/*
+ * Does the request path have the shape of pattern (literals equal, the
+ * right number of segments)?  Parameters are checked later.
+ */
+static int path_matches(const struct request *r, const char *pattern)
+{
+	const char *p = pattern + 1;
+	size_t i = 0;
+
+	if (!*p)
+		return r->nr_seg == 0;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (!strncmp(p, "{path*}", n) && n == 7)
+			return i < r->nr_seg;
+		if (i >= r->nr_seg)
+			return 0;
+		if (p[0] != '{' && (strlen(r->seg[i]) != n || strncmp(p, r->seg[i], n) ||
+				    r->encoded_sep[i]))
+			return 0;
+		i++;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return i == r->nr_seg;
+}
+
+static int method_is(const char *method, const char *want)
+{
+	return !strcmp(method, want) || (!strcmp(want, "GET") && !strcmp(method, "HEAD"));
+}
+
+/*
+ * Check and collect the parameters of the matched route.  0, or the
+ * reply is an error (400 for a malformed name or id, 404 for a file name
+ * that is not a plain relative path).
+ */
+static int collect_params(struct request *r)
+{
+	const char *p = r->route->pattern + 1;
+	size_t i = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		const char *seg = i < r->nr_seg ? r->seg[i] : "";
+
+		if (p[0] == '{') {
+			long long v;
+
+			if (!strncmp(p, "{path*}", 7)) {
+				struct strbuf sb = STRBUF_INIT;
+				size_t k;
+
+				for (k = i; k < r->nr_seg; k++) {
+					if (r->encoded_sep[k] || !is_safe_component(r->seg[k]) ||
+					    r->seg[k][0] == '.') {
+						strbuf_release(&sb);
+						return api_error(&r->reply, 404, "no such file"), -1;
+					}
+					strbuf_addf(&sb, "%s%s", k > i ? "/" : "", r->seg[k]);
+				}
+				r->rest_buf = strbuf_detach(&sb);
+				r->rest = r->rest_buf;
+				return 0;
+			}
+			if (r->nr_params == API_MAX_PARAMS) {
+				error("route %s: too many parameters", r->route->pattern);
+				return api_error(&r->reply, 500, "internal error"), -1;
+			}
+			if ((!strncmp(p, "{plan}", n) || !strncmp(p, "{stage}", n)) &&
+			    (r->encoded_sep[i] || !config_valid_name(seg)))
+				return api_error(&r->reply, 400, "invalid %.*s name: expected"
+						 " [A-Za-z0-9._-]{1,64}", (int)n - 2, p + 1), -1;
+			if (!strncmp(p, "{id}", n) &&
+			    api_parse_int(seg, 1, (long long)1 << 53, &v) < 0)
+				return api_error(&r->reply, 400, "invalid id \"%.32s\": expected a"
+						 " positive integer", seg), -1;
+			if (!strncmp(p, "{idx}", n) && api_parse_int(seg, 0, 9999, &v) < 0)
+				return api_error(&r->reply, 400, "invalid step index \"%.32s\":"
+						 " expected an integer from 0", seg), -1;
+			r->params[r->nr_params++] = seg;
+		}
+		i++;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+/* Find the route; on failure the reply says 400, 404 or 405. */
+static int route_request(struct request *r, const char *method)
+{
+	char allow[128] = "";
+	size_t i, len = 0;
+
+	split_path(r);
+	if (r->bad_path)
+		return api_error(&r->reply, 400, "malformed request path"), -1;
+	for (i = 0; i < NR_ROUTES; i++) {
+		if (!path_matches(r, routes[i].pattern))
+			continue;
+		if (method_is(method, routes[i].method)) {
+			r->route = &routes[i];
+			return collect_params(r);
+		}
+		if (!strstr(allow, routes[i].method))
+			len += (size_t)snprintf(allow + len, sizeof(allow) - len, "%s%s",
+						len ? ", " : "", routes[i].method);
+		if (!strcmp(routes[i].method, "GET") && len < sizeof(allow))
+			len += (size_t)snprintf(allow + len, sizeof(allow) - len, ", HEAD");
+		if (len >= sizeof(allow))
+			len = sizeof(allow) - 1;
+	}
+	if (len) {
+		api_error(&r->reply, 405, "%s is not allowed here (allowed: %s)", method,
+			  allow);
+		api_reply_header(&r->reply, "Allow", "%s", allow);
+		return -1;
+	}
+	return api_error(&r->reply, 404, "no such resource: %.*s",
+			 (int)(len = strcspn(r->uri, "?#")) < 200 ? (int)len : 200,
+			 r->uri), -1;
+}
+
+/* --- per-thread database -------------------------------------------------------------- */
+
+static void db_destructor(void *p)
+{
+	db_close(p);
+}
+
+static struct db *thread_db(struct http_server *s)
+{
+	struct db *db = pthread_getspecific(s->db_key);
+
+	if (db)
+		return db;
+	db = db_open(s->cfg->db);
+	if (db)
+		pthread_setspecific(s->db_key, db);
+	return db;
+}
+
+/* --- the token ---------------------------------------------------------------------------- */
+
+static const char *bearer(struct MHD_Connection *conn, const char *method)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (h) {
+		if (strncasecmp(h, "Bearer ", 7))
+			return "";
+		h += 7;
+		while (*h == ' ')
+			h++;
+		return h;
+	}
+	/* EventSource cannot send headers: reads may carry ?access_token=. */
+	if (method_is(method, "GET"))
+		return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+						   "access_token");
+	return NULL;
+}
+
+/* 0 to go on, -1 when the reply is an error. */
+static int check_token(struct http_server *s, struct MHD_Connection *conn,
+		       struct request *r, const char *method)
+{
+	int need = (r->route->flags & F_WRITE) ||
+		   ((r->route->flags & F_DATA) && s->cfg->read_auth);
+	const char *secret = bearer(conn, method);
+	struct db *db;
+	int rc;
+
+	if (!secret) {
+		if (!need)
+			return 0;
+		api_error(&r->reply, 401, "this needs a token: send \"Authorization:"
+			  " Bearer <token>\" (make one with: kstage token create NAME)");
+		api_reply_header(&r->reply, "WWW-Authenticate", "Bearer realm=\"kstage\"");
+		return -1;
+	}
+	db = thread_db(s);
+	if (!db)
+		return api_error(&r->reply, 500, "cannot open the database"), -1;
+	rc = token_verify(db, secret, &r->token);
+	if (rc < 0)
+		return api_error(&r->reply, 500, "cannot check the token"), -1;
+	if (rc == TOKEN_UNKNOWN) {
+		api_error(&r->reply, 401, "unknown token");
+		api_reply_header(&r->reply, "WWW-Authenticate",
+				 "Bearer realm=\"kstage\", error=\"invalid_token\"");
+		return -1;
+	}
+	if (rc == TOKEN_REVOKED)
+		return api_error(&r->reply, 403, "token %s was revoked", r->token.name), -1;
+	r->authed = 1;
+	return 0;
+}
+
+/* --- replies -------------------------------------------------------------------------------- */
+
+static enum MHD_Result send_reply(struct http_server *s, struct MHD_Connection *conn,
+				  struct request *r)
+{
+	struct api_reply *rep = &r->reply;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t i;
+
+	if (rep->response) {
+		resp = rep->response;
+		rep->response = NULL;
+	} else if (rep->fd >= 0 && rep->length > 0) {
+		resp = MHD_create_response_from_fd_at_offset64(rep->length, rep->fd,
+							       rep->offset);
+		if (resp)
+			rep->fd = -1;	/* MHD closes it */
+	} else {
+		size_t len = rep->body.len;
+
+		resp = MHD_create_response_from_buffer(len, strbuf_detach(&rep->body),
+						       MHD_RESPMEM_MUST_FREE);
+	}
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				rep->content_type ? rep->content_type
+						  : "application/json");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (!r->route || r->route->flags & (F_DATA | F_WRITE))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	for (i = 0; i < rep->nr_headers; i++)
+		MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
+	ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
+	MHD_destroy_response(resp);
+	if (rep->status > 0 && rep->status < MAX_STATUS)
+		atomic_fetch_add(&s->codes[rep->status], 1);
+	debug("%s -> %d (%.1f ms)", r->uri, rep->status,
+	      (now_monotonic() - r->t0) * 1000);
+	return ret;
+}
+
+/* --- files: static, logs, artifacts ---------------------------------------------------------- */
+
+struct ctype {
+	const char *ext;
+	const char *type;
+};
+
+static const struct ctype web_types[] = {
+	{ ".html", "text/html; charset=utf-8" },
+	{ ".css", "text/css; charset=utf-8" },
+	{ ".js", "text/javascript; charset=utf-8" },
+	{ ".mjs", "text/javascript; charset=utf-8" },
+	{ ".svg", "image/svg+xml" },
+	{ ".png", "image/png" },
+	{ ".json", "application/json" },
+	{ ".ico", "image/x-icon" },
+	{ ".txt", "text/plain; charset=utf-8" },
+	{ ".woff2", "font/woff2" },
+	{ NULL, NULL }
+};
+
+/* Artifacts come from builds: never served as HTML or script. */
+static const struct ctype artifact_types[] = {
+	{ ".log", "text/plain; charset=utf-8" },
+	{ ".txt", "text/plain; charset=utf-8" },
+	{ ".html", "text/plain; charset=utf-8" },
+	{ ".json", "application/json" },
+	{ ".png", "image/png" },
+	{ NULL, NULL }
+};
+
+static const char *content_type(const struct ctype *t, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; t->ext; t++) {
+		size_t e = strlen(t->ext);
+
+		if (n > e && !strcasecmp(name + n - e, t->ext))
+			return t->type;
+	}
+	return "application/octet-stream";
+}
+
+/*
+ * Which bytes of a file of "size" to send: ?tail=N, ?offset=A&length=N,
+ * or a single "Range: bytes=..." (the query wins).  Sets status 200 or
+ * 206; returns -1 with the reply made on a bad request.
+ */
+static int pick_range(struct MHD_Connection *conn, struct api_reply *out,
+		      unsigned long long size)
+{
+	const char *tail = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "tail");
+	const char *off = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset");
+	const char *len = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "length");
+	const char *range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_RANGE);
+	unsigned long long start = 0, end = size;	/* [start, end) */
+	long long v;
+	int partial = 0;
+
+	if (tail) {
+		if (api_parse_int(tail, 0, (long long)1 << 53, &v) < 0)
+			return api_error(out, 400, "tail must be a number of bytes"), -1;
+		start = (unsigned long long)v < size ? size - (unsigned long long)v : 0;
+		partial = start > 0;
+	} else if (off || len) {
+		if (off && api_parse_int(off, 0, (long long)1 << 53, &v) < 0)
+			return api_error(out, 400, "offset must be a byte offset"), -1;
+		start = off ? (unsigned long long)v : 0;
+		if (len && api_parse_int(len, 0, (long long)1 << 53, &v) < 0)
+			return api_error(out, 400, "length must be a number of bytes"), -1;
+		if (start > size) {
+			api_error(out, 416, "offset %llu is beyond the end (%llu bytes)",
+				  start, size);
+			api_reply_header(out, "Content-Range", "bytes */%llu", size);
+			return -1;
+		}
+		if (len && start + (unsigned long long)v < size)
+			end = start + (unsigned long long)v;
+		partial = start > 0 || end < size;
+	} else if (range) {
+		unsigned long long a = 0, b = 0;
+		const char *p = range + 6, *dash;
+		char *e;
+
+		if (strncasecmp(range, "bytes=", 6) || strchr(p, ',') ||
+		    !(dash = strchr(p, '-')))
+			goto bad_range;
+		if (dash == p) {		/* bytes=-N: the last N */
+			b = strtoull(dash + 1, &e, 10);
+			if (*e || dash[1] < '0' || dash[1] > '9' || b == 0 || size == 0)
+				goto bad_range;
+			start = b < size ? size - b : 0;
+		} else {
+			a = strtoull(p, &e, 10);
+			if (e != dash || p[0] < '0' || p[0] > '9' || a >= size)
+				goto bad_range;
+			start = a;
+			if (dash[1]) {
+				b = strtoull(dash + 1, &e, 10);
+				if (*e || dash[1] < '0' || dash[1] > '9' || b < a)
+					goto bad_range;
+				if (b + 1 < size)
+					end = b + 1;
+			}
+		}
+		partial = 1;
+	}
+	if (end - start > FILE_MAX) {
+		end = start + FILE_MAX;
+		partial = 1;
+	}
+	out->offset = start;
+	out->length = end - start;
+	out->status = partial ? 206 : 200;
+	if (partial && end > start)
+		api_reply_header(out, "Content-Range", "bytes %llu-%llu/%llu", start,
+				 end - 1, size);
+	else if (partial)
+		api_reply_header(out, "Content-Range", "bytes */%llu", size);
+	return 0;
+bad_range:
+	api_error(out, 416, "unsatisfiable or unsupported range \"%.64s\" (one range of"
+		  " a %llu byte file)", range, size);
+	api_reply_header(out, "Content-Range", "bytes */%llu", size);
+	return -1;
+}
+
+/*
+ * Serve root/rel.  The resolved path must stay inside the resolved root
+ * (this also catches symlinks that lead out); anything else is 404.
+ */
+static int serve_file(struct MHD_Connection *conn, struct api_reply *out,
+		      const char *root, const char *rel, const char *type)
+{
+	char *root_real = NULL, *path = NULL, *real = NULL;
+	struct stat sb;
+	size_t n;
+	int fd = -1;
+
+	if (!root || rel[0] == '/' || strstr(rel, "/../") || !strncmp(rel, "../", 3))
+		goto not_found;
+	root_real = path_real(root);
+	path = path_join(root, rel);
+	real = path_real(path);
+	if (!root_real || !real)
+		goto not_found;
+	n = strlen(root_real);
+	if (strncmp(real, root_real, n) || (real[n] != '/' && strcmp(root_real, "/"))) {
+		warn("refused %s: it resolves to %s, outside %s", rel, real, root_real);
+		goto not_found;
+	}
+	fd = xopen(real, O_RDONLY | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		goto not_found;
+	free(root_real);
+	free(path);
+	free(real);
+	out->fd = fd;
+	out->content_type = type;
+	if (pick_range(conn, out, (unsigned long long)sb.st_size) < 0) {
+		close(out->fd);
+		out->fd = -1;
+		return 0;
+	}
+	api_reply_header(out, "Accept-Ranges", "bytes");
+	api_reply_header(out, "X-Kstage-Size", "%lld", (long long)sb.st_size);
+	return 0;
+not_found:
+	if (fd >= 0)
+		close(fd);
+	free(root_real);
+	free(path);
+	free(real);
+	return api_error(out, 404, "no such file: %.200s", rel);
+}
+
+static int serve_static(struct http_server *s, struct MHD_Connection *conn,
+			struct request *r, const struct api_request *req,
+			struct api_reply *out)
+{
+	(void)req;
+	return serve_file(conn, out, s->cfg->web_root, r->rest,
+			  content_type(web_types, r->rest));
+}
+
+static int serve_index(struct http_server *s, struct MHD_Connection *conn,
+		       struct request *r, const struct api_request *req,
+		       struct api_reply *out)
+{
+	char *index = path_join(s->cfg->web_root, "index.html");
+	struct api_request plain = *req;
+	int have = access(index, R_OK) == 0, rc;
+
+	free(index);
+	if (have)
+		return serve_file(conn, out, s->cfg->web_root, "index.html",
+				  "text/html; charset=utf-8");
+	/* No dashboard installed: the plain view, which needs no JavaScript. */
+	if (s->cfg->read_auth && !r->authed)
+		return api_error(out, 401, "this needs a token"), 0;
+	plain.db = thread_db(s);
+	if (!plain.db)
+		return -1;
+	if (api_read_begin(plain.db) < 0)
+		return -1;
+	rc = api_plain(out, &plain);
+	api_read_end(plain.db);
+	return rc;
+}
+
+static int serve_log(struct http_server *s, struct MHD_Connection *conn,
+		     struct request *r, const struct api_request *req,
+		     struct api_reply *out)
+{
+	long long run = 0, idx = 0, one;
+	char *rel = NULL;
+	int rc;
+
+	(void)r;
+	api_parse_int(req->params[0], 1, (long long)1 << 53, &run);
+	api_parse_int(req->params[1], 0, 9999, &idx);
+	rc = db_get_text(req->db, &rel, "SELECT coalesce(log, '') FROM steps"
+			 " WHERE run_id = ? AND idx = ?", "li", run, (int)idx);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		rc = db_get_int(req->db, &one, "SELECT 1 FROM runs WHERE id = ?", "l", run);
+		if (rc < 0)
+			return -1;
+		return rc ? api_error(out, 404, "run %lld has no step %lld", run, idx)
+			  : api_error(out, 404, "no such run: %lld", run);
+	}
+	if (!*rel) {
+		free(rel);
+		return api_error(out, 404, "step %lld of run %lld has no log (yet)", idx, run);
+	}
+	rc = serve_file(conn, out, s->cfg->artifacts, rel, "text/plain; charset=utf-8");
+	free(rel);
+	return rc;
+}
+
+static int serve_artifact(struct http_server *s, struct MHD_Connection *conn,
+			  struct request *r, const struct api_request *req,
+			  struct api_reply *out)
+{
+	struct strbuf rel = STRBUF_INIT;
+	long long run = 0, one;
+	int rc;
+
+	api_parse_int(req->params[0], 1, (long long)1 << 53, &run);
+	rc = db_get_int(req->db, &one, "SELECT 1 FROM runs WHERE id = ?", "l", run);
+	if (rc <= 0)
+		return rc < 0 ? -1 : api_error(out, 404, "no such run: %lld", run);
+	strbuf_addf(&rel, "runs/%lld/%s", run, r->rest);
+	rc = serve_file(conn, out, s->cfg->artifacts, strbuf_str(&rel),
+			content_type(artifact_types, r->rest));
+	strbuf_release(&rel);
+	return rc;
+}
+
+/* --- metrics and events ---------------------------------------------------------------------- */
+
+static int serve_metrics(struct http_server *s, struct MHD_Connection *conn,
+			 struct request *r, const struct api_request *req,
+			 struct api_reply *out)
+{
+	size_t i;
+
+	(void)conn;
+	(void)r;
+	strbuf_reset(&out->body);
+	if (api_metrics(&out->body, req->db) < 0)
+		return -1;
+	strbuf_adds(&out->body, "# HELP kstage_http_requests_total HTTP responses by"
+		    " status code.\n# TYPE kstage_http_requests_total counter\n");
+	for (i = 100; i < MAX_STATUS; i++) {
+		unsigned long long n = atomic_load(&s->codes[i]);
+
+		if (n || i == 200)
+			strbuf_addf(&out->body, "kstage_http_requests_total{code=\"%zu\"}"
+				    " %llu\n", i, n);
+	}
+	strbuf_addf(&out->body, "# HELP kstage_event_streams Open event streams.\n"
+		    "# TYPE kstage_event_streams gauge\nkstage_event_streams %u\n",
+		    events_open(s->events));
+	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	out->status = 200;
+	return 0;
+}
+
+static int serve_events(struct http_server *s, struct MHD_Connection *conn,
+			struct request *r, const struct api_request *req,
+			struct api_reply *out)
+{
+	const char *since = api_query(req, "since");
+	const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       "Last-Event-ID");
+	const union MHD_ConnectionInfo *ci;
+	long long from = -1;
+	int full = 0, fd = -1;
+
+	(void)r;
+	if (since && api_parse_int(since, 0, (long long)1 << 53, &from) < 0)
+		return api_error(out, 400, "since must be an event id (0 or more)");
+	if (!since && last && *last &&
+	    api_parse_int(last, 0, (long long)1 << 53, &from) < 0)
+		return api_error(out, 400, "Last-Event-ID must be an event id");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci)
+		fd = ci->connect_fd;
+	out->response = events_response(s->events, req->db, fd, from, &full);
+	if (!out->response) {
+		if (full) {
+			api_reply_header(out, "Retry-After", "10");
+			return api_error(out, 503, "too many event streams (at most %d)",
+					 EVENTS_MAX_STREAMS);
+		}
+		return -1;
+	}
+	out->status = 200;
+	out->content_type = "text/event-stream";
+	api_reply_header(out, "X-Accel-Buffering", "no");
+	return 0;
+}
+
+/* --- the access handler ------------------------------------------------------------------------ */
+
+static enum MHD_Result query_cb(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	struct api_request *req = cls;
+
+	(void)kind;
+	if (req->nr_query < API_MAX_QUERY) {
+		req->query[req->nr_query][0] = key;
+		req->query[req->nr_query][1] = value;
+		req->nr_query++;
+	}
+	return MHD_YES;
+}
+
+static int is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	return ct && !strncasecmp(ct, "application/json", n) &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Run the route's handler; the reply is made (an error if it failed). */
+static void dispatch(struct http_server *s, struct MHD_Connection *conn,
+		     struct request *r)
+{
+	struct api_request req = API_REQUEST_INIT;
+	const struct route *rt = r->route;
+	int rc;
+
+	req.cfg = s->cfg;
+	req.engine = s->engine;
+	req.db = thread_db(s);
+	if (!req.db) {
+		api_error(&r->reply, 500, "cannot open the database");
+		return;
+	}
+	memcpy(req.params, r->params, sizeof(req.params));
+	req.nr_params = r->nr_params;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_cb, &req);
+	req.body = strbuf_str(&r->body);
+	req.body_len = r->body.len;
+	req.token_name = r->authed ? r->token.name : NULL;
+	if ((rt->flags & F_TX) && api_read_begin(req.db) < 0) {
+		api_error(&r->reply, 500, "cannot read the database");
+		return;
+	}
+	rc = rt->api ? rt->api(&r->reply, &req) : rt->local(s, conn, r, &req, &r->reply);
+	if (rt->flags & F_TX)
+		api_read_end(req.db);
+	if (rc < 0 || !r->reply.status) {
+		error("%s %s: the handler failed", rt->method, r->uri);
+		if (r->reply.fd >= 0)
+			close(r->reply.fd);
+		r->reply.fd = -1;
+		r->reply.nr_headers = 0;
+		api_error(&r->reply, 500, "internal error (the daemon's log says more)");
+	}
+}
+
+/* First call: route, token, declared body size. 0 to go on, -1 replied. */
+static int start_request(struct http_server *s, struct MHD_Connection *conn,
+			 struct request *r, const char *method)
+{
+	const char *cl;
+	long long n;
+
+	if (route_request(r, method) < 0)
+		return -1;
+	if (check_token(s, conn, r, method) < 0)
+		return -1;
+	r->body.max = API_JSON_BODY_MAX;
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && api_parse_int(cl, 0, (long long)1 << 53, &n) == 0 &&
+	    (size_t)n > r->body.max)
+		return api_error(&r->reply, 413, "the body is %lld bytes; at most %zu are"
+				 " accepted", n, r->body.max), -1;
+	return 0;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
+				 const char *url, const char *method,
+				 const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **req_cls)
+{
+	struct http_server *s = cls;
+	struct request *r = *req_cls;
+
+	(void)version;
+	if (!r)
+		*req_cls = r = uri_cb(NULL, url, conn);
+	/*
+	 * libmicrohttpd 0.9.75 closes the connection after a response
+	 * queued on the first call (it will not read what follows), so
+	 * replies wait for the last call, to keep connections alive; only
+	 * a body known to be too large is refused at once.
+	 */
+	if (!r->started) {
+		r->started = 1;
+		if (start_request(s, conn, r, method) < 0) {
+			r->failed = 1;
+			if (r->reply.status == 413)
+				return send_reply(s, conn, r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		r->received += *upload_data_size;
+		if (!r->failed && !r->too_large &&
+		    strbuf_add(&r->body, upload_data, *upload_data_size) < 0)
+			r->too_large = 1;
+		*upload_data_size = 0;
+		/* Past four times the cap, stop reading: close the connection. */
+		return r->received > 4 * API_JSON_BODY_MAX ? MHD_NO : MHD_YES;
+	}
+	if (r->failed)
+		;	/* the reply is the error */
+	else if (r->too_large)
+		api_error(&r->reply, 413, "the body is over %zu bytes", r->body.max);
+	else if (r->body.len && !is_json_type(MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+		api_error(&r->reply, 415, "the body must be JSON"
+			  " (Content-Type: application/json)");
+	else if (r->body.len && memchr(r->body.buf, '\0', r->body.len))
+		api_error(&r->reply, 400, "invalid JSON: the body contains a NUL byte");
+	else
+		dispatch(s, conn, r);
+	return send_reply(s, conn, r);
+}
+
+/* --- start and stop ---------------------------------------------------------------------------- */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *s = cls;
+	char msg[256];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (s->starting)
+		snprintf(s->start_error, sizeof(s->start_error), "%s", msg);
+	debug("libmicrohttpd: %s", msg);
+}
+
+static char *fmt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt_err(const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	return strbuf_detach(&sb);
+}
+
+/* "ADDRESS:PORT" ("[v6]:PORT" too) into s->addr. */
+static int resolve_listen(struct http_server *s, const char *listen, char **err)
+{
+	const char *colon = strrchr(listen, ':');
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char host[256], port[16];
+	size_t hlen;
+	long long p;
+	int rc;
+
+	if (!colon || colon == listen ||
+	    api_parse_int(colon + 1, 0, 65535, &p) < 0) {
+		*err = fmt_err("listen: expected ADDRESS:PORT, got \"%s\"", listen);
+		return -1;
+	}
+	hlen = (size_t)(colon - listen);
+	if (listen[0] == '[' && hlen > 2 && listen[hlen - 1] == ']') {
+		listen++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host)) {
+		*err = fmt_err("listen: address too long");
+		return -1;
+	}
+	memcpy(host, listen, hlen);
+	host[hlen] = '\0';
+	snprintf(port, sizeof(port), "%lld", p);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc || !ai) {
+		*err = fmt_err("listen: cannot resolve \"%s\": %s", host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+struct http_server *http_start(const struct kstage_config *cfg,
+			       struct engine *engine, char **err)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	const union MHD_DaemonInfo *di;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+
+	*err = NULL;
+	s->cfg = cfg;
+	s->engine = engine;
+	if (resolve_listen(s, cfg->listen, err) < 0)
+		goto fail;
+	if (s->addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (pthread_key_create(&s->db_key, db_destructor)) {
+		*err = fmt_err("pthread_key_create failed");
+		goto fail;
+	}
+	s->have_key = 1;
+	s->events = events_new(EVENTS_MAX_STREAMS);
+	s->starting = 1;
+	errno = 0;
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+				MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
+				MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
+				MHD_OPTION_END);
+	s->starting = 0;
+	if (!s->d) {
+		*err = fmt_err("cannot listen on %s: %s", cfg->listen,
+			       s->start_error[0] ? s->start_error :
+			       errno ? strerror(errno) : "libmicrohttpd failed to start");
+		goto fail;
+	}
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : 0;
+	return s;
+fail:
+	http_stop(s);
+	return NULL;
+}
+
+unsigned http_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+void http_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	/* Streams first: their readers return, so their threads can be joined. */
+	if (s->events)
+		events_stop(s->events);
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	events_free(s->events);
+	if (s->have_key)
+		pthread_key_delete(s->db_key);
+	free(s);
+}

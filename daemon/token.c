@@ -1,0 +1,175 @@
+/*
+ * token: API tokens stored as SHA-256 hashes (see token.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "config.h"
+#include "log.h"
+#include "sha256.h"
+#include "token.h"
+#include "wrapper.h"
+#include "banned.h"
+
+int token_generate(char secret[TOKEN_SECRET_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[32];
+	size_t got = 0;
+	int i;
+
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return error("getrandom: %s", strerror(errno));
+		}
+		got += (size_t)n;
+	}
+	memcpy(secret, TOKEN_PREFIX, 4);
+	for (i = 0; i < 32; i++) {
+		secret[4 + 2 * i] = hex[raw[i] >> 4];
+		secret[4 + 2 * i + 1] = hex[raw[i] & 15];
+	}
+	secret[TOKEN_SECRET_SIZE - 1] = '\0';
+	return 0;
+}
+
+int token_create(struct db *db, const char *name, char secret[TOKEN_SECRET_SIZE])
+{
+	char hash[SHA256_HEX_SIZE];
+	long long revoked = 0;
+	int rc;
+
+	if (!config_valid_name(name))
+		return 2;
+	if (token_generate(secret) < 0)
+		return -1;
+	sha256_hex(hash, secret, strlen(secret));
+	if (db_begin(db) < 0)
+		return -1;
+	rc = db_get_int(db, &revoked, "SELECT revoked FROM tokens WHERE name = ?",
+			"s", name);
+	if (rc < 0)
+		goto fail;
+	if (rc == 1 && !revoked) {
+		db_rollback(db);
+		return 1;
+	}
+	if ((rc == 1 && db_exec(db, "DELETE FROM tokens WHERE name = ?", "s", name) < 0) ||
+	    db_exec(db, "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?)",
+		    "ssl", name, hash, now_wall_ms()) < 0)
+		goto fail;
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/* Equal in time independent of where the strings differ (same length). */
+static int ct_equal(const char *a, const char *b, size_t n)
+{
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)a[i] ^ (unsigned char)b[i];
+	return d == 0;
+}
+
+static void fill_info(struct token_info *t, sqlite3_stmt *st)
+{
+	t->id = sqlite3_column_int64(st, 0);
+	snprintf(t->name, sizeof(t->name), "%s", db_col_text(st, 1));
+	t->revoked = sqlite3_column_int(st, 3);
+	t->created_at = sqlite3_column_int64(st, 4);
+	t->last_used_at = sqlite3_column_int64(st, 5);
+}
+
+int token_verify(struct db *db, const char *secret, struct token_info *info)
+{
+	struct token_info found = { 0 };
+	char hash[SHA256_HEX_SIZE];
+	sqlite3_stmt *st;
+	int match = 0, rc;
+
+	if (!secret || strlen(secret) != TOKEN_SECRET_SIZE - 1)
+		return TOKEN_UNKNOWN;
+	sha256_hex(hash, secret, strlen(secret));
+	st = db_stmt(db, "SELECT id, name, hash, revoked, created_at,"
+		     " coalesce(last_used_at, 0) FROM tokens", NULL);
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = db_col_text(st, 2);
+
+		/* Every row is compared: no early exit on a match. */
+		if (strlen(h) == SHA256_HEX_SIZE - 1 &&
+		    ct_equal(h, hash, SHA256_HEX_SIZE - 1) && !match) {
+			match = 1;
+			fill_info(&found, st);
+		}
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return error("tokens: %s", sqlite3_errmsg(db->h));
+	if (!match)
+		return TOKEN_UNKNOWN;
+	if (info)
+		*info = found;
+	if (found.revoked)
+		return TOKEN_REVOKED;
+	if (now_wall_ms() - found.last_used_at > 60 * 1000)
+		db_exec(db, "UPDATE tokens SET last_used_at = ? WHERE id = ?", "ll",
+			now_wall_ms(), found.id);
+	return TOKEN_OK;
+}
+
+int token_revoke(struct db *db, const char *name)
+{
+	long long revoked = 0;
+	int rc;
+
+	if (db_begin(db) < 0)
+		return -1;
+	rc = db_get_int(db, &revoked, "SELECT revoked FROM tokens WHERE name = ?",
+			"s", name);
+	if (rc <= 0 || revoked) {
+		db_rollback(db);
+		return rc < 0 ? -1 : rc == 0 ? 1 : 2;
+	}
+	if (db_exec(db, "UPDATE tokens SET revoked = 1 WHERE name = ?", "s", name) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db);
+}
+
+int token_list(struct db *db,
+	       int (*fn)(const struct token_info *t, void *payload),
+	       void *payload)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	st = db_stmt(db, "SELECT id, name, hash, revoked, created_at,"
+		     " coalesce(last_used_at, 0) FROM tokens ORDER BY name", NULL);
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct token_info t;
+
+		fill_info(&t, st);
+		ret = fn(&t, payload);
+		if (ret)
+			break;
+	}
+	db_done(st);
+	if (!ret && rc != SQLITE_DONE)
+		return error("tokens: %s", sqlite3_errmsg(db->h));
+	return ret;
+}

@@ -1,0 +1,137 @@
+/*
+ * Unit tests of API tokens (token.c) on a temporary database: only the
+ * SHA-256 of a secret is stored; unknown, revoked and reused names.
+ */
+#include "unit.h"
+
+#include <unistd.h>
+
+#include "db.h"
+#include "sha256.h"
+#include "token.h"
+#include "wrapper.h"
+
+static char dir[64];
+
+static struct db *fresh_db(void)
+{
+	struct db *db;
+	char *path;
+
+	snprintf(dir, sizeof(dir), "/tmp/kstage-unit-token.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	path = path_join(dir, "k.db");
+	db = db_open(path);
+	free(path);
+	assert_non_null(db);
+	return db;
+}
+
+static void drop_db(struct db *db)
+{
+	db_close(db);
+	remove_tree(dir);
+}
+
+static void test_generate(void **state)
+{
+	char a[TOKEN_SECRET_SIZE], b[TOKEN_SECRET_SIZE];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(token_generate(a), 0);
+	assert_int_equal(token_generate(b), 0);
+	assert_int_equal(strlen(a), 68);
+	assert_memory_equal(a, "kst_", 4);
+	for (i = 4; i < strlen(a); i++)
+		assert_non_null(strchr("0123456789abcdef", a[i]));
+	assert_string_not_equal(a, b);
+}
+
+static void test_create_verify(void **state)
+{
+	struct db *db = fresh_db();
+	char secret[TOKEN_SECRET_SIZE], hash[SHA256_HEX_SIZE], *stored = NULL;
+	struct token_info info;
+	long long n = -1;
+
+	(void)state;
+	assert_int_equal(token_create(db, "ci", secret), 0);
+	/* Only the hash is stored, never the secret. */
+	sha256_hex(hash, secret, strlen(secret));
+	assert_int_equal(db_get_text(db, &stored, "SELECT hash FROM tokens WHERE"
+				     " name = 'ci'", NULL), 1);
+	assert_string_equal(stored, hash);
+	free(stored);
+	assert_int_equal(db_get_int(db, &n, "SELECT count(*) FROM tokens WHERE"
+				    " hash = ? OR name = ?", "ss", secret, secret), 1);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(token_verify(db, secret, &info), TOKEN_OK);
+	assert_string_equal(info.name, "ci");
+	assert_false(info.revoked);
+	secret[10] ^= 1;
+	assert_int_equal(token_verify(db, secret, NULL), TOKEN_UNKNOWN);
+	assert_int_equal(token_verify(db, "kst_short", NULL), TOKEN_UNKNOWN);
+	assert_int_equal(token_verify(db, "", NULL), TOKEN_UNKNOWN);
+	drop_db(db);
+}
+
+static void test_names(void **state)
+{
+	struct db *db = fresh_db();
+	char secret[TOKEN_SECRET_SIZE], again[TOKEN_SECRET_SIZE];
+
+	(void)state;
+	assert_int_equal(token_create(db, "a b", secret), 2);
+	assert_int_equal(token_create(db, "x;rm -rf", secret), 2);
+	assert_int_equal(token_create(db, "", secret), 2);
+	assert_int_equal(token_create(db, "ok", secret), 0);
+	assert_int_equal(token_create(db, "ok", again), 1);
+	assert_int_equal(token_verify(db, secret, NULL), TOKEN_OK);
+	drop_db(db);
+}
+
+static int count_cb(const struct token_info *t, void *payload)
+{
+	int *n = payload;
+
+	(void)t;
+	(*n)++;
+	return 0;
+}
+
+static void test_revoke(void **state)
+{
+	struct db *db = fresh_db();
+	char secret[TOKEN_SECRET_SIZE], fresh[TOKEN_SECRET_SIZE];
+	struct token_info info;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(token_create(db, "bot", secret), 0);
+	assert_int_equal(token_revoke(db, "nobody"), 1);
+	assert_int_equal(token_revoke(db, "bot"), 0);
+	assert_int_equal(token_revoke(db, "bot"), 2);
+	assert_int_equal(token_verify(db, secret, &info), TOKEN_REVOKED);
+	assert_string_equal(info.name, "bot");
+	/* The name of a revoked token can be used again, with a new secret. */
+	assert_int_equal(token_create(db, "bot", fresh), 0);
+	assert_int_equal(token_verify(db, fresh, NULL), TOKEN_OK);
+	assert_int_equal(token_verify(db, secret, NULL), TOKEN_UNKNOWN);
+	assert_int_equal(token_list(db, count_cb, &n), 0);
+	assert_int_equal(n, 1);
+	drop_db(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_generate),
+		cmocka_unit_test(test_create_verify),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_revoke),
+	};
+
+	return cmocka_run_group_tests_name("token", tests, NULL, NULL);
+}
