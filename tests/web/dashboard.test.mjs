@@ -1,0 +1,313 @@
+// Browser tests of the kstage dashboard, against a real "kstage serve" on
+// the fake-kernel plan that tests/web/run.sh set up (tests/web/lib.sh):
+//
+//   one    green; its commit subject and one test name are HTML
+//   two    red: commit 3 of 5 breaks hmm.hmm_device_private.migrate,
+//          bisected automatically
+//   three  green; the live test pushes a slow (SLEEP) failing commit
+//
+// Prints TAP.  Environment: KSTAGE_URL, KSTAGE_TOKEN, TRASH, WEB_OUT,
+// CHROMIUM.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const URL = process.env.KSTAGE_URL;
+const TOKEN = process.env.KSTAGE_TOKEN;
+const TRASH = process.env.TRASH;
+const OUT = process.env.WEB_OUT;
+const REPO = join(TRASH, 'repo');
+const MIGRATE = 'hmm-tests/hmm.hmm_device_private.migrate';
+const XSS_SUBJECT = 'mm: <img src=x onerror="window.__xss=1"> & <b>not bold</b>';
+const XSS_TEST = 'hmm-tests/<img/src=x/onerror=window.__xss=2>';
+
+let count = 0;
+let failed = 0;
+
+function diag(text) {
+	for (const line of String(text).split('\n').slice(0, 25))
+		console.log('#   ' + line);
+}
+
+async function test(name, fn) {
+	count++;
+	const t0 = Date.now();
+	try {
+		await fn();
+		console.log(`ok ${count} - ${name} (${Date.now() - t0} ms)`);
+	} catch (e) {
+		failed++;
+		console.log(`not ok ${count} - ${name}`);
+		diag(e && e.stack ? e.stack : e);
+	}
+}
+
+function assert(cond, msg) {
+	if (!cond)
+		throw new Error('assertion failed: ' + msg);
+}
+
+function git(...args) {
+	return execFileSync('git', ['-C', REPO, ...args], { encoding: 'utf8' }).trim();
+}
+
+async function api(method, path, body) {
+	const r = await fetch(URL + '/api/v1' + path, {
+		method,
+		headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const text = await r.text();
+	if (!r.ok)
+		throw new Error(`${method} ${path}: ${r.status} ${text}`);
+	return text ? JSON.parse(text) : null;
+}
+
+/* A fresh load of a route (a new document, as a deep link is). */
+async function open(p, route) {
+	await p.goto('about:blank');
+	await p.goto(URL + '/' + route);
+	await p.waitForSelector('body[data-ready]');
+}
+
+/*
+ * The cells of a matrix row: [text, change kind] per stage.  A row is
+ * text, 3 characters per stage; cells that are not a plain pass are
+ * spans with data-col and data-change.
+ */
+function matrixRow(page, test) {
+	return page.locator(`table.matrix tr[data-test="${test}"] td.cells`).evaluate((td) => {
+		const text = td.textContent;
+		const out = [];
+		for (let i = 0; i * 3 < text.length; i++)
+			out.push([text.substr(i * 3, 2).trim(), '']);
+		for (const sp of td.querySelectorAll('span[data-col]'))
+			out[Number(sp.dataset.col)][1] = sp.dataset.change || '';
+		return out;
+	});
+}
+
+/* The pipeline node of a stage. */
+function node(page, stage) {
+	return page.locator(`.pipeline .node[data-stage="${stage}"]`);
+}
+
+mkdirSync(OUT, { recursive: true });
+/* A fresh temporary profile each time (playwright's default). */
+const browser = await chromium.launch({
+	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+	headless: true,
+	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+		'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
+page.setDefaultTimeout(15000);
+const pageErrors = [];
+const dialogs = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('console', (m) => {
+	/* A 404 from the API is an answer, not a script error. */
+	if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
+		pageErrors.push('console: ' + m.text());
+});
+page.on('dialog', (d) => {
+	dialogs.push(d.message());
+	d.dismiss();
+});
+
+await test('the pipeline shows every stage with its verdict', async () => {
+	await page.goto(URL + '/#/plan/demo');
+	const want = { base: 'green', one: 'green', two: 'red', three: 'green' };
+	await page.waitForFunction((w) => Object.entries(w).every(([s, v]) => {
+		const n = document.querySelector(`.pipeline .node[data-stage="${s}"]`);
+		return n && n.dataset.verdict === v;
+	}), want, { timeout: 20000 });
+	const names = await page.$$eval('.pipeline .node', (ns) => ns.map((n) => n.dataset.stage));
+	assert(names.join(' ') === 'base one two three four', 'stages in order: ' + names.join(' '));
+	for (const [s, v] of Object.entries(want)) {
+		const text = await node(page, s).innerText();
+		/* The word is there, not only a colour. */
+		assert(text.includes(s) && text.includes(v), `node ${s} says ${v}: ${JSON.stringify(text)}`);
+	}
+	assert((await node(page, 'two').innerText()).includes('1 regression'), 'two counts its regression');
+	assert(/missing: no branch s4/.test(await node(page, 'four').innerText()), 'four: its branch is missing');
+	assert(await page.locator('.gate').count() === 1, 'the gate is shown');
+	await page.waitForFunction(() => document.body.dataset.live === 'live');
+});
+
+await test('a stage goes from running to red live, without a reload', async () => {
+	await page.evaluate(() => { window.__sameDocument = 1; });
+	/* Stage three: a commit whose boot sleeps 3 s, then fails a test. */
+	writeFileSync(join(REPO, 'SLEEP'), '3\n');
+	const tests = readFileSync(join(REPO, 'tests.txt'), 'utf8').replace(/^gup_test-a ioctl_status_0 .*$/m,
+		'gup_test-a ioctl_status_0 fail gup_test.c:120:ioctl_status_0:Expected ret (-1) == 0 (0)');
+	writeFileSync(join(REPO, 'tests.txt'), tests);
+	git('add', 'SLEEP', 'tests.txt');
+	git('commit', '-q', '-m', 'mm/gup: a slow boot that breaks gup_test-a');
+	await api('POST', '/refresh');
+
+	await page.waitForFunction(() => {
+		const n = document.querySelector('.pipeline .node[data-stage="three"]');
+		return n && n.dataset.verdict === 'running' && n.querySelector('.step') &&
+			n.querySelector('.step').textContent === 'boot';
+	});
+	const text = await node(page, 'three').innerText();
+	assert(/running/.test(text) && /boot/.test(text), 'running with its step: ' + JSON.stringify(text));
+	/* The elapsed time ticks. */
+	const t1 = await node(page, 'three').locator('.tick').innerText();
+	await page.waitForFunction((t) => {
+		const el = document.querySelector('.pipeline .node[data-stage="three"] .tick');
+		return el && el.textContent !== t;
+	}, t1, { timeout: 3000 });
+
+	await page.waitForFunction(() => {
+		const n = document.querySelector('.pipeline .node[data-stage="three"]');
+		return n && n.dataset.verdict === 'red';
+	});
+	const after = await node(page, 'three').innerText();
+	assert(after.includes('red') && after.includes('1 regression'), 'three is red: ' + JSON.stringify(after));
+	assert(await page.evaluate(() => window.__sameDocument) === 1, 'the page was not reloaded');
+	await page.screenshot({ path: join(OUT, 'plan.png'), fullPage: true });
+	assert(await page.evaluate(() => document.body.dataset.live) === 'live', 'driven by the event stream');
+});
+
+await test('the stage page lists the regression with its assertion; its log line is marked', async () => {
+	await node(page, 'two').locator('a', { hasText: 'two' }).first().click();
+	await page.waitForURL(/#\/plan\/demo\/stage\/two$/);
+	const row = page.locator(`.results tr[data-test="${MIGRATE}"]`);
+	await row.waitFor();
+	assert(await row.getAttribute('data-change') === 'regression', 'marked as a regression');
+	const text = await row.innerText();
+	assert(text.includes('hmm-tests.c:1017:migrate:Expected ret (-22) == 0 (0)'), 'assertion text: ' + text);
+	assert(/pass[\s\S]*fail[\s\S]*regression/.test(text), 'baseline pass, stage fail: ' + text);
+	const change = page.locator(`.changes tr[data-test="${MIGRATE}"]`);
+	assert((await change.innerText()).includes('regression'), 'in the changes table');
+	assert((await page.locator('.commits td.subject').allInnerTexts()).includes('lib/test_hmm: commit 3, the culprit'),
+		'own commits listed');
+	await page.screenshot({ path: join(OUT, 'stage.png'), fullPage: true });
+
+	/* Its log, at the failing result's line. */
+	await row.locator('a', { hasText: /^L\d+$/ }).click();
+	await page.waitForURL(/#\/run\/\d+\/step\/\d+\?line=\d+$/);
+	const target = page.locator('pre.log .l.target');
+	await target.waitFor();
+	const line = await target.innerText();
+	assert(/not ok \d+ hmm\.hmm_device_private\.migrate/.test(line), 'the failing line: ' + line);
+	assert(await target.evaluate((el) => el.classList.contains('res')), 'marked as a failing result');
+	assert(await page.locator('pre.log .l.bad').count() > 0, 'FAIL lines highlighted');
+	/* "first failure" goes to the first failing result. */
+	await page.locator('pre.log').evaluate((el) => { el.scrollTop = 0; });
+	await page.click('#first-failure');
+	assert(/migrate/.test(await page.locator('pre.log .l.target').innerText()), 'first failure');
+	await page.screenshot({ path: join(OUT, 'log.png'), fullPage: false });
+
+	/* A deep link survives a reload; the back button goes back. */
+	await page.reload();
+	await page.locator('pre.log .l.target').waitFor();
+	await page.goBack();
+	await page.waitForURL(/#\/plan\/demo\/stage\/two$/);
+	await page.locator(`.results tr[data-test="${MIGRATE}"]`).waitFor();
+});
+
+await test('the matrix marks the regressions', async () => {
+	await open(page, '#/plan/demo/matrix');
+	const row = page.locator(`table.matrix tr[data-test="${MIGRATE}"]`);
+	await row.waitFor();
+	const heads = await page.$$eval('table.matrix thead .col', (cs) => cs.map((c) => c.title));
+	assert(heads.join(' ') === 'base one two three four', 'columns: ' + heads.join(' '));
+	const cells = await matrixRow(page, MIGRATE);
+	assert(cells[2][1] === 'regression' && cells[2][0] === 'F!', 'two: ' + cells[2]);
+	assert(cells[3][1] === '' && cells[3][0] === 'F', 'three still fails, no regression: ' + cells[3]);
+	assert(cells[1][0] === 'P' && cells[0][0] === 'P', 'base and one pass: ' + cells[1]);
+	const gup = await matrixRow(page, 'gup_test-a/ioctl_status_0');
+	assert(gup[3][1] === 'regression', 'the live regression of three: ' + gup[3]);
+	assert((await page.locator('.legend b').innerText()) === '2 regressions', 'two regressions counted');
+	await page.screenshot({ path: join(OUT, 'matrix.png'), fullPage: true });
+});
+
+await test('the bisection page shows the culprit', async () => {
+	const culprit = git('rev-parse', 's2~2');
+	await open(page, '#/plan/demo/stage/two');
+	const badge = page.locator('.kv a .bis-found');
+	await badge.waitFor({ timeout: 20000 });
+	await badge.click();
+	await page.waitForURL(/#\/bisection\/\d+$/);
+	const box = page.locator('div.culprit');
+	await box.waitFor();
+	const text = await box.innerText();
+	assert(text.includes(culprit), 'culprit commit ' + culprit + ' in ' + text);
+	assert(text.includes('lib/test_hmm: commit 3, the culprit'), 'culprit subject');
+	assert(text.includes('A U Thor'), 'culprit author');
+	assert((await page.locator('h1 .v').innerText()) === 'found', 'state found');
+	const strip = await page.$$eval('.strip .cm', (cs) => cs.map((c) => c.className));
+	assert(strip.filter((c) => c.includes('culprit')).length === 1, 'one culprit in the strip: ' + strip);
+	assert(strip.some((c) => c.includes('m-good')) && strip.some((c) => c.includes('m-bad')), 'marks drawn');
+	const phases = await page.$$eval('.bsteps tbody tr td:nth-child(2)', (t) => t.map((x) => x.textContent));
+	assert(phases.includes('confirm') && phases.includes('verify'), 'steps: ' + phases);
+	await page.locator('.excerpt.x-bad pre.log').waitFor();
+	await page.screenshot({ path: join(OUT, 'bisection.png'), fullPage: true });
+});
+
+await test('HTML in commit subjects and test names is shown as text', async () => {
+	await open(page, '#/plan/demo/stage/one');
+	const subjects = await page.locator('.commits td.subject').allInnerTexts();
+	assert(subjects.includes(XSS_SUBJECT), 'subject as text: ' + JSON.stringify(subjects));
+	const row = page.locator(`.results tr[data-test="${XSS_TEST}"]`);
+	await row.waitFor();
+	assert((await row.locator('td').first().innerText()) === XSS_TEST, 'test name as text');
+	await row.locator('td a').first().click();
+	await page.waitForURL(/#\/plan\/demo\/history\//);
+	await page.locator('.history').waitFor();
+	assert((await page.locator('h1 code').innerText()) === XSS_TEST, 'history title as text');
+	for (const route of ['#/', '#/plan/demo/matrix', '#/plan/demo/stage/one']) {
+		await open(page, route);
+		assert(await page.locator('main img, main b:text("not bold")').count() === 0, 'no markup from data on ' + route);
+	}
+	assert(await page.evaluate(() => window.__xss) === undefined, 'no script ran');
+	assert(dialogs.length === 0, 'no dialogs: ' + dialogs.join(', '));
+});
+
+await test('a known failure is shown as known, not as a regression', async () => {
+	const known = 'hmm-tests/hmm.hmm_device_coherent.exclusive';
+	await open(page, '#/plan/demo/stage/one');
+	const row = page.locator(`.results tr[data-test="${known}"]`);
+	await row.waitFor();
+	assert(await row.getAttribute('data-change') === 'known', 'known in the results');
+	assert((await row.innerText()).includes('known'), 'the word "known"');
+	await open(page, '#/plan/demo/matrix');
+	await page.locator(`table.matrix tr[data-test="${known}"]`).waitFor();
+	const cells = await matrixRow(page, known);
+	assert(cells[1][1] === 'known' && cells[1][0] === 'F~', 'known in the matrix: ' + cells[1]);
+	assert(await page.locator('.pipeline .node[data-stage="one"]').getAttribute('data-verdict') === 'green',
+		'one stays green');
+});
+
+await test('without the event stream the page polls and stays current', async () => {
+	const p2 = await context.newPage();
+	p2.setDefaultTimeout(15000);
+	await p2.route('**/api/v1/events*', (r) => r.abort());
+	await p2.goto(URL + '/#/plan/demo');
+	await p2.locator('.runs tbody tr').first().waitFor();
+	await p2.waitForFunction(() => ['polling', 'reconnecting'].includes(document.body.dataset.live));
+	const top = Number(await p2.locator('.runs tbody tr').first().getAttribute('data-run'));
+	const { run } = await api('POST', '/runs/2/retry');
+	assert(run > top, `a new run ${run} > ${top}`);
+	await p2.locator(`.runs tbody tr[data-run="${run}"]`).waitFor({ timeout: 12000 });
+	assert(await p2.evaluate(() => document.body.dataset.live) !== 'live', 'the stream stayed down');
+	await p2.close();
+});
+
+await test('no script errors on any page', async () => {
+	for (const route of ['#/', '#/runs', '#/bisections', '#/run/1', '#/nonsense', '#/plan/nope']) {
+		await open(page, route);
+	}
+	assert((await page.locator('main .err').innerText()).includes('404'), 'an unknown plan is a 404');
+	assert(pageErrors.length === 0, 'errors: ' + pageErrors.join('\n'));
+});
+
+await browser.close();
+console.log(`1..${count}`);
+console.log(`# dashboard: ${count - failed} passed, ${failed} failed; screenshots in ${OUT}`);
+process.exit(failed ? 1 : 0);
