@@ -477,6 +477,7 @@ static long long param_id(const struct api_request *req, size_t i)
 	" r.started_at AS \"" prefix "started_at\"," \
 	" r.finished_at AS \"" prefix "finished_at\"," \
 	" r.reused_from AS \"" prefix "reused_from\"," \
+	" r.reason AS \"" prefix "reason\"," \
 	" r.boot_verdict AS \"" prefix "boot_verdict\""
 
 /*
@@ -667,7 +668,7 @@ int api_matrix(struct api_reply *out, const struct api_request *req)
 	struct strbuf *sb = begin_json(out);
 	struct db *db = req->db;
 	long long plan_id, pos[MATRIX_STAGES];
-	char status[MATRIX_STAGES][16];
+	char status[MATRIX_STAGES][16], kind[MATRIX_STAGES][16];
 	struct strbuf test = STRBUF_INIT;
 	sqlite3_stmt *st;
 	size_t n = 0, i;
@@ -688,8 +689,9 @@ int api_matrix(struct api_reply *out, const struct api_request *req)
 	}
 	db_done(st);
 	jw_lit(sb, "],\"tests\":[");
-	st = db_stmt(db, "SELECT x.test, s.idx, x.status FROM stages s"
-		     " JOIN results x ON x.run_id = s.run_id WHERE s.plan_id = ?"
+	st = db_stmt(db, "SELECT x.test, s.idx, x.status, c.kind FROM stages s"
+		     " JOIN results x ON x.run_id = s.run_id LEFT JOIN changes c"
+		     " ON c.stage_id = s.id AND c.test = x.test WHERE s.plan_id = ?"
 		     " ORDER BY x.test, s.idx", "l", plan_id);
 	if (!st)
 		return -1;
@@ -709,6 +711,11 @@ int api_matrix(struct api_reply *out, const struct api_request *req)
 				jw_sep(sb);
 				jw_str(sb, status[i][0] ? status[i] : NULL);
 			}
+			jw_lit(sb, "],\"kind\":[");
+			for (i = 0; i < n; i++) {
+				jw_sep(sb);
+				jw_str(sb, kind[i][0] ? kind[i] : NULL);
+			}
 			jw_lit(sb, "]}");
 			have = 0;
 		}
@@ -718,12 +725,16 @@ int api_matrix(struct api_reply *out, const struct api_request *req)
 			strbuf_reset(&test);
 			strbuf_adds(&test, t);
 			memset(status, 0, sizeof(status));
+			memset(kind, 0, sizeof(kind));
 			have = 1;
 		}
 		for (i = 0; i < n; i++)
-			if (pos[i] == sqlite3_column_int64(st, 1))
+			if (pos[i] == sqlite3_column_int64(st, 1)) {
 				snprintf(status[i], sizeof(status[i]), "%s",
 					 db_col_text(st, 2));
+				snprintf(kind[i], sizeof(kind[i]), "%s",
+					 db_col_text(st, 3));
+			}
 	}
 	db_done(st);
 	strbuf_release(&test);
@@ -808,8 +819,8 @@ static int run_object(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 	jw_lines(sb, (const char *)sqlite3_column_text(st, 8));
 	jw_key(sb, "steps");
 	s = db_stmt(db, "SELECT idx, name, state, exit_code, signal, started_at,"
-		    " finished_at, log AS _log, log_bytes, log_dropped FROM steps"
-		    " WHERE run_id = ? ORDER BY idx", "l", id);
+		    " finished_at, log AS _log, log_bytes, log_dropped, console"
+		    " FROM steps WHERE run_id = ? ORDER BY idx", "l", id);
 	if (!s)
 		return -1;
 	jw_ch(sb, '[');
@@ -1161,9 +1172,10 @@ int api_bisections(struct api_reply *out, const struct api_request *req)
  */
 static int console_log(struct db *db, long long run_id, int *idx, char **rel)
 {
+	/* The console step; for runs from before it was recorded, the last log. */
 	sqlite3_stmt *st = db_stmt(db, "SELECT idx, log FROM steps WHERE run_id = ?"
-				   " AND log IS NOT NULL ORDER BY idx DESC LIMIT 1",
-				   "l", run_id);
+				   " AND log IS NOT NULL ORDER BY console DESC, idx DESC"
+				   " LIMIT 1", "l", run_id);
 	int found = 0;
 
 	if (!st)

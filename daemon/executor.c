@@ -841,9 +841,9 @@ static int insert_steps(struct executor *ex, const struct run_spec *spec)
 	if (db_exec(ex->db, "DELETE FROM steps WHERE run_id = ?", "l", spec->id) < 0)
 		goto fail;
 	for (i = 0; i < p->nr_steps; i++)
-		if (db_exec(ex->db, "INSERT INTO steps (run_id, idx, name, state)"
-			    " VALUES (?, ?, ?, 'pending')", "lis", spec->id, (int)i,
-			    p->steps[i].name) < 0)
+		if (db_exec(ex->db, "INSERT INTO steps (run_id, idx, name, state,"
+			    " console) VALUES (?, ?, ?, 'pending', ?)", "lisi", spec->id,
+			    (int)i, p->steps[i].name, p->steps[i].console) < 0)
 			goto fail;
 	return db_commit(ex->db);
 fail:

@@ -813,11 +813,16 @@ static int serve_events(struct http_server *s, struct MHD_Connection *conn,
 	int full = 0, fd = -1;
 
 	(void)r;
-	if (since && api_parse_int(since, 0, (long long)1 << 53, &from) < 0)
+	/*
+	 * A reconnecting EventSource repeats the URL (with its ?since=) and
+	 * sends the last id it saw: that one wins, so nothing is replayed.
+	 */
+	if (last && *last) {
+		if (api_parse_int(last, 0, (long long)1 << 53, &from) < 0)
+			return api_error(out, 400, "Last-Event-ID must be an event id");
+	} else if (since && api_parse_int(since, 0, (long long)1 << 53, &from) < 0) {
 		return api_error(out, 400, "since must be an event id (0 or more)");
-	if (!since && last && *last &&
-	    api_parse_int(last, 0, (long long)1 << 53, &from) < 0)
-		return api_error(out, 400, "Last-Event-ID must be an event id");
+	}
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci)
 		fd = ci->connect_fd;

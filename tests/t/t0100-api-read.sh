@@ -73,6 +73,8 @@ test_expect_success 'the matrix: test x stage' '
 	jq -e ".stages == [\"base\", \"one\", \"two\"]" m.json &&
 	jq -e ".tests[] | select(.test == \"hmm-tests/hmm.hmm_device_private.migrate\") |
 		.status == [\"pass\", \"pass\", \"fail\"]" m.json &&
+	jq -e ".tests[] | select(.test == \"hmm-tests/hmm.hmm_device_private.migrate\") |
+		.kind == [null, null, \"regression\"]" m.json &&
 	jq -e ".tests | length == 10" m.json
 '
 
@@ -105,6 +107,9 @@ test_expect_success 'a run: everything, with its steps and their log URLs' '
 	jq -e "[.steps[].name] == [\"build\", \"boot\"]" run.json &&
 	jq -e ".steps[1].log == \"/api/v1/runs/$id/steps/1/log\" and
 		.steps[1].state == \"ok\" and .steps[1].log_bytes > 0" run.json &&
+	jq -e "[.steps[].console] == [0, 1]" run.json &&
+	api /api/v1/plans/demo > p.json &&
+	jq -e ".stages[] | select(.name == \"two\") | .run.reason == \"change\"" p.json &&
 	api /api/v1/runs/$id/results > res.json &&
 	jq -e ".results | length == 10" res.json &&
 	jq -e ".results[0] | has(\"test\") and has(\"status\") and has(\"detail\") and has(\"line\")" res.json

@@ -104,6 +104,15 @@ test_expect_success 'Last-Event-ID resumes after that event' '
 	test_cmp expect actual
 '
 
+test_expect_success 'a reconnect (URL with ?since= and Last-Event-ID) does not replay' '
+	max=$(sql k.db "SELECT max(id) FROM events") &&
+	curl -sN --max-time 0.5 -H "Last-Event-ID: $((max - 1))" "$(cat url)/api/v1/events?since=1" > again ||
+		test $? = 28 &&
+	sed -n "s/^id: //p" again > actual &&
+	echo $max > expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'five idle streams do not busy-loop' '
 	for i in 1 2 3 4 5; do open_stream idle.$i || exit 1; done &&
 	streams 5 &&
