@@ -1450,6 +1450,25 @@ static void wake(const struct api_request *req, int pass)
 		engine_wake(req->engine, pass);
 }
 
+/*
+ * The end of every write: a success (rc >= 0 and a 2xx reply) commits and,
+ * if wake_loop, wakes the engine; anything else rolls back, so a failed
+ * request changes nothing.  Returns the handler's result (0 or -1).
+ */
+static int end_write(struct api_reply *out, const struct api_request *req,
+		     int rc, int wake_loop)
+{
+	if (rc >= 0 && out->status < 300) {
+		if (db_commit(req->db) < 0)
+			return -1;
+		if (wake_loop)
+			wake(req, 0);
+	} else {
+		db_rollback(req->db);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
 /* --- writes: runs ---------------------------------------------------------------- */
 
 static const char *const no_fields[] = { NULL };
@@ -1520,19 +1539,12 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 	rc = reply_json(out, 202, json_pack("{s:I,s:b}", "run", (json_int_t)id,
 					    "reused", reused));
 out:
-	if (rc >= 0 && out->status < 300) {
-		if (db_commit(db) < 0)
-			rc = -1;
-		else if (!existing)
-			wake(req, 0);
-	} else {
-		db_rollback(db);
-	}
+	rc = end_write(out, req, rc, !existing);
 	free(head);
 	free(tree);
 	free(profile);
 	free(digest);
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 int api_retry(struct api_reply *out, const struct api_request *req)
@@ -1590,21 +1602,14 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 		goto out;
 	rc = reply_json(out, 202, json_pack("{s:I}", "run", (json_int_t)id));
 out:
-	if (rc >= 0 && out->status < 300) {
-		if (db_commit(db) < 0)
-			rc = -1;
-		else
-			wake(req, 0);
-	} else {
-		db_rollback(db);
-	}
+	rc = end_write(out, req, rc, 1);
 	free(commit);
 	free(tree);
 	free(profile);
 	free(digest);
 	free(tests);
 	free(state);
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 int api_cancel(struct api_reply *out, const struct api_request *req)
@@ -1789,19 +1794,12 @@ int api_bisection_start(struct api_reply *out, const struct api_request *req)
 	rc = reply_json(out, 202, json_pack("{s:I}", "bisection", (json_int_t)existing));
 	existing = 0;
 out:
-	if (rc >= 0 && out->status < 300) {
-		if (db_commit(db) < 0)
-			rc = -1;
-		else if (out->status == 202)
-			wake(req, 0);
-	} else {
-		db_rollback(db);
-	}
+	rc = end_write(out, req, rc, out->status == 202);
 	json_decref(body);
 	strbuf_release(&tests);
 	free(bad);
 	free(good);
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 int api_bisection_cancel(struct api_reply *out, const struct api_request *req)
@@ -1845,16 +1843,9 @@ int api_bisection_cancel(struct api_reply *out, const struct api_request *req)
 	rc = reply_json(out, 200, json_pack("{s:I,s:s}", "bisection", (json_int_t)id,
 					    "state", "canceled"));
 out:
-	if (rc >= 0 && out->status < 300) {
-		if (db_commit(db) < 0)
-			rc = -1;
-		else
-			wake(req, 0);
-	} else {
-		db_rollback(db);
-	}
+	rc = end_write(out, req, rc, 1);
 	free(state);
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 /* --- writes: acks and refresh ------------------------------------------------------ */
@@ -1907,16 +1898,9 @@ int api_ack_add(struct api_reply *out, const struct api_request *req)
 	id = db_last_id(db);
 	rc = reply_json(out, 201, json_pack("{s:I}", "ack", (json_int_t)id));
 out:
-	if (rc >= 0 && out->status < 300) {
-		if (db_commit(db) < 0)
-			rc = -1;
-		else
-			wake(req, 0);
-	} else {
-		db_rollback(db);
-	}
+	rc = end_write(out, req, rc, 1);
 	json_decref(body);
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 int api_ack_delete(struct api_reply *out, const struct api_request *req)
@@ -1941,15 +1925,8 @@ int api_ack_delete(struct api_reply *out, const struct api_request *req)
 		rc = reply_json(out, 200, json_pack("{s:I,s:b}", "ack", (json_int_t)id,
 						    "deleted", 1));
 out:
-	if (rc >= 0 && out->status < 300) {
-		if (db_commit(req->db) < 0)
-			rc = -1;
-		else
-			wake(req, 0);
-	} else {
-		db_rollback(req->db);
-	}
-	return rc < 0 ? -1 : 0;
+	rc = end_write(out, req, rc, 1);
+	return rc;
 }
 
 int api_refresh(struct api_reply *out, const struct api_request *req)
