@@ -501,7 +501,8 @@ child_fail:
 		/* The child exits at once; it is reaped as usual. */
 	}
 	step_state(ex, s, "running");
-	debug("run %lld: step %s started, pid %d", s->spec.id, d->name, (int)pid);
+	info("run %lld: %s %s: step %s started (pid %d, timeout %u s)", s->spec.id,
+	     s->spec.plan->name, s->spec.stage, d->name, (int)pid, d->timeout);
 	ret = 0;
 out:
 	if (devnull >= 0)
@@ -758,6 +759,9 @@ static int step_done(struct executor *ex, struct slot *s)
 	else
 		state = ok ? "ok" : "failed";
 	step_state(ex, s, state);
+	info("run %lld: %s %s: step %s %s after %.1f s", s->spec.id,
+	     s->spec.plan->name, s->spec.stage, d->name, state,
+	     now_monotonic() - s->step_started);
 	if (s->canceled)
 		return 1;
 
