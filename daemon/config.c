@@ -335,8 +335,10 @@ static json_t *load_json(struct jctx *c, struct strbuf *text, const char *path)
 static char *abs_join(const char *dir, const char *rel)
 {
 	char *j = path_join(dir, rel);
-	char *a = path_absolute(j);
+	char *a = path_real(j);		/* canonical if it exists */
 
+	if (!a)
+		a = path_absolute(j);
 	free(j);
 	return a;
 }
