@@ -339,6 +339,34 @@ static int end_json(struct api_reply *out, int status)
 	return 0;
 }
 
+typedef int (*row_writer)(struct strbuf *sb, struct db *db, sqlite3_stmt *st);
+
+/*
+ * The reply {"KEY": [...]}: every row of st (stepped here, then done)
+ * written as one element by fn.
+ */
+static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
+		      const char *key, row_writer fn)
+{
+	struct strbuf *sb;
+	int rc;
+
+	if (!st)
+		return -1;
+	sb = begin_json(out);
+	strbuf_addf(sb, "{\"%s\":[", key);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		jw_sep(sb);
+		if (fn(sb, db, st) < 0)
+			break;
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	jw_lit(sb, "]}");
+	return end_json(out, 200);
+}
+
 /* Make j (stolen; a small object built with jansson) the reply. */
 static int reply_json(struct api_reply *out, int status, json_t *j)
 {
@@ -523,24 +551,8 @@ static int plan_object(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 
 int api_plans(struct api_reply *out, const struct api_request *req)
 {
-	struct strbuf *sb = begin_json(out);
-	sqlite3_stmt *st;
-	int rc;
-
-	st = db_stmt(req->db, PLAN_SQL " ORDER BY p.name", NULL);
-	if (!st)
-		return -1;
-	jw_lit(sb, "{\"plans\":[");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		jw_sep(sb);
-		if (plan_object(sb, req->db, st) < 0)
-			break;
-	}
-	db_done(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	jw_lit(sb, "]}");
-	return end_json(out, 200);
+	return reply_list(out, req->db, db_stmt(req->db, PLAN_SQL " ORDER BY p.name",
+						NULL), "plans", plan_object);
 }
 
 int api_plan(struct api_reply *out, const struct api_request *req)
@@ -882,7 +894,6 @@ int api_runs(struct api_reply *out, const struct api_request *req)
 {
 	const char *state = api_query(req, "state");
 	long long plan_id, stage_id, limit;
-	struct strbuf *sb;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -896,20 +907,7 @@ int api_runs(struct api_reply *out, const struct api_request *req)
 		     " AND (?2 IS NULL OR r.stage_id = ?2) AND (?3 IS NULL OR"
 		     " r.state = ?3) ORDER BY r.id DESC LIMIT ?4", "LLsl", plan_id,
 		     stage_id, state, limit);
-	if (!st)
-		return -1;
-	sb = begin_json(out);
-	jw_lit(sb, "{\"runs\":[");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		jw_sep(sb);
-		if (run_object(sb, req->db, st) < 0)
-			break;
-	}
-	db_done(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	jw_lit(sb, "]}");
-	return end_json(out, 200);
+	return reply_list(out, req->db, st, "runs", run_object);
 }
 
 int api_run(struct api_reply *out, const struct api_request *req)
@@ -1135,10 +1133,18 @@ static void bisection_fields(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 	}
 }
 
+/* A bisection without its commits and steps (for lists). */
+static int bisection_summary(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
+{
+	jw_ch(sb, '{');
+	bisection_fields(sb, db, st);
+	jw_ch(sb, '}');
+	return 0;
+}
+
 int api_bisections(struct api_reply *out, const struct api_request *req)
 {
 	long long plan_id, stage_id, limit;
-	struct strbuf *sb;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -1148,28 +1154,10 @@ int api_bisections(struct api_reply *out, const struct api_request *req)
 	st = db_stmt(req->db, BISECTION_SQL " WHERE (?1 IS NULL OR b.plan_id = ?1)"
 		     " AND (?2 IS NULL OR b.stage_id = ?2) ORDER BY b.id DESC LIMIT ?3",
 		     "LLl", plan_id, stage_id, limit);
-	if (!st)
-		return -1;
-	sb = begin_json(out);
-	jw_lit(sb, "{\"bisections\":[");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		jw_sep(sb);
-		jw_ch(sb, '{');
-		bisection_fields(sb, req->db, st);
-		jw_ch(sb, '}');
-	}
-	db_done(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	jw_lit(sb, "]}");
-	return end_json(out, 200);
+	return reply_list(out, req->db, st, "bisections", bisection_summary);
 }
 
-/*
- * The console step of a run: the last step that has a log (the profile
- * says which step is the console, but the database does not keep the
- * profile; every profile ends with its console step).
- */
+/* The log of a run's console step (the one parsed for results). */
 static int console_log(struct db *db, long long run_id, int *idx, char **rel)
 {
 	/* The console step; for runs from before it was recorded, the last log. */
