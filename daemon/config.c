@@ -782,7 +782,7 @@ struct plan_def *plan_def_load(const char *path, char **err)
 {
 	static const char *const keys[] = {
 		"name", "repo", "base", "integration", "profile", "stages",
-		"remote", "description", NULL
+		"description", NULL
 	};
 	struct strbuf text = STRBUF_INIT;
 	struct jctx c = { .err = err };
@@ -802,7 +802,6 @@ struct plan_def *plan_def_load(const char *path, char **err)
 	    get_string(&c, root, "", "repo", 1, &repo) < 0 ||
 	    get_string(&c, root, "", "base", 1, &plan->base) < 0 ||
 	    get_string(&c, root, "", "integration", 0, &plan->integration) < 0 ||
-	    get_string(&c, root, "", "remote", 0, &plan->remote) < 0 ||
 	    get_string(&c, root, "", "description", 0, &desc) < 0 ||
 	    get_string(&c, root, "", "profile", 1, &profile) < 0)
 		goto fail;
@@ -922,7 +921,6 @@ void plan_def_free(struct plan_def *plan)
 	free(plan->repo);
 	free(plan->base);
 	free(plan->integration);
-	free(plan->remote);
 	free(plan);
 }
 

@@ -66,7 +66,6 @@ struct plan_def {
 	char *repo;		/* resolved path of the git repository */
 	char *base;		/* revision of the plan base */
 	char *integration;	/* branch the gate moves; may be NULL */
-	char *remote;		/* URL to poll, may be NULL */
 	struct profile *profile;
 	struct stage_def *stages;
 	size_t nr_stages;
