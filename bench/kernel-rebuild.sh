@@ -15,42 +15,19 @@
 # Environment: BENCH_FROM, BENCH_TO (default stage/1-test-hmm-stats and
 # stage/2-memremap-checks), BENCH_ROUNDS (3), KSTAGE_JOBS (nproc).
 set -eu
-
-die() {
-	echo "kernel-rebuild: error: $*" >&2
-	exit 1
-}
-[ $# -ge 2 ] && [ $# -le 3 ] || die "usage: bench/kernel-rebuild.sh REPO CACHE [WORKDIR]"
-JOBS_DIR=$(cd "$(dirname "$0")/../jobs" && pwd -P)
-REPO=$1
-mkdir -p "$2"
-CACHE=$(cd "$2" && pwd -P)
-WORK=${3:-$(dirname "$CACHE")/bench-slot}
+NAME=kernel-rebuild
+. "$(dirname "$0")/lib-kernel.sh"
+bench_setup "$@"
 FROM=${BENCH_FROM:-stage/1-test-hmm-stats}
 TO=${BENCH_TO:-stage/2-memremap-checks}
-ROUNDS=${BENCH_ROUNDS:-3}
-case "$ROUNDS" in '' | *[!0-9]*) die "BENCH_ROUNDS=$ROUNDS is not a number" ;; esac
-[ "$ROUNDS" -ge 1 ] || die "BENCH_ROUNDS must be at least 1"
 git -C "$REPO" rev-parse -q --verify "$FROM^{commit}" > /dev/null || die "$FROM not found in $REPO"
 git -C "$REPO" rev-parse -q --verify "$TO^{commit}" > /dev/null || die "$TO not found in $REPO"
-
-mkdir -p "$WORK/out" "$WORK/artifacts"
-TREE=$WORK/tree
-if [ ! -d "$TREE/.git" ]; then
-	echo "kernel-rebuild: cloning $REPO into $TREE"
-	git clone -q --no-checkout "$REPO" "$TREE"
-fi
-git -C "$TREE" fetch -q "$(cd "$REPO" && pwd -P)" "+refs/heads/*:refs/remotes/bench/*"
 from=$(git -C "$REPO" rev-parse "$FROM^{commit}")
 to=$(git -C "$REPO" rev-parse "$TO^{commit}")
-
-export KSTAGE_TREE="$TREE" KSTAGE_OUT="$WORK/out" KSTAGE_CACHE="$CACHE"
-export KSTAGE_ARTIFACTS="$WORK/artifacts" KSTAGE_JOBS="${KSTAGE_JOBS:-$(nproc)}"
-export KSTAGE_RUN=bench KSTAGE_SLOT=bench KSTAGE_PLAN=bench KSTAGE_STAGE=bench
+export KSTAGE_ARTIFACTS="$WORK/artifacts"
 LOG=$WORK/bench-rebuild.log
 : > "$LOG"
 
-now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 switch() {	# COMMIT
@@ -117,10 +94,6 @@ done
 # Leave the tree complete (headers, selftests) for bench/kernel-boot.sh.
 job_build
 
-median() {
-	# shellcheck disable=SC2086 # a list of numbers
-	printf '%s\n' $1 | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 minimum() {
 	# shellcheck disable=SC2086 # a list of numbers
 	printf '%s\n' $1 | sort -n | head -n 1
