@@ -72,7 +72,6 @@ static int sync_stage(struct db *db, long long plan_id, int idx, const char *nam
 static int sync_plan(struct db *db, struct plan_entry *pe)
 {
 	const struct plan_def *p = pe->def;
-	struct strbuf keep = STRBUF_INIT;
 	long long id = 0;
 	size_t i;
 
@@ -102,10 +101,8 @@ static int sync_plan(struct db *db, struct plan_entry *pe)
 	/* Stages no longer in the plan go; their runs stay. */
 	if (db_exec(db, "DELETE FROM stages WHERE plan_id = ? AND idx < 0", "l", id) < 0)
 		goto fail;
-	strbuf_release(&keep);
 	return db_commit(db);
 fail:
-	strbuf_release(&keep);
 	db_rollback(db);
 	return error("plan %s: cannot store it", p->name);
 }

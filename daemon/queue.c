@@ -201,7 +201,6 @@ fail:
 int queue_cancel(struct db *db, long long run_id, const char *why)
 {
 	long long plan = 0, stage = 0;
-	struct strbuf data = STRBUF_INIT;
 	int ret = -1;
 
 	if (db_begin(db) < 0)
@@ -221,7 +220,6 @@ int queue_cancel(struct db *db, long long run_id, const char *why)
 		goto out;
 	ret = 0;
 out:
-	strbuf_release(&data);
 	if (ret < 0) {
 		db_rollback(db);
 		return -1;
