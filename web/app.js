@@ -12,6 +12,10 @@
  * current view whether it cares (relevant()), and if it does the view is
  * re-fetched (debounced) and swapped in one step when its data changed, so
  * nothing flickers.  When the stream is down the view is polled instead.
+ *
+ * The run page's log viewer is its own module, web/logview.js (loaded
+ * first, as window.kstageLog); this file gives it a container, the log's
+ * URL and the lines to mark, and tells it when the step has ended.
  */
 'use strict';
 
@@ -19,14 +23,10 @@
 const API = '/api/v1';
 const POLL_MS = 5000;		/* refresh period while the stream is down */
 const DEBOUNCE_MS = 120;	/* events closer than this share one refresh */
-const LOG_WHOLE_MAX = 2 << 20;	/* logs up to this size are loaded whole */
-const LOG_CHUNK = 1 << 20;	/* otherwise the tail, then chunks before it */
-const LOG_REQUEST_MAX = 8 << 20; /* bytes asked for in one request */
-const LOG_FOLLOW_MS = 2000;	/* growing log of a running step */
 const EVENT_KINDS = ['stage-head', 'stage-verdict', 'run-queued', 'run-reused',
 	'run-started', 'step', 'run-finished', 'run-canceled', 'bisection', 'gate'];
-/* Lines of a log that are worth a look. */
-const BAD_LINE = /not ok|FAIL|Kernel panic|Oops|BUG:|WARNING:|Call Trace|Test terminated by assertion|:Expected /;
+/* Lines of a log that are worth a look (the log viewer's rule, web/logview.js). */
+const BAD_LINE = window.kstageLog.BAD_LINE;
 
 const $main = document.getElementById('main');
 const $live = document.getElementById('live');
@@ -568,12 +568,31 @@ views.runs = (q) => ({
 	},
 });
 
-/* --- run page and the log viewer ------------------------------------------ */
+/* --- run page and its log viewer (web/logview.js) -------------------------- */
+
+/*
+ * Line number -> what failed there, in the log of "step": the lines of
+ * failing results and the boot verdict's line, which are in the console
+ * step's log only.
+ */
+function logMarks(run, step, results) {
+	const cs = consoleStep(run);
+	const m = new Map();
+	if (cs && cs.idx === step.idx) {
+		for (const r of results || [])
+			if (r.line && (r.status === 'fail' || r.status === 'error'))
+				m.set(r.line, r.test);
+		if (run.boot_line && run.boot_verdict && run.boot_verdict !== 'clean')
+			m.set(run.boot_line, m.get(run.boot_line) || 'boot: ' + run.boot_verdict);
+	}
+	return m;
+}
 
 views.run = (id, stepIdx, q) => {
 	const v = {
 		title: 'run ' + id,
-		log: null,
+		log: null,	/* the viewer of step stepIdx, once it has a log */
+		logBox: h('section', { class: 'logview', id: 'log' }),
 		async load() {
 			const [run, res] = await Promise.all([get('/runs/' + id), get('/runs/' + id + '/results')]);
 			return { run, results: res.results };
@@ -583,24 +602,34 @@ views.run = (id, stepIdx, q) => {
 			const { run } = d;
 			v.crumbs = [['plan ' + run.plan, R.plan(run.plan)],
 				run.stage ? ['stage ' + run.stage, R.stage(run.plan, run.stage)] : null, ['run ' + id]];
-			if (stepIdx !== null) {
-				const step = run.steps.find((s) => s.idx === stepIdx);
-				if (step && !v.log)
-					v.log = new LogView(run, step, d.results, Number(q.get('line')) || 0);
-				if (v.log)
-					v.log.update(run, step, d.results);
+			const step = stepIdx === null ? null : run.steps.find((s) => s.idx === stepIdx);
+			const now = step && { running: step.state === 'running', size: step.log_bytes || 0,
+				marks: logMarks(run, step, d.results) };
+			if (step && step.log && safeHref(step.log) && !v.log) {
+				v.log = new window.kstageLog.LogView(v.logBox, step.log, {
+					...now,
+					title: ['log of step ', h('b', null, step.name)],
+					line: Number(q.get('line')) || 0,
+					lineHref: (n) => safeHref(R.log(run.id, step.idx, n)),
+					onError: (msg) => setStatus('log: ' + msg),
+				});
+			} else if (v.log) {
+				v.log.update(now);
+			} else if (step) {
+				v.logBox.replaceChildren(h('h2', null, 'log of step ', h('b', null, step.name)),
+					h('p', { class: 'empty' }, 'No log yet: the step is ' + step.state + '.'));
 			}
-			return renderRun(d, v.log, stepIdx);
+			return renderRun(d, step ? v.logBox : null, stepIdx);
 		},
 		dispose() {
 			if (v.log)
-				v.log.stop();
+				v.log.destroy();
 		},
 	};
 	return v;
 };
 
-function renderRun({ run, results }, log, stepIdx) {
+function renderRun({ run, results }, logBox, stepIdx) {
 	const cs = consoleStep(run);
 	const out = [];
 	out.push(h('div', { class: 'title' },
@@ -654,300 +683,9 @@ function renderRun({ run, results }, log, stepIdx) {
 						h('td', { class: 'detail' }, r.detail || ''),
 						h('td', { class: 'num' }, r.line && cs ? a(R.log(run.id, cs.idx, r.line), 'L' + r.line) : ''))))));
 	}
-	if (log)
-		out.push(log.el);
+	if (logBox)
+		out.push(logBox);
 	return out;
-}
-
-/*
- * The log of one step: loaded whole when it is small, else its tail with
- * a button that loads the chunk before (Range).  Lines that match BAD_LINE
- * and the lines of failing results are marked; "first failure", "prev"
- * and "next" walk over them.  While the step runs, new bytes are appended.
- */
-class LogView {
-	constructor(run, step, results, line) {
-		this.run = run;
-		this.step = step;
-		this.url = step.log;
-		this.want = line;	/* line to show once loaded */
-		this.start = 0;		/* byte offset of the first line we have */
-		this.end = 0;		/* bytes we have up to */
-		this.lines = [];	/* complete lines, from start */
-		this.partial = '';	/* an unterminated last line */
-		this.marks = [];	/* line elements worth a look, in order */
-		this.cur = -1;
-		this.timer = null;
-		this.busy = false;
-		this.resultLines = this.failingLines(run, results);
-		this.info = h('span', { class: 'dim' });
-		this.earlier = h('span', { hidden: true },
-			h('button', { type: 'button', onclick: () => this.loadEarlier(LOG_CHUNK) }, 'load 1 MiB earlier'), ' ',
-			h('button', { type: 'button', id: 'load-all', onclick: () => this.loadEarlier(Infinity) }, 'load all'));
-		this.pre = h('pre', { class: 'log', tabindex: 0 });
-		this.el = h('section', { class: 'logview', id: 'log' },
-			h('h2', null, 'log of step ', h('b', null, step.name), ' ', this.info),
-			h('div', { class: 'bar' },
-				h('button', { type: 'button', id: 'first-failure', onclick: () => this.jump(0) }, 'first failure'), ' ',
-				h('button', { type: 'button', onclick: () => this.jump(this.cur - 1) }, '↑ prev'), ' ',
-				h('button', { type: 'button', onclick: () => this.jump(this.cur + 1) }, '↓ next'), ' ',
-				this.earlier, ' ',
-				h('a', { href: safeHref(this.url) }, 'raw'), ' ',
-				h('span', { class: 'dim' }, 'keys: n / p')),
-			this.pre);
-		this.pre.addEventListener('keydown', (e) => {
-			if (e.key === 'n')
-				this.jump(this.cur + 1);
-			else if (e.key === 'p')
-				this.jump(this.cur - 1);
-		});
-		this.first();
-	}
-
-	/* Line number -> what failed there, for the console step. */
-	failingLines(run, results) {
-		const cs = consoleStep(run);
-		const m = new Map();
-		if (cs && cs.idx === this.step.idx) {
-			for (const r of results || [])
-				if (r.line && (r.status === 'fail' || r.status === 'error'))
-					m.set(r.line, r.test);
-			if (run.boot_line && run.boot_verdict && run.boot_verdict !== 'clean')
-				m.set(run.boot_line, m.get(run.boot_line) || 'boot: ' + run.boot_verdict);
-		}
-		return m;
-	}
-
-	async fetchRange(from, to) {
-		const headers = {};
-		if (from !== null)
-			headers.Range = 'bytes=' + from + '-' + (to === null ? '' : to);
-		const r = await fetch(this.url + (from === null ? '?tail=' + LOG_CHUNK : ''),
-			{ headers, cache: 'no-store' });
-		if (r.status === 416)
-			return null;
-		if (!r.ok)
-			throw new ApiError(r.status, r.status + ' ' + r.statusText);
-		const buf = new Uint8Array(await r.arrayBuffer());
-		let first = from === null ? 0 : from;
-		const cr = r.headers.get('Content-Range');
-		const m = cr && /bytes (\d+)-(\d+)\//.exec(cr);
-		if (m) {
-			first = Number(m[1]);
-		} else if (from === null) {
-			/* A tail without Content-Range: it ends at log_bytes. */
-			first = Math.max(0, (this.step.log_bytes || buf.length) - buf.length);
-		} else if (r.status === 200 && from > 0) {
-			/* The server ignored the range: we got everything. */
-			first = 0;
-		}
-		return { buf, first };
-	}
-
-	async first() {
-		try {
-			const size = this.step.log_bytes || 0;
-			const got = size > LOG_WHOLE_MAX ? await this.fetchRange(null, null) :
-				await this.fetchRange(0, null);
-			if (got) {	/* else the log is still empty */
-				let { buf, first } = got;
-				if (first > 0) {
-					/* Drop the cut first line: lines are whole or absent. */
-					const nl = buf.indexOf(10);
-					first += nl + 1;
-					buf = buf.subarray(nl + 1);
-				}
-				this.start = first;
-				this.end = first + buf.length;
-				this.appendText(new TextDecoder().decode(buf));
-			}
-			const line = this.want;
-			this.renderAll();
-			/* Opened for its own sake: bring the log into view. */
-			if (!line && this.el.isConnected)
-				this.el.scrollIntoView({ block: 'start' });
-		} catch (e) {
-			this.pre.replaceChildren(h('span', { class: 'err' }, 'cannot load the log: ' + e.message));
-		}
-		this.follow();
-	}
-
-	/* Split text into complete lines (kept) and an unterminated rest. */
-	appendText(text) {
-		const parts = (this.partial + text).split('\n');
-		this.partial = parts.pop();
-		for (const p of parts)
-			this.lines.push(p);
-	}
-
-	lineNo(i) {
-		return this.start === 0 ? i + 1 : null;
-	}
-
-	lineEl(i, textLine) {
-		const n = this.lineNo(i);
-		const res = n !== null ? this.resultLines.get(n) : undefined;
-		let cls = 'l';
-		if (res !== undefined)
-			cls += ' res';
-		else if (BAD_LINE.test(textLine))
-			cls += ' bad';
-		const el = h('span', { class: cls, id: n !== null ? 'L' + n : null,
-			title: res !== undefined ? res : null },
-		h('a', { class: 'ln', href: n !== null ? safeHref(R.log(this.run.id, this.step.idx, n)) : null,
-			'data-n': n !== null ? n : '' }),
-		textLine + '\n');
-		if (cls !== 'l')
-			el.dataset.mark = '1';
-		return el;
-	}
-
-	renderAll() {
-		const frag = document.createDocumentFragment();
-		this.lines.forEach((t, i) => frag.appendChild(this.lineEl(i, t)));
-		if (this.partial)
-			frag.appendChild(this.lineEl(this.lines.length, this.partial));
-		this.pre.replaceChildren(frag);
-		this.afterRender();
-		if (this.want)
-			this.show(this.want);
-	}
-
-	afterRender() {
-		this.marks = Array.from(this.pre.querySelectorAll('[data-mark]'));
-		/* The lines of failing results first, then the other marks. */
-		const isRes = (e) => e.classList.contains('res');
-		this.order = this.marks.filter(isRes).concat(this.marks.filter((e) => !isRes(e)));
-		this.earlier.hidden = this.start === 0;
-		this.info.textContent = (this.start ? 'the last ' + fmtBytes(this.end - this.start) + ' of ' : '') +
-			fmtBytes(this.end) + (this.start ? ' (line numbers once loaded from the start)' : '') +
-			', ' + this.lines.length + ' lines, ' + this.marks.length + ' marked' +
-			(this.step.state === 'running' ? ', growing' : '');
-	}
-
-	show(n) {
-		const el = this.pre.querySelector('#L' + n);
-		if (!el)
-			return;
-		for (const o of this.pre.querySelectorAll('.target'))
-			o.classList.remove('target');
-		el.classList.add('target');
-		el.scrollIntoView({ block: 'center' });
-		this.want = 0;
-	}
-
-	/* Go to the k-th mark: failing result lines first, then the others. */
-	jump(k) {
-		const list = this.order || [];
-		if (!list.length)
-			return;
-		if (k < 0)
-			k = list.length - 1;
-		if (k >= list.length)
-			k = 0;
-		this.cur = k;
-		for (const o of this.pre.querySelectorAll('.target'))
-			o.classList.remove('target');
-		list[k].classList.add('target');
-		list[k].scrollIntoView({ block: 'center' });
-		this.pre.focus({ preventScroll: true });
-	}
-
-	/*
-	 * Prepend up to "bytes" before what we have (whole lines), in
-	 * requests of at most LOG_REQUEST_MAX (the server sends 16 MiB at most).
-	 */
-	async loadEarlier(bytes) {
-		if (this.start === 0 || this.busy)
-			return;
-		this.busy = true;
-		try {
-			const goal = Math.max(0, this.start - bytes);
-			let from;
-			do {
-				from = Math.max(goal, this.start - LOG_REQUEST_MAX);
-				const got = await this.fetchRange(from, this.start - 1);
-				if (!got || got.first !== from)
-					break;
-				let { buf, first } = got;
-				if (first > 0) {
-					const nl = buf.indexOf(10);
-					first += nl + 1;
-					buf = buf.subarray(nl + 1);
-				}
-				const more = new TextDecoder().decode(buf).split('\n');
-				more.pop();	/* it ends with the newline before start */
-				this.lines = more.concat(this.lines);
-				this.start = first;
-			} while (from > goal);
-			this.renderAll();
-		} catch (e) {
-			setStatus('log: ' + e.message);
-		}
-		this.busy = false;
-	}
-
-	/* Append what the running step wrote since. */
-	async more() {
-		if (this.busy)
-			return;
-		this.busy = true;
-		try {
-			const got = await this.fetchRange(this.end, null);
-			if (got && got.buf.length && got.first === this.end) {
-				const atBottom = this.pre.scrollTop + this.pre.clientHeight >= this.pre.scrollHeight - 4;
-				const oldLines = this.lines.length;
-				const hadPartial = this.partial !== '';
-				this.end += got.buf.length;
-				this.appendText(new TextDecoder().decode(got.buf));
-				if (hadPartial && this.pre.lastChild)
-					this.pre.lastChild.remove();
-				const frag = document.createDocumentFragment();
-				for (let i = oldLines; i < this.lines.length; i++)
-					frag.appendChild(this.lineEl(i, this.lines[i]));
-				if (this.partial)
-					frag.appendChild(this.lineEl(this.lines.length, this.partial));
-				this.pre.appendChild(frag);
-				this.afterRender();
-				if (atBottom)
-					this.pre.scrollTop = this.pre.scrollHeight;
-			}
-		} catch (e) { /* the next round tries again */ }
-		this.busy = false;
-	}
-
-	follow() {
-		if (this.step.state === 'running' && !this.timer)
-			this.timer = setInterval(() => this.more(), LOG_FOLLOW_MS);
-	}
-
-	update(run, step, results) {
-		const was = this.step.state;
-		this.run = run;
-		if (step)
-			this.step = step;
-		/* The results arrive when the run ends: mark their lines. */
-		const lines = this.failingLines(run, results);
-		if ([...lines].join() !== [...this.resultLines].join()) {
-			this.resultLines = lines;
-			if (this.lines.length) {
-				const top = this.pre.scrollTop;
-				this.renderAll();
-				this.pre.scrollTop = top;
-			}
-		}
-		if (was === 'running' && this.step.state !== 'running') {
-			this.stop();
-			this.more();	/* the last bytes */
-		} else {
-			this.follow();
-		}
-	}
-
-	stop() {
-		clearInterval(this.timer);
-		this.timer = null;
-	}
 }
 
 /* --- matrix and history ---------------------------------------------------- */
