@@ -4,7 +4,8 @@
 //   one    green; its commit subject and one test name are HTML
 //   two    red: commit 3 of 5 breaks hmm.hmm_device_private.migrate,
 //          bisected automatically
-//   three  green; the live test pushes a slow (SLEEP) failing commit
+//   three  green; the live test pushes a slow (SLEEP) failing commit,
+//          whose run the log viewer test retries to follow its boot
 //
 // Prints TAP.  Environment: KSTAGE_URL, KSTAGE_TOKEN, TRASH, WEB_OUT,
 // CHROMIUM.
@@ -46,6 +47,10 @@ async function test(name, fn) {
 function assert(cond, msg) {
 	if (!cond)
 		throw new Error('assertion failed: ' + msg);
+}
+
+function sleep(ms) {
+	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function git(...args) {
@@ -282,6 +287,75 @@ await test('a known failure is shown as known, not as a regression', async () =>
 	assert(cells[1][1] === 'known' && cells[1][0] === 'F~', 'known in the matrix: ' + cells[1]);
 	assert(await page.locator('.pipeline .node[data-stage="one"]').getAttribute('data-verdict') === 'green',
 		'one stays green');
+});
+
+await test('the log viewer follows a running step with Range requests (web/logview.js)', async () => {
+	/* Stage three's head again: its boot prints the kernel's first
+	 * lines, sleeps 3 s (SLEEP), then the tests. */
+	const three = await api('GET', '/plans/demo/stages/three');
+	const { run } = await api('POST', '/runs/' + three.run.id + '/retry');
+	let step = null;
+	for (let i = 0; i < 600 && !(step && step.state === 'running' && step.log); i++) {
+		const r = await api('GET', '/runs/' + run);
+		assert(r.state !== 'done', 'run ' + run + ' ended before its boot was seen running');
+		step = r.steps.find((s) => s.name === 'boot');
+		await sleep(100);
+	}
+	assert(step && step.state === 'running', 'the boot step of run ' + run + ' runs');
+
+	/* The module on its own, told that the step runs and nothing else. */
+	const p3 = await context.newPage();
+	p3.setDefaultTimeout(15000);
+	p3.on('pageerror', (e) => pageErrors.push('log viewer page: ' + e.message));
+	const ranges = [];
+	p3.on('request', (r) => {
+		if (r.url().endsWith(step.log))
+			ranges.push(r.headers().range || '(none)');
+	});
+	await open(p3, '#/');
+	await p3.evaluate((url) => {
+		const box = document.createElement('section');
+		box.id = 'lv';
+		document.body.appendChild(box);
+		window.__lv = new window.kstageLog.LogView(box, url,
+			{ running: true, title: 'followed', lineHref: (n) => '#L' + n });
+	}, step.log);
+	/* And the run page, which hears from the daemon when the step ends. */
+	await open(page, `#/run/${run}/step/${step.idx}`);
+
+	await p3.waitForFunction(() => /KSTAGE-DONE/.test(document.querySelector('#lv pre.log').textContent),
+		null, { timeout: 20000 });
+	const raw = await (await fetch(URL + step.log)).text();
+	const shown = await p3.locator('#lv pre.log').evaluate((pre) => pre.textContent);
+	assert(shown === raw, `the viewer shows the log exactly (${shown.length} of ${raw.length} bytes)`);
+	const follows = ranges.filter((x) => /^bytes=[1-9]\d*-$/.test(x));
+	assert(ranges[0] === 'bytes=0-' && follows.length > 0,
+		'loaded from 0, then followed from where it was: ' + ranges.join(', '));
+	const lines = raw.split('\n').length - 1;
+	assert(await p3.locator('#lv pre.log .l').count() === lines, lines + ' line elements');
+	assert(await p3.locator(`#lv pre.log #L${lines} a.ln`).getAttribute('href') === '#L' + lines,
+		'line numbers from lineHref');
+	assert(/growing/.test(await p3.locator('#lv h2').innerText()), 'still "growing": nobody said it ended');
+
+	/* destroy(): the container is emptied and the polling stops. */
+	await p3.evaluate(() => window.__lv.destroy());
+	const before = ranges.length;
+	await sleep(2500);
+	assert(ranges.length === before, 'no request after destroy(): ' + ranges.slice(before).join(', '));
+	assert(await p3.locator('#lv *').count() === 0, 'the container is empty');
+	await p3.close();
+
+	/* The run page's viewer was told by the app that the step ended,
+	 * and marks the failing result's line once the run has results. */
+	await page.waitForFunction(() => {
+		const h2 = document.querySelector('#log h2');
+		return h2 && !/growing/.test(h2.textContent) &&
+			/KSTAGE-DONE/.test(document.querySelector('#log pre.log').textContent) &&
+			document.querySelector('#log pre.log .l.res');
+	}, null, { timeout: 20000 });
+	const marked = await page.locator('#log pre.log .l.res').allInnerTexts();
+	assert(marked.some((t) => /not ok \d+ ioctl_status_0/.test(t)), 'the failing gup_test line is marked: ' +
+		marked.join(' | '));
 });
 
 await test('without the event stream the page polls and stays current', async () => {
