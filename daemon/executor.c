@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "console.h"
 #include "executor.h"
 #include "ktap.h"
@@ -58,8 +59,8 @@ struct slot {
 
 	/* the current step */
 	size_t step;
-	pid_t pid;			/* leader; 0 once reaped */
-	pid_t pgid;			/* the step's process group */
+	struct child child;		/* the step's process group */
+	pid_t pid;			/* leader; 0 once reaped (= child.pid) */
 	int notify_fd;			/* checkout done: write the slot index */
 	int status;
 	int out_fd;			/* pipe from the step, -1 when closed */
@@ -275,29 +276,6 @@ static void step_state(struct executor *ex, struct slot *s, const char *state)
 
 /* --- children ---------------------------------------------------------------- */
 
-/* Find prog on PATH (before fork: the child must not allocate). */
-static char *find_program(const char *prog, const char *path_env)
-{
-	const char *p = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
-
-	if (strchr(prog, '/'))
-		return xstrdup(prog);
-	while (*p) {
-		size_t n = strcspn(p, ":");
-		struct strbuf sb = STRBUF_INIT;
-
-		strbuf_add(&sb, p, n);
-		strbuf_addf(&sb, "/%s", prog);
-		if (access(strbuf_str(&sb), X_OK) == 0)
-			return strbuf_detach(&sb);
-		strbuf_release(&sb);
-		p += n;
-		if (*p == ':')
-			p++;
-	}
-	return NULL;
-}
-
 struct envv {
 	char **v;
 	size_t nr, alloc;
@@ -392,129 +370,103 @@ static void build_env(struct envv *e, const struct executor *ex,
 	env_set(e, "KSTAGE_JOBS", num);
 }
 
+/* Create the log of the current step of s: NN-STEP.log in the artifacts. */
+static int open_log(struct executor *ex, struct slot *s, const struct step_def *d)
+{
+	struct strbuf log = STRBUF_INIT;
+	char *abs;
+
+	strbuf_addf(&log, "%s/%02zu-%s.log", s->rel_artifacts, s->step + 1, d->name);
+	free(s->log_rel);
+	s->log_rel = strbuf_detach(&log);
+	abs = path_join(ex->cfg->artifacts, s->log_rel);
+	s->log_fd = xopen(abs, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	free(abs);
+	s->log_bytes = s->log_dropped = 0;
+	s->tail_len = s->tail_pos = 0;
+	return s->log_fd < 0 ? -1 : 0;
+}
+
 /*
- * Start the current step of slot s.  Everything the child needs is
- * prepared here; after fork() the child only makes async-signal-safe calls
- * and reports a failed exec through a close-on-exec pipe.
+ * The step's program did not start (not found, or child_start() failed
+ * in the daemon or in the child before execve(); err is its errno): say
+ * why in the step's log and in the run's error.
+ */
+static void start_failed(struct slot *s, const struct step_def *d, int err)
+{
+	const char *what = s->child.failed ? s->child.failed : "exec";
+	struct strbuf msg = STRBUF_INIT;
+
+	if (!strcmp(what, "PATH"))
+		strbuf_addf(&msg, "%s: not found on PATH", d->argv[0]);
+	else if (!strcmp(what, "execve"))
+		strbuf_addf(&msg, "cannot run %s: %s", d->argv[0], strerror(err));
+	else
+		strbuf_addf(&msg, "cannot run %s: %s: %s", d->argv[0], what,
+			    strerror(err));
+	write_all(s->log_fd, "kstage: ", 8);
+	write_all(s->log_fd, msg.buf, msg.len);
+	write_all(s->log_fd, "\n", 1);
+	set_error(s, d->name, 0, "step %s: %s", d->name, strbuf_str(&msg));
+	strbuf_release(&msg);
+}
+
+/*
+ * Start the current step of slot s: its log, the pipe for its output,
+ * its environment, and the process (child.h).  A step whose program does
+ * not start is over at once, as if it had exited with status 127 (what a
+ * shell reports for a command it cannot run): it is recorded as an error
+ * through the same path as any other step.  -1 only when even the log or
+ * the pipe could not be made; the step is then not recorded at all.
  */
 static int spawn_step(struct executor *ex, struct slot *s)
 {
 	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
 	struct envv env = { NULL, 0, 0 };
-	struct strbuf log = STRBUF_INIT;
-	char **argv = NULL;
-	char *prog = NULL;
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1;
-	int child_errno = 0, ret = -1;
-	size_t i, argc;
-	sigset_t none;
-	pid_t pid;
-	ssize_t n;
+	int out[2] = { -1, -1 };
+	int started, ret = -1;
 
-	build_env(&env, ex, s);
-	prog = find_program(d->argv[0], getenv("PATH"));
-	for (argc = 0; d->argv[argc]; argc++)
-		;
-	argv = xcalloc(argc + 1, sizeof(char *));
-	for (i = 0; i < argc; i++)
-		argv[i] = d->argv[i];
-
-	strbuf_addf(&log, "%s/%02zu-%s.log", s->rel_artifacts, s->step + 1, d->name);
-	free(s->log_rel);
-	s->log_rel = strbuf_detach(&log);
-	{
-		char *abs = path_join(ex->cfg->artifacts, s->log_rel);
-
-		s->log_fd = xopen(abs, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-		free(abs);
-	}
-	if (s->log_fd < 0) {
+	if (open_log(ex, s, d) < 0) {
 		set_error(s, d->name, 0, "cannot create the log: %s", strerror(errno));
 		goto out;
 	}
-	s->log_bytes = s->log_dropped = 0;
-	s->tail_len = s->tail_pos = 0;
-	if (!prog) {
-		set_error(s, d->name, 0, "step %s: %s: not found on PATH", d->name,
-			  d->argv[0]);
-		goto out;
-	}
-	devnull = xopen("/dev/null", O_RDONLY);
-	if (devnull < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+	if (pipe2(out, O_CLOEXEC) < 0) {
 		set_error(s, d->name, 0, "cannot set up the step: %s", strerror(errno));
 		goto out;
 	}
-	sigemptyset(&none);
-
-	pid = fork();
-	if (pid < 0) {
-		set_error(s, d->name, 0, "fork: %s", strerror(errno));
-		goto out;
+	build_env(&env, ex, s);
+	s->child = (struct child)CHILD_INIT;
+	s->child.argv = d->argv;
+	s->child.env = env.v;
+	s->child.cwd = s->artifacts;
+	s->child.out = s->child.err = out[1];	/* stdin: /dev/null */
+	started = child_start(&s->child) == 0;
+	if (!started)
+		start_failed(s, d, errno);
+	s->child.env = NULL;		/* released below: child_start() is done with it */
+	s->pid = s->child.pid;
+	s->status = started ? 0 : W_EXITCODE(127, 0);
+	if (started) {
+		s->out_fd = out[0];
+		out[0] = -1;
+		fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
 	}
-	if (pid == 0) {
-		int e;
-
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 ||
-		    dup2(out[1], 2) < 0 || chdir(s->artifacts) < 0)
-			goto child_fail;
-		execve(prog, argv, env.v);
-child_fail:
-		e = errno;
-		if (write(errp[1], &e, sizeof(e)) < 0)
-			_exit(126);
-		_exit(127);
-	}
-	/* Both sides set the group, so neither races the other. */
-	setpgid(pid, pid);
-	close(out[1]);
-	out[1] = -1;
-	close(errp[1]);
-	errp[1] = -1;
-	n = xread(errp[0], &child_errno, sizeof(child_errno));
-	s->pid = pid;
-	s->pgid = pid;
-	s->status = 0;
-	s->out_fd = out[0];
-	out[0] = -1;
-	fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
 	s->step_started = now_monotonic();
 	s->deadline = s->step_started + d->timeout;
 	s->kill_at = 0;
 	s->drain_until = 0;
 	s->timed_out = s->term_sent = s->kill_sent = 0;
-	if (n == (ssize_t)sizeof(child_errno)) {
-		struct strbuf msg = STRBUF_INIT;
-
-		strbuf_addf(&msg, "kstage: cannot run %s: %s\n", prog,
-			    strerror(child_errno));
-		write_all(s->log_fd, msg.buf, msg.len);
-		set_error(s, d->name, 0, "step %s: cannot run %s: %s", d->name, prog,
-			  strerror(child_errno));
-		strbuf_release(&msg);
-		/* The child exits at once; it is reaped as usual. */
-	}
 	step_state(ex, s, "running");
-	info("run %lld: %s %s: step %s started (pid %d, timeout %u s)", s->spec.id,
-	     s->spec.plan->name, s->spec.stage, d->name, (int)pid, d->timeout);
+	if (started)
+		info("run %lld: %s %s: step %s started (pid %d, timeout %u s)",
+		     s->spec.id, s->spec.plan->name, s->spec.stage, d->name,
+		     (int)s->pid, d->timeout);
 	ret = 0;
 out:
-	if (devnull >= 0)
-		close(devnull);
-	for (i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-	}
-	free(prog);
-	free(argv);
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
 	env_release(&env);
 	return ret;
 }
@@ -969,11 +921,17 @@ size_t executor_pollfds(struct executor *ex, struct pollfd *pfd, size_t max,
 	return n;
 }
 
+/*
+ * Signal the step's process group, and every process that left it but
+ * still carries the run's token in its environment.
+ */
 static void signal_group(struct slot *s, int sig)
 {
-	if (s->pgid > 0)
-		kill(-s->pgid, sig);
-	kill_by_token(s->token, sig);
+	char key[64];
+
+	child_kill(&s->child, sig);
+	snprintf(key, sizeof(key), "KSTAGE_RUN_TOKEN=%s", s->token);
+	child_kill_by_env(key, sig);
 }
 
 /* Timers of one slot: the step timeout, the kill grace, the drain. */
@@ -1070,11 +1028,11 @@ void executor_reap(struct executor *ex)
 	pid_t pid;
 	size_t i;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = child_reap_any(&status)) > 0) {
 		for (i = 0; i < ex->nr_slots; i++) {
 			struct slot *s = &ex->slots[i];
 
-			if (s->phase != PHASE_STEP || s->pid != pid)
+			if (s->phase != PHASE_STEP || !child_reaped(&s->child, pid, status))
 				continue;
 			s->pid = 0;
 			s->status = status;

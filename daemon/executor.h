@@ -16,12 +16,14 @@
  *
  *   checkout  a thread switches the slot's tree to the run's tree with
  *             libgit2 (only changed files are rewritten, see repo.h)
- *   steps     each profile step as a child process: its own process
- *             group, argv and environment only, stdin /dev/null,
+ *   steps     each profile step as a child process (child.h): its own
+ *             process group, argv and environment only, stdin /dev/null,
  *             stdout+stderr through a pipe into NN-STEP.log in the run's
  *             artifact directory (capped: the head up to the profile's
- *             log_max, then the last 64 KiB), a timeout (TERM to the
- *             group, KILL after kill_grace)
+ *             log_max, then the last 64 KiB), no other descriptor, a
+ *             timeout (TERM to the group, KILL after kill_grace).  A
+ *             step whose program cannot be started ends at once as an
+ *             error, with the reason in its log and the run's error.
  *   finish    console logs parsed (ktap.h, console.h), results and the
  *             verdict stored in one transaction
  *

@@ -1,16 +1,13 @@
 /*
  * queue: run states in SQLite, supersede and reuse (see queue.h).
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 #include "queue.h"
 #include "strbuf.h"
@@ -227,55 +224,21 @@ out:
 	return db_commit(db) < 0 ? -1 : ret;
 }
 
-/* Does /proc/PID/environ hold needle ("KEY=VALUE")? */
-static int environ_has(const char *pid, const char *needle)
+/*
+ * Kill what a run of a dead daemon left running: every process that
+ * carries its token.  Returns how many were killed.
+ */
+static int kill_leftovers(const char *token)
 {
-	char path[64], buf[65536];
-	size_t nlen = strlen(needle);
-	ssize_t n;
-	char *p, *end;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%s/environ", pid);
-	fd = xopen(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = xread(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	for (p = buf, end = buf + n; p < end; p += strlen(p) + 1)
-		if (!strncmp(p, needle, nlen) && p[nlen] == '\0')
-			return 1;
-	return 0;
-}
-
-int kill_by_token(const char *token, int sig)
-{
-	struct strbuf needle = STRBUF_INIT;
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
+	struct strbuf key = STRBUF_INIT;
+	int n;
 
 	if (!token || !*token)
 		return 0;
-	d = opendir("/proc");
-	if (!d)
-		return 0;
-	strbuf_addf(&needle, "KSTAGE_RUN_TOKEN=%s", token);
-	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		if (atoi(de->d_name) == getpid())
-			continue;
-		if (environ_has(de->d_name, strbuf_str(&needle)) &&
-		    kill(atoi(de->d_name), sig) == 0)
-			n++;
-	}
-	closedir(d);
-	strbuf_release(&needle);
-	return n;
+	strbuf_addf(&key, "KSTAGE_RUN_TOKEN=%s", token);
+	n = child_kill_by_env(strbuf_str(&key), SIGKILL);
+	strbuf_release(&key);
+	return n < 0 ? 0 : n;
 }
 
 int queue_recover(struct db *db)
@@ -287,7 +250,7 @@ int queue_recover(struct db *db)
 	if (!st)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		int killed = kill_by_token(db_col_text(st, 1), SIGKILL);
+		int killed = kill_leftovers(db_col_text(st, 1));
 
 		if (killed)
 			warn("run %lld: killed %d leftover process%s of a previous daemon",

@@ -65,10 +65,4 @@ int queue_cancel(struct db *db, long long run_id, const char *why);
  */
 int queue_recover(struct db *db);
 
-/*
- * Kill every process that carries KSTAGE_RUN_TOKEN=token in its
- * environment (sig).  Returns how many were signalled.
- */
-int kill_by_token(const char *token, int sig);
-
 #endif
