@@ -9,11 +9,11 @@
 #include "strbuf.h"
 
 /*
- * api: the resources of the HTTP API (daemon/API.md) as functions from a
- * request to a reply: JSON built with jansson from the database, the
- * writes (trigger, retry, cancel, bisections, acks, refresh), the
- * Prometheus metrics that come from the database, and the plain HTML
- * views that work without JavaScript.
+ * api: what every handler of the HTTP API (daemon/API.md) shares: the
+ * request and reply types, JSON replies and errors, query and integer
+ * parsing, the read transaction, and the lookups of plans, stages and
+ * path ids.  The handlers themselves live in api_read (GET), api_write
+ * (POST, DELETE) and plain (HTML views); metrics and json are beside them.
  *
  * Nothing here knows about sockets or libmicrohttpd: http.c parses the
  * request, checks the token, fills a struct api_request and turns the
@@ -106,41 +106,40 @@ void api_read_end(struct db *db);
  */
 typedef int api_fn(struct api_reply *out, const struct api_request *req);
 
-/* Reads (params: see the route patterns in http.c). */
-api_fn api_plans;		/* GET /api/v1/plans */
-api_fn api_plan;		/* GET /api/v1/plans/{plan} */
-api_fn api_stage;		/* GET /api/v1/plans/{plan}/stages/{stage} */
-api_fn api_matrix;		/* GET /api/v1/plans/{plan}/matrix */
-api_fn api_history;		/* GET /api/v1/plans/{plan}/history?test= */
-api_fn api_acks;		/* GET /api/v1/plans/{plan}/acks */
-api_fn api_runs;		/* GET /api/v1/runs?plan=&stage=&state=&limit= */
-api_fn api_run;			/* GET /api/v1/runs/{id} */
-api_fn api_run_results;		/* GET /api/v1/runs/{id}/results */
-api_fn api_run_artifacts;	/* GET /api/v1/runs/{id}/artifacts */
-api_fn api_bisections;		/* GET /api/v1/bisections?plan=&stage=&limit= */
-api_fn api_bisection;		/* GET /api/v1/bisections/{id} */
-
-/* Writes (token required; not inside a read transaction). */
-api_fn api_trigger;		/* POST /api/v1/plans/{plan}/stages/{stage}/trigger */
-api_fn api_retry;		/* POST /api/v1/runs/{id}/retry */
-api_fn api_cancel;		/* POST /api/v1/runs/{id}/cancel */
-api_fn api_bisection_start;	/* POST /api/v1/bisections */
-api_fn api_bisection_cancel;	/* POST /api/v1/bisections/{id}/cancel */
-api_fn api_ack_add;		/* POST /api/v1/plans/{plan}/acks */
-api_fn api_ack_delete;		/* DELETE /api/v1/plans/{plan}/acks/{id} */
-api_fn api_refresh;		/* POST /api/v1/refresh */
-
-/* Plain HTML views (no JavaScript): the plans, one stage. */
-api_fn api_plain;		/* GET /plain */
-api_fn api_plain_stage;		/* GET /plain/plans/{plan}/stages/{stage} */
+/*
+ * Start a JSON reply: empty out->body (keeping its buffer, with room for
+ * a typical reply) and return it for the handler to append to (see
+ * json.h).  Finish with api_end_json().
+ */
+struct strbuf *api_begin_json(struct api_reply *out);
 
 /*
- * Append the metrics that come from the database to out, in the
- * Prometheus text format (the HTTP counters are http.c's).  0 or -1.
+ * Finish a JSON reply: add the final newline and set the status.  0, or
+ * -1 (logged) when the body reached its cap: it is not valid JSON, and
+ * the caller must fail (500) rather than send it.
  */
-int api_metrics(struct strbuf *out, struct db *db);
+int api_end_json(struct api_reply *out, int status);
 
-/* Append s to out with &, <, >, " and ' escaped for HTML. */
-void api_html_escape(struct strbuf *out, const char *s);
+/*
+ * Lookups for handlers: 1 found (*id set), 0 not found (the 404 reply is
+ * made, naming what was asked for), -1 on a database error.  plan is the
+ * plan's name, for the message.
+ */
+int api_find_plan(struct api_reply *out, struct db *db, const char *name,
+		  long long *id);
+int api_find_stage(struct api_reply *out, struct db *db, long long plan_id,
+		   const char *plan, const char *name, long long *id);
+
+/*
+ * Path parameter i as an id.  http.c has already checked that an {id}
+ * is a positive integer; anything else gives 0, which matches no row.
+ */
+long long api_param_id(const struct api_request *req, size_t i);
+
+/* 1 if s is one of the strings of the NULL-terminated list, else 0. */
+int api_in_list(const char *const *list, const char *s);
+
+/* The states of a run (runs.state), NULL-terminated. */
+extern const char *const api_run_states[];
 
 #endif

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "api_read.h"
 #include "cli.h"
 #include "db.h"
 #include "engine.h"

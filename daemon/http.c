@@ -46,9 +46,13 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "api_read.h"
+#include "api_write.h"
 #include "events.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "plain.h"
 #include "token.h"
 #include "wrapper.h"
 #include "banned.h"
@@ -107,8 +111,8 @@ static const struct route routes[] = {
 	{ "GET", "/", NULL, serve_index, 0 },
 	{ "GET", "/index.html", NULL, serve_index, 0 },
 	{ "GET", "/static/{path*}", NULL, serve_static, 0 },
-	{ "GET", "/plain", api_plain, NULL, F_DATA | F_TX },
-	{ "GET", "/plain/plans/{plan}/stages/{stage}", api_plain_stage, NULL, F_DATA | F_TX },
+	{ "GET", "/plain", plain_plans, NULL, F_DATA | F_TX },
+	{ "GET", "/plain/plans/{plan}/stages/{stage}", plain_stage, NULL, F_DATA | F_TX },
 	{ "GET", "/metrics", NULL, serve_metrics, F_DATA | F_TX },
 	{ "GET", "/api/v1/events", NULL, serve_events, F_DATA },
 	{ "GET", "/api/v1/plans", api_plans, NULL, F_DATA | F_TX },
@@ -716,7 +720,7 @@ static int serve_index(struct http_server *s, struct MHD_Connection *conn,
 		return -1;
 	if (api_read_begin(plain.db) < 0)
 		return -1;
-	rc = api_plain(out, &plain);
+	rc = plain_plans(out, &plain);
 	api_read_end(plain.db);
 	return rc;
 }
@@ -782,7 +786,7 @@ static int serve_metrics(struct http_server *s, struct MHD_Connection *conn,
 	(void)conn;
 	(void)r;
 	strbuf_reset(&out->body);
-	if (api_metrics(&out->body, req->db) < 0)
+	if (metrics_append(&out->body, req->db) < 0)
 		return -1;
 	strbuf_adds(&out->body, "# HELP kstage_http_requests_total HTTP responses by"
 		    " status code.\n# TYPE kstage_http_requests_total counter\n");

@@ -1,7 +1,8 @@
 /*
- * Unit tests of the API's JSON (api.c) on a temporary database: the row
- * writer escapes and repairs what it is given, nests, and makes nulls and
- * booleans; errors are JSON; integers are parsed strictly.
+ * Unit tests of the API's JSON (json.c, api.c, api_read.c) on a temporary
+ * database: the row writer escapes and repairs what it is given, nests,
+ * and makes nulls and booleans; errors are JSON; integers are parsed
+ * strictly.
  */
 #include "unit.h"
 
@@ -9,6 +10,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "api_read.h"
 #include "db.h"
 #include "wrapper.h"
 

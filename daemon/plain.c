@@ -1,0 +1,316 @@
+/*
+ * plain: the HTML views that need no JavaScript (see plain.h): the plans
+ * with their stages, and one stage with its changes, runs and results.
+ * Every text from the database or the request goes through
+ * plain_html_escape(); the pages refresh themselves every 15 seconds.
+ */
+#include <string.h>
+
+#include "plain.h"
+#include "banned.h"
+
+void plain_html_escape(struct strbuf *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': strbuf_adds(out, "&amp;"); break;
+		case '<': strbuf_adds(out, "&lt;"); break;
+		case '>': strbuf_adds(out, "&gt;"); break;
+		case '"': strbuf_adds(out, "&quot;"); break;
+		case '\'': strbuf_adds(out, "&#39;"); break;
+		default: strbuf_addch(out, *s);
+		}
+	}
+}
+
+static void html_head(struct strbuf *out, const char *title)
+{
+	strbuf_adds(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		    "<meta http-equiv=\"refresh\" content=\"15\">"
+		    "<meta name=\"viewport\" content=\"width=device-width\"><title>");
+	plain_html_escape(out, title);
+	strbuf_adds(out, "</title><style>body{font-family:sans-serif;margin:1em}"
+		    "table{border-collapse:collapse}td,th{padding:2px 8px;"
+		    "border-bottom:1px solid #ddd;text-align:left}"
+		    ".green{color:#080}.red{color:#c00;font-weight:bold}"
+		    ".error{color:#a50}code{font-size:90%}</style></head><body>\n");
+}
+
+static void html_cell(struct strbuf *out, const char *text, const char *cls)
+{
+	strbuf_adds(out, "<td");
+	if (cls) {
+		strbuf_adds(out, " class=\"");
+		plain_html_escape(out, cls);
+		strbuf_addch(out, '"');
+	}
+	strbuf_addch(out, '>');
+	plain_html_escape(out, text);
+	strbuf_adds(out, "</td>");
+}
+
+static void reply_html(struct api_reply *out, int status)
+{
+	strbuf_adds(&out->body, "<p><small>kstage &mdash; this page refreshes every"
+		    " 15 s; the dashboard is at <a href=\"/\">/</a>, the JSON API at"
+		    " <a href=\"/api/v1/plans\">/api/v1</a>.</small></p></body></html>\n");
+	out->status = status;
+	out->content_type = "text/html; charset=utf-8";
+}
+
+/* --- the plans ------------------------------------------------------------ */
+
+/* One row of a plan's table: the current row of s (see plan_stages()). */
+static void stage_row(struct strbuf *b, const char *plan, sqlite3_stmt *s)
+{
+	const char *stage = db_col_text(s, 1);
+	int i;
+
+	strbuf_addf(b, "<tr><td>%d</td><td><a href=\"/plain/plans/",
+		    sqlite3_column_int(s, 0));
+	plain_html_escape(b, plan);
+	strbuf_adds(b, "/stages/");
+	plain_html_escape(b, stage);
+	strbuf_adds(b, "\">");
+	plain_html_escape(b, stage);
+	strbuf_adds(b, "</a></td>");
+	html_cell(b, db_col_text(s, 2), NULL);
+	html_cell(b, db_col_text(s, 3), NULL);
+	html_cell(b, db_col_text(s, 4), db_col_text(s, 4));
+	for (i = 5; i <= 9; i++)
+		strbuf_addf(b, "<td>%d</td>", sqlite3_column_int(s, i));
+	if (sqlite3_column_type(s, 10) == SQLITE_NULL)
+		strbuf_adds(b, "<td>-</td>");
+	else
+		strbuf_addf(b, "<td><a href=\"/api/v1/runs/%lld\">%lld</a></td>",
+			    (long long)sqlite3_column_int64(s, 10),
+			    (long long)sqlite3_column_int64(s, 10));
+	strbuf_adds(b, "</tr>\n");
+}
+
+/* The table of the stages of a plan. */
+static void plan_stages(struct strbuf *b, struct db *db, long long plan_id,
+			const char *plan)
+{
+	sqlite3_stmt *s;
+
+	strbuf_adds(b, "<table><tr><th>#</th><th>stage</th>"
+		    "<th>head</th><th>stack</th><th>verdict</th><th>pass</th>"
+		    "<th>fail</th><th>skip</th><th>error</th><th>regressions</th>"
+		    "<th>run</th></tr>\n");
+	s = db_stmt(db, "SELECT s.idx, s.name, substr(coalesce(s.head, '-'),"
+		    " 1, 12), s.stack_state, s.verdict, coalesce(r.n_pass, 0),"
+		    " coalesce(r.n_fail, 0), coalesce(r.n_skip, 0),"
+		    " coalesce(r.n_error, 0), s.regressions, s.run_id"
+		    " FROM stages s LEFT JOIN runs r ON r.id = s.run_id"
+		    " WHERE s.plan_id = ? ORDER BY s.idx", "l", plan_id);
+	while (s && sqlite3_step(s) == SQLITE_ROW)
+		stage_row(b, plan, s);
+	db_done(s);
+	strbuf_adds(b, "</table>\n");
+}
+
+int plain_plans(struct api_reply *out, const struct api_request *req)
+{
+	struct strbuf *b = &out->body;
+	sqlite3_stmt *p;
+	int nplans = 0;
+
+	strbuf_reset(b);
+	html_head(b, "kstage");
+	strbuf_adds(b, "<h1>kstage</h1>\n");
+	p = db_stmt(req->db, "SELECT id, name, profile, gate_state, coalesce(gate_detail,"
+		    " '') FROM plans ORDER BY name", NULL);
+	if (!p)
+		return -1;
+	while (sqlite3_step(p) == SQLITE_ROW) {
+		const char *plan = db_col_text(p, 1);
+
+		nplans++;
+		strbuf_adds(b, "<h2>plan ");
+		plain_html_escape(b, plan);
+		strbuf_adds(b, "</h2>\n<p>profile ");
+		plain_html_escape(b, db_col_text(p, 2));
+		strbuf_adds(b, ", gate ");
+		plain_html_escape(b, db_col_text(p, 3));
+		if (*db_col_text(p, 4)) {
+			strbuf_adds(b, ": ");
+			plain_html_escape(b, db_col_text(p, 4));
+		}
+		strbuf_adds(b, " &mdash; <a href=\"/api/v1/plans/");
+		plain_html_escape(b, plan);
+		strbuf_adds(b, "\">JSON</a></p>\n");
+		plan_stages(b, req->db, sqlite3_column_int64(p, 0), plan);
+	}
+	db_done(p);
+	if (!nplans)
+		strbuf_adds(b, "<p>No plans yet.</p>\n");
+	reply_html(out, 200);
+	return 0;
+}
+
+/* --- one stage ------------------------------------------------------------ */
+
+/*
+ * The line under the title: branch, head, stack state, verdict.  Sets
+ * *run_id and *base_id to the stage's run and its baseline (0: none).
+ */
+static void stage_summary(struct strbuf *b, const struct api_request *req,
+			  long long stage_id, long long *run_id, long long *base_id)
+{
+	sqlite3_stmt *st;
+
+	st = db_stmt(req->db, "SELECT coalesce(head, '-'), stack_state, coalesce("
+		     "stack_detail, ''), verdict, coalesce(run_id, 0),"
+		     " coalesce(baseline_run_id, 0), branch FROM stages WHERE id = ?",
+		     "l", stage_id);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		strbuf_adds(b, "<p>branch <code>");
+		plain_html_escape(b, db_col_text(st, 6));
+		strbuf_adds(b, "</code> at <code>");
+		plain_html_escape(b, db_col_text(st, 0));
+		strbuf_adds(b, "</code>, stack ");
+		plain_html_escape(b, db_col_text(st, 1));
+		strbuf_addch(b, ' ');
+		plain_html_escape(b, db_col_text(st, 2));
+		strbuf_adds(b, ", verdict <b class=\"");
+		plain_html_escape(b, db_col_text(st, 3));
+		strbuf_adds(b, "\">");
+		plain_html_escape(b, db_col_text(st, 3));
+		strbuf_adds(b, "</b> &mdash; <a href=\"/api/v1/plans/");
+		plain_html_escape(b, req->params[0]);
+		strbuf_adds(b, "/stages/");
+		plain_html_escape(b, req->params[1]);
+		strbuf_adds(b, "\">JSON</a></p>\n");
+		*run_id = sqlite3_column_int64(st, 4);
+		*base_id = sqlite3_column_int64(st, 5);
+	}
+	db_done(st);
+}
+
+static void stage_changes(struct strbuf *b, struct db *db, long long stage_id)
+{
+	sqlite3_stmt *st;
+
+	strbuf_adds(b, "<h2>Changes against the baseline</h2>\n<table><tr><th>kind</th>"
+		    "<th>test</th><th>before</th><th>after</th><th>detail</th></tr>\n");
+	st = db_stmt(db, "SELECT kind, test, coalesce(before, '-'), coalesce(after,"
+		     " '-'), coalesce(detail, '') FROM changes WHERE stage_id = ? ORDER BY"
+		     " kind NOT IN ('regression', 'missing'), kind, test", "l", stage_id);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *kind = db_col_text(st, 0);
+		int i;
+
+		strbuf_adds(b, "<tr>");
+		html_cell(b, kind, !strcmp(kind, "regression") || !strcmp(kind, "missing")
+			  ? "red" : NULL);
+		for (i = 1; i < 5; i++)
+			html_cell(b, db_col_text(st, i), NULL);
+		strbuf_adds(b, "</tr>\n");
+	}
+	db_done(st);
+	strbuf_adds(b, "</table>\n");
+}
+
+/* "0:build 1:boot" (index:name of the steps with a log): one link each. */
+static void step_links(struct strbuf *b, long long id, const char *p)
+{
+	while (*p) {
+		const char *sp = strchr(p, ' '), *colon = strchr(p, ':');
+		size_t len = sp ? (size_t)(sp - p) : strlen(p);
+
+		if (colon && colon < p + len) {
+			strbuf_addf(b, "<a href=\"/api/v1/runs/%lld/steps/%.*s/log\">",
+				    id, (int)(colon - p), p);
+			strbuf_add(b, colon + 1, len - (size_t)(colon + 1 - p));
+			strbuf_adds(b, "</a> ");
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void stage_runs(struct strbuf *b, struct db *db, long long stage_id)
+{
+	sqlite3_stmt *st;
+
+	strbuf_adds(b, "<h2>Runs</h2>\n<table><tr><th>run</th><th>commit</th>"
+		    "<th>reason</th><th>state</th><th>verdict</th><th>boot</th>"
+		    "<th>logs</th></tr>\n");
+	st = db_stmt(db, "SELECT r.id, substr(r.commit_id, 1, 12), r.reason, r.state,"
+		     " coalesce(r.verdict, '-'), coalesce(r.boot_verdict, '-'),"
+		     " (SELECT group_concat(idx || ':' || name, ' ') FROM steps"
+		     " WHERE run_id = r.id AND log IS NOT NULL) FROM runs r"
+		     " WHERE r.stage_id = ? ORDER BY r.id DESC LIMIT 20", "l", stage_id);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		long long id = sqlite3_column_int64(st, 0);
+		int i;
+
+		strbuf_addf(b, "<tr><td><a href=\"/api/v1/runs/%lld\">%lld</a></td>", id, id);
+		for (i = 1; i < 6; i++)
+			html_cell(b, db_col_text(st, i), i == 4 ? (!strcmp(db_col_text(st, 4),
+					"pass") ? "green" : "red") : NULL);
+		strbuf_adds(b, "<td>");
+		step_links(b, id, db_col_text(st, 6));
+		strbuf_adds(b, "</td></tr>\n");
+	}
+	db_done(st);
+	strbuf_adds(b, "</table>\n");
+}
+
+/* The results of the stage's run (none without one) beside the baseline's. */
+static void stage_results(struct strbuf *b, struct db *db, long long run_id,
+			  long long base_id)
+{
+	sqlite3_stmt *st;
+
+	strbuf_adds(b, "<h2>Results of the head's run</h2>\n<table><tr>"
+		    "<th>test</th><th>status</th><th>baseline</th><th>detail</th></tr>\n");
+	if (run_id) {
+		st = db_stmt(db, "SELECT x.test, x.status, coalesce(b.status, '-'),"
+			     " coalesce(x.detail, '') FROM results x LEFT JOIN results b"
+			     " ON b.run_id = ? AND b.test = x.test WHERE x.run_id = ?"
+			     " ORDER BY x.test", "Ll", base_id, run_id);
+		while (st && sqlite3_step(st) == SQLITE_ROW) {
+			const char *status = db_col_text(st, 1);
+
+			strbuf_adds(b, "<tr>");
+			html_cell(b, db_col_text(st, 0), NULL);
+			html_cell(b, status, !strcmp(status, "pass") ? "green" :
+				  !strcmp(status, "fail") ? "red" : NULL);
+			html_cell(b, db_col_text(st, 2), NULL);
+			html_cell(b, db_col_text(st, 3), NULL);
+			strbuf_adds(b, "</tr>\n");
+		}
+		db_done(st);
+	}
+	strbuf_adds(b, "</table>\n");
+}
+
+int plain_stage(struct api_reply *out, const struct api_request *req)
+{
+	struct strbuf *b = &out->body;
+	long long plan_id, stage_id, run_id = 0, base_id = 0;
+	int rc;
+
+	rc = api_find_plan(out, req->db, req->params[0], &plan_id);
+	if (rc > 0)
+		rc = api_find_stage(out, req->db, plan_id, req->params[0], req->params[1],
+				    &stage_id);
+	if (rc <= 0)
+		return rc;
+	strbuf_reset(b);
+	html_head(b, req->params[1]);
+	strbuf_adds(b, "<p><a href=\"/plain\">all plans</a></p><h1>");
+	plain_html_escape(b, req->params[0]);
+	strbuf_adds(b, " / ");
+	plain_html_escape(b, req->params[1]);
+	strbuf_adds(b, "</h1>\n");
+	stage_summary(b, req, stage_id, &run_id, &base_id);
+	stage_changes(b, req->db, stage_id);
+	stage_runs(b, req->db, stage_id);
+	stage_results(b, req->db, run_id, base_id);
+	reply_html(out, 200);
+	return 0;
+}
