@@ -5,7 +5,10 @@
 //   two    red: commit 3 of 5 breaks hmm.hmm_device_private.migrate,
 //          bisected automatically
 //   three  green; the live test pushes a slow (SLEEP) failing commit,
-//          whose run the log viewer test retries to follow its boot
+//          whose run the log viewer test retries to follow its boot;
+//          then tests with hostile names
+//   four   missing, until the hostile names test makes it: one of
+//          three's hostile tests fails there
 //
 // Prints TAP.  Environment: KSTAGE_URL, KSTAGE_TOKEN, TRASH, WEB_OUT,
 // CHROMIUM.
@@ -22,6 +25,14 @@ const REPO = join(TRASH, 'repo');
 const MIGRATE = 'hmm-tests/hmm.hmm_device_private.migrate';
 const XSS_SUBJECT = 'mm: <img src=x onerror="window.__xss=1"> & <b>not bold</b>';
 const XSS_TEST = 'hmm-tests/<img/src=x/onerror=window.__xss=2>';
+/* Hostile test names as the daemon stores them (tests/t/t0160-hostile-names.sh). */
+const HOSTILE = [
+	'hostile/q"uo"te\\back\\\\slash\\"end',
+	'hostile/</script><img src=x onerror=alert(1)>',
+	'hostile/ctl?bellred tab?del',
+	'hostile/bad??utf8-ü',
+];
+const HOSTILE_REG = 'hostile/reg"q"\\ </script><img src=x onerror=alert(1)> red???';
 
 let count = 0;
 let failed = 0;
@@ -371,6 +382,90 @@ await test('without the event stream the page polls and stays current', async ()
 	await p2.locator(`.runs tbody tr[data-run="${run}"]`).waitFor({ timeout: 12000 });
 	assert(await p2.evaluate(() => document.body.dataset.live) !== 'live', 'the stream stayed down');
 	await p2.close();
+});
+
+await test('hostile test names are shown as text, as the daemon stores them', async () => {
+	/*
+	 * Stage three gets tests whose names have quotes, backslashes,
+	 * HTML that would run a script, control characters, terminal
+	 * escapes and invalid UTF-8 (printf %b escapes: the fake kernel's
+	 * ESCAPES); stage four, new on top of it, fails one of them.  The
+	 * daemon cleans names (daemon/text.h), tests/t/t0160-hostile-names.sh
+	 * checks the API; here the dashboard must show HOSTILE as text.
+	 */
+	const lines = [
+		'hostile q"uo"te\\\\back\\\\\\\\slash\\\\"end pass',
+		'hostile </script><img\\040src=x\\040onerror=alert(1)> pass',
+		'hostile ctl\\001bell\\033[31mred\\033[0m\\ttab\\177del pass',
+		'hostile bad\\377\\376utf8-ü pass',
+	];
+	const reg = 'hostile reg"q"\\\\\\040</script><img\\040src=x\\040onerror=alert(1)>\\040\\033[31mred\\001\\377\\376';
+	const tests = readFileSync(join(REPO, 'tests.txt'), 'utf8');
+	writeFileSync(join(REPO, 'tests.txt'), tests + lines.join('\n') + '\n' + reg + ' pass\n');
+	writeFileSync(join(REPO, 'ESCAPES'), '');
+	git('rm', '-q', 'SLEEP');
+	git('add', 'tests.txt', 'ESCAPES');
+	git('commit', '-q', '-m', 'selftests: tests with hostile names');
+	git('checkout', '-q', '-b', 's4');
+	writeFileSync(join(REPO, 'tests.txt'), tests + lines.join('\n') + '\n' + reg + ' fail\n');
+	git('commit', '-q', '-a', '-m', 'selftests: break the most hostile one');
+	await api('POST', '/refresh');
+
+	await open(page, '#/plan/demo');
+	await page.waitForFunction(() => {
+		const n = document.querySelector('.pipeline .node[data-stage="four"]');
+		return n && n.dataset.verdict === 'red';
+	}, null, { timeout: 30000 });
+	assert((await node(page, 'four').innerText()).includes('1 regression'), 'four has one regression');
+
+	/* The stage: the regression in its changes, every name in its results. */
+	await open(page, '#/plan/demo/stage/four');
+	await page.locator('.changes tbody tr').first().waitFor();
+	const stage = await page.evaluate(([names, regName]) => {
+		const rows = (sel) => Array.from(document.querySelectorAll(sel));
+		const change = rows('.changes tbody tr').filter((tr) => tr.dataset.test === regName);
+		return {
+			change: change.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]),
+			results: names.map((n) => rows('.results tbody tr').filter((tr) => tr.dataset.test === n)
+				.map((tr) => tr.cells[0].textContent)),
+		};
+	}, [HOSTILE.concat(HOSTILE_REG), HOSTILE_REG]);
+	assert(JSON.stringify(stage.change) === JSON.stringify([['regression', HOSTILE_REG]]),
+		'the regression, named as stored: ' + JSON.stringify(stage.change));
+	HOSTILE.concat(HOSTILE_REG).forEach((n, i) => assert(JSON.stringify(stage.results[i]) === JSON.stringify([n]),
+		'result ' + JSON.stringify(n) + ' as text: ' + JSON.stringify(stage.results[i])));
+	await page.screenshot({ path: join(OUT, 'hostile-stage.png'), fullPage: true });
+
+	/* Its history, through the name in the URL. */
+	await page.evaluate((n) => {
+		const tr = Array.from(document.querySelectorAll('.changes tbody tr')).find((r) => r.dataset.test === n);
+		tr.querySelector('a').click();
+	}, HOSTILE_REG);
+	await page.waitForURL(/#\/plan\/demo\/history\//);
+	await page.locator('.history').waitFor();
+	assert((await page.locator('h1 code').innerText()) === HOSTILE_REG, 'history title as text');
+
+	/* The matrix: a row per name, the regression marked on four. */
+	await open(page, '#/plan/demo/matrix');
+	await page.locator('table.matrix tbody tr').first().waitFor();
+	const rows = await page.evaluate((names) => names.map((n) => {
+		const tr = Array.from(document.querySelectorAll('table.matrix tbody tr')).find((r) => r.dataset.test === n);
+		if (!tr)
+			return null;
+		const sp = tr.querySelector('td.cells span[data-col="4"]');
+		return [tr.querySelector('th').textContent, sp ? sp.dataset.change || '' : 'pass'];
+	}), HOSTILE.concat(HOSTILE_REG));
+	HOSTILE.forEach((n, i) => assert(JSON.stringify(rows[i]) === JSON.stringify([n, 'pass']),
+		'matrix row ' + JSON.stringify(n) + ': ' + JSON.stringify(rows[i])));
+	assert(JSON.stringify(rows[4]) === JSON.stringify([HOSTILE_REG, 'regression']),
+		'the regression in the matrix: ' + JSON.stringify(rows[4]));
+	await page.screenshot({ path: join(OUT, 'hostile-matrix.png'), fullPage: true });
+
+	for (const route of ['#/plan/demo/stage/four', '#/plan/demo/stage/three', '#/plan/demo/matrix']) {
+		await open(page, route);
+		assert(await page.locator('main img, main script').count() === 0, 'no markup from data on ' + route);
+	}
+	assert(dialogs.length === 0, 'no dialogs (alert(1) did not run): ' + dialogs.join(', '));
 });
 
 await test('no script errors on any page', async () => {

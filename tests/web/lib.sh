@@ -14,7 +14,8 @@
 #   two    five commits, the third breaks hmm.hmm_device_private.migrate:
 #          red, and the automatic bisection finds commit 3
 #   three  green at first; the live test pushes a slow, failing commit
-#   four   its branch does not exist (missing)
+#   four   its branch does not exist (missing) until the hostile names
+#          test makes it
 web_fixture() {
 	fake_repo repo &&
 	git -C repo checkout -q -b s1 &&
