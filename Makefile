@@ -27,11 +27,13 @@ LIBS = $(PKG_LIBS) -lpthread
 
 # Every module of the daemon except main.o; unit tests link against these.
 LIB_OBJS =
+LIB_OBJS += daemon/ack.o
 LIB_OBJS += daemon/api.o
 LIB_OBJS += daemon/api_read.o
 LIB_OBJS += daemon/api_write.o
 LIB_OBJS += daemon/bisect.o
 LIB_OBJS += daemon/bisector.o
+LIB_OBJS += daemon/bisector_range.o
 LIB_OBJS += daemon/child.o
 LIB_OBJS += daemon/cli.o
 LIB_OBJS += daemon/compare.o
@@ -41,6 +43,7 @@ LIB_OBJS += daemon/db.o
 LIB_OBJS += daemon/engine.o
 LIB_OBJS += daemon/events.o
 LIB_OBJS += daemon/executor.o
+LIB_OBJS += daemon/gate.o
 LIB_OBJS += daemon/http.o
 LIB_OBJS += daemon/json.o
 LIB_OBJS += daemon/ktap.o
@@ -52,9 +55,12 @@ LIB_OBJS += daemon/queue.o
 LIB_OBJS += daemon/repo.o
 LIB_OBJS += daemon/schema.o
 LIB_OBJS += daemon/sha256.o
+LIB_OBJS += daemon/stages.o
+LIB_OBJS += daemon/states.o
 LIB_OBJS += daemon/strbuf.o
 LIB_OBJS += daemon/text.o
 LIB_OBJS += daemon/token.o
+LIB_OBJS += daemon/verdict.o
 LIB_OBJS += daemon/wrapper.o
 
 UNIT_TESTS =
@@ -68,8 +74,10 @@ UNIT_TESTS += tests/unit/test_ktap
 UNIT_TESTS += tests/unit/test_plan
 UNIT_TESTS += tests/unit/test_queue
 UNIT_TESTS += tests/unit/test_sha256
+UNIT_TESTS += tests/unit/test_states
 UNIT_TESTS += tests/unit/test_strbuf
 UNIT_TESTS += tests/unit/test_token
+UNIT_TESTS += tests/unit/test_verdict
 
 SCHEMA = $(sort $(wildcard schema/*.sql))
 

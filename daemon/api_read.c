@@ -63,11 +63,11 @@ static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
 
 #define PLAN_SQL \
 	"SELECT p.id AS _id, p.name, p.repo, p.base, p.integration, p.profile," \
-	" p.profile_digest, p.gate_state AS \"gate.state\"," \
-	" p.integration_head AS \"gate.integration_head\"," \
-	" (SELECT name FROM stages WHERE id = p.gate_stage_id) AS \"gate.stage\"," \
-	" p.gate_commit AS \"gate.commit\", p.gate_detail AS \"gate.detail\"" \
-	" FROM plans p"
+	" p.profile_digest, coalesce(g.state, 'unknown') AS \"gate.state\"," \
+	" g.integration_head AS \"gate.integration_head\"," \
+	" (SELECT name FROM stages WHERE id = g.stage_id) AS \"gate.stage\"," \
+	" g.commit_id AS \"gate.commit\", g.detail AS \"gate.detail\"" \
+	" FROM plans p LEFT JOIN gates g ON g.plan_id = p.id"
 
 #define RUN_SUMMARY_COLS(prefix) \
 	" r.id AS \"" prefix "id\", r.state AS \"" prefix "state\"," \

@@ -3,19 +3,19 @@
  * api_write.h and daemon/API.md).
  *
  * Request bodies are parsed, and the small replies built, with jansson.
- * Each handler is one readable unit: it checks its input, then writes in
- * one transaction that end_write() commits or rolls back (api_cancel()
- * goes through queue_cancel(); api_refresh() only wakes the engine).
- * Some of the SQL here writes tables that other modules own (bisections,
- * acks); it is kept whole per handler so that each write can move into
- * its owner's module as one piece.
+ * Each handler checks its input, then changes state only through the
+ * module that owns the table (queue for runs, bisector for bisections,
+ * ack for acks) in one transaction that end_write() commits or rolls
+ * back, and then tells the loop what changed (engine_notify()).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
+#include "ack.h"
 #include "api_write.h"
+#include "bisector.h"
 #include "engine.h"
 #include "log.h"
 #include "queue.h"
@@ -25,10 +25,6 @@
 #define PRIO_MANUAL 10
 #define TEST_NAME_MAX 512
 #define TESTS_MAX 1000
-
-static const char *const finished_bisection[] = {
-	"found", "inconclusive", "flaky", "not-reproduced", "canceled", "error", NULL
-};
 
 /* --- request bodies and replies -------------------------------------------------- */
 
@@ -118,25 +114,27 @@ static int get_string(struct api_reply *out, json_t *root, const char *key,
 	return 1;
 }
 
-static void wake(const struct api_request *req, int pass)
+/* Tell the loop what changed (after the commit). */
+static void wake(const struct api_request *req, enum wake_kind kind, long long id)
 {
 	if (req->engine)
-		engine_wake(req->engine, pass);
+		engine_notify(req->engine, kind, id);
 }
 
 /*
- * The end of every write: a success (rc >= 0 and a 2xx reply) commits and,
- * if wake_loop, wakes the engine; anything else rolls back, so a failed
- * request changes nothing.  Returns the handler's result (0 or -1).
+ * The end of every write: a success (rc >= 0 and a 2xx reply) commits and
+ * tells the loop what changed (kind, id; id 0: nothing to tell); anything
+ * else rolls back, so a failed request changes nothing.  Returns the
+ * handler's result (0 or -1).
  */
 static int end_write(struct api_reply *out, const struct api_request *req,
-		     int rc, int wake_loop)
+		     int rc, enum wake_kind kind, long long id)
 {
 	if (rc >= 0 && out->status < 300) {
 		if (db_commit(req->db) < 0)
 			return -1;
-		if (wake_loop)
-			wake(req, 0);
+		if (id)
+			wake(req, kind, id);
 	} else {
 		db_rollback(req->db);
 	}
@@ -152,7 +150,7 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 	struct run_request rr = { 0 };
 	struct db *db = req->db;
 	char *head = NULL, *tree = NULL, *profile = NULL, *digest = NULL;
-	long long plan_id, stage_id, existing = 0, id;
+	long long plan_id, stage_id, existing = 0, id = 0;
 	sqlite3_stmt *st;
 	json_t *body;
 	int rc, reused = 0;
@@ -174,7 +172,7 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 		     "l", stage_id);
 	if (!st)
 		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(db, st) == 1) {
 		head = db_col_dup(st, 0);
 		tree = db_col_dup(st, 1);
 		profile = db_col_dup(st, 2);
@@ -205,7 +203,7 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 	rr.tree = tree;
 	rr.profile = profile;
 	rr.digest = digest;
-	rr.reason = "manual";
+	rr.reason = REASON_MANUAL;
 	rr.priority = PRIO_MANUAL;
 	rr.supersede = 1;
 	id = queue_add(db, &rr, &reused);
@@ -214,7 +212,7 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 	rc = reply_json(out, 202, json_pack("{s:I,s:b}", "run", (json_int_t)id,
 					    "reused", reused));
 out:
-	rc = end_write(out, req, rc, !existing);
+	rc = end_write(out, req, rc, WAKE_RUN, id > 0 ? id : 0);
 	free(head);
 	free(tree);
 	free(profile);
@@ -226,7 +224,7 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 {
 	struct run_request rr = { 0 };
 	struct db *db = req->db;
-	long long run_id = api_param_id(req, 0), id;
+	long long run_id = api_param_id(req, 0), id = 0;
 	char *commit = NULL, *tree = NULL, *profile = NULL, *digest = NULL;
 	char *tests = NULL, *state = NULL;
 	sqlite3_stmt *st;
@@ -243,7 +241,7 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 		     "l", run_id);
 	if (!st)
 		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(db, st) == 1) {
 		rr.plan_id = sqlite3_column_int64(st, 0);
 		rr.stage_id = sqlite3_column_int64(st, 1);
 		commit = db_col_dup(st, 2);
@@ -268,7 +266,7 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 	rr.profile = profile;
 	rr.digest = digest;
 	rr.tests = tests;
-	rr.reason = "retry";
+	rr.reason = REASON_RETRY;
 	rr.priority = PRIO_MANUAL;
 	rr.no_reuse = 1;
 	/* Not supersede: a retry of an old commit must not drop the head's run. */
@@ -277,7 +275,7 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 		goto out;
 	rc = reply_json(out, 202, json_pack("{s:I}", "run", (json_int_t)id));
 out:
-	rc = end_write(out, req, rc, 1);
+	rc = end_write(out, req, rc, WAKE_RUN, id > 0 ? id : 0);
 	free(commit);
 	free(tree);
 	free(profile);
@@ -304,7 +302,7 @@ int api_cancel(struct api_reply *out, const struct api_request *req)
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		wake(req, 0);
+		wake(req, WAKE_RUN, id);
 		return reply_json(out, 200, json_pack("{s:I,s:s}", "run", (json_int_t)id,
 						      "state", "canceled"));
 	}
@@ -348,107 +346,14 @@ static int body_tests(struct api_reply *out, json_t *root, struct strbuf *tests)
 	return 1;
 }
 
-/*
- * What to bisect on a stage: bad is its head, good the head of the stage
- * whose run was its baseline or else of the nearest stage below with a
- * head.  1 (the caller frees *good and *bad), 0 (409 replied), -1.
- */
-static int bisection_range(struct api_reply *out, struct db *db, long long plan_id,
-			   long long stage_id, const char *stage, char **good,
-			   char **bad)
-{
-	long long idx = 0, base_run = 0, base_stage = 0;
-	sqlite3_stmt *st;
-
-	st = db_stmt(db, "SELECT idx, head, coalesce(baseline_run_id, 0) FROM stages"
-		     " WHERE id = ?", "l", stage_id);
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		idx = sqlite3_column_int64(st, 0);
-		*bad = db_col_dup(st, 1);
-		base_run = sqlite3_column_int64(st, 2);
-	}
-	db_done(st);
-	if (idx == 0)
-		return api_error(out, 409, "%s is the plan base: there is no stage below"
-				 " it to bisect from", stage), 0;
-	if (!*bad)
-		return api_error(out, 409, "stage %s has no head (its branch does not"
-				 " resolve)", stage), 0;
-	/* The baseline stage: the one whose run the comparison used. */
-	if (base_run &&
-	    db_get_int(db, &base_stage, "SELECT coalesce(stage_id, 0) FROM runs"
-		       " WHERE id = ?", "l", base_run) < 0)
-		return -1;
-	if (base_stage &&
-	    db_get_text(db, good, "SELECT head FROM stages WHERE id = ?", "l",
-			base_stage) < 0)
-		return -1;
-	if (!*good &&
-	    db_get_text(db, good, "SELECT head FROM stages WHERE plan_id = ? AND"
-			" idx < ? AND head IS NOT NULL ORDER BY idx DESC LIMIT 1",
-			"ll", plan_id, idx) < 0)
-		return -1;
-	if (!*good)
-		return api_error(out, 409, "no stage below %s has a head to bisect from",
-				 stage), 0;
-	if (!strcmp(*good, *bad))
-		return api_error(out, 409, "stage %s has no commits of its own to bisect",
-				 stage), 0;
-	return 1;
-}
-
-/* Without named tests: the stage's regressions.  1, or 0 (409 replied). */
-static int stage_regressions(struct api_reply *out, struct db *db, long long stage_id,
-			     const char *stage, struct strbuf *tests)
-{
-	sqlite3_stmt *st;
-
-	st = db_stmt(db, "SELECT test FROM changes WHERE stage_id = ? AND kind"
-		     " IN ('regression', 'missing') ORDER BY test", "l", stage_id);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		strbuf_addf(tests, "%s%s", tests->len ? "\n" : "",
-			    db_col_text(st, 0));
-	db_done(st);
-	if (!tests->len)
-		return api_error(out, 409, "stage %s has no regressions: name the"
-				 " tests to bisect", stage), 0;
-	return 1;
-}
-
-/* A requested bisection and its event.  The new id, or -1. */
-static long long bisection_insert(const struct api_request *req, long long plan_id,
-				  long long stage_id, const char *good,
-				  const char *bad, const char *tests)
-{
-	struct db *db = req->db;
-	long long id;
-
-	if (db_exec(db, "INSERT INTO bisections (plan_id, stage_id, reason,"
-		    " good_commit, bad_commit, tests, state, runs_per_step,"
-		    " confirm_runs, created_at, updated_at) VALUES (?, ?, 'manual',"
-		    " ?, ?, ?, 'requested', ?, ?, ?, ?)", "llsssiill", plan_id,
-		    stage_id, good, bad, tests,
-		    req->cfg ? (int)req->cfg->bisect_runs : 1,
-		    req->cfg ? (int)req->cfg->confirm_runs : 1, now_wall_ms(),
-		    now_wall_ms()) < 0)
-		return -1;
-	id = db_last_id(db);
-	if (db_event(db, "bisection", plan_id, stage_id, 0, id,
-		     "{\"state\":\"requested\",\"reason\":\"manual\"}") < 0)
-		return -1;
-	return id;
-}
-
 int api_bisection_start(struct api_reply *out, const struct api_request *req)
 {
 	static const char *const fields[] = { "plan", "stage", "tests", NULL };
 	struct strbuf tests = STRBUF_INIT;
-	struct db *db = req->db;
+	struct bisect_request br = { 0 };
+	struct bisect_answer ans;
 	const char *plan, *stage;
-	char *bad = NULL, *good = NULL;
-	long long plan_id, stage_id, existing = 0, id;
+	long long id = 0;
 	json_t *body;
 	int rc = 0;
 
@@ -456,99 +361,68 @@ int api_bisection_start(struct api_reply *out, const struct api_request *req)
 		return 0;
 	if (!get_string(out, body, "plan", 1, 64, &plan) ||
 	    !get_string(out, body, "stage", 1, 64, &stage) ||
-	    !body_tests(out, body, &tests)) {
-		json_decref(body);
-		strbuf_release(&tests);
-		return 0;
-	}
+	    !body_tests(out, body, &tests))
+		goto done;
 	if (!config_valid_name(plan) || !config_valid_name(stage)) {
 		api_error(out, 400, "plan and stage must be names ([A-Za-z0-9._-]{1,64})");
-		json_decref(body);
-		strbuf_release(&tests);
-		return 0;
+		goto done;
 	}
-	if (db_begin(db) < 0) {
-		json_decref(body);
-		strbuf_release(&tests);
-		return -1;
-	}
-	rc = api_find_plan(out, db, plan, &plan_id);
+	rc = -1;
+	if (db_begin(req->db) < 0)
+		goto done;
+	rc = api_find_plan(out, req->db, plan, &br.plan_id);
 	if (rc > 0)
-		rc = api_find_stage(out, db, plan_id, plan, stage, &stage_id);
-	if (rc > 0)
-		rc = bisection_range(out, db, plan_id, stage_id, stage, &good, &bad);
-	if (rc > 0 && !tests.len)
-		rc = stage_regressions(out, db, stage_id, stage, &tests);
+		rc = api_find_stage(out, req->db, br.plan_id, plan, stage, &br.stage_id);
 	if (rc <= 0)
 		goto out;
-	rc = -1;
-	if (db_get_int(db, &existing, "SELECT id FROM bisections WHERE stage_id = ?"
-		       " AND bad_commit = ? AND tests = ? AND state IN ('requested',"
-		       " 'confirming', 'searching', 'verifying') ORDER BY id DESC"
-		       " LIMIT 1", "lss", stage_id, bad, strbuf_str(&tests)) < 0)
-		goto out;
-	if (existing) {
-		rc = reply_json(out, 200, json_pack("{s:I,s:b}", "bisection",
-						    (json_int_t)existing, "existing", 1));
-		goto out;
-	}
-	id = bisection_insert(req, plan_id, stage_id, good, bad, strbuf_str(&tests));
+	br.tests = tests.len ? tests.buf : NULL;
+	br.runs_per_step = req->cfg ? req->cfg->bisect_runs : 1;
+	br.confirm_runs = req->cfg ? req->cfg->confirm_runs : 1;
+	id = bisector_request(req->db, &br, &ans);
 	if (id < 0)
-		goto out;
-	rc = reply_json(out, 202, json_pack("{s:I}", "bisection", (json_int_t)id));
+		rc = -1;
+	else if (ans.refused)
+		rc = api_error(out, 409, "stage %s: %s", stage, ans.refused);
+	else if (ans.existing)
+		rc = reply_json(out, 200, json_pack("{s:I,s:b}", "bisection",
+						    (json_int_t)ans.existing, "existing", 1));
+	else
+		rc = reply_json(out, 202, json_pack("{s:I}", "bisection", (json_int_t)id));
 out:
-	rc = end_write(out, req, rc, out->status == 202);
+	rc = end_write(out, req, rc, WAKE_BISECTION, id > 0 ? id : 0);
+done:
 	json_decref(body);
 	strbuf_release(&tests);
-	free(bad);
-	free(good);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 int api_bisection_cancel(struct api_reply *out, const struct api_request *req)
 {
-	struct db *db = req->db;
-	long long id = api_param_id(req, 0), plan_id = 0, stage_id = 0;
+	long long id = api_param_id(req, 0);
 	char *state = NULL;
-	sqlite3_stmt *st;
 	json_t *body;
-	int rc = -1;
+	int rc;
 
 	if (!parse_body(out, req, &body, no_fields))
 		return 0;
 	json_decref(body);
-	if (db_begin(db) < 0)
+	rc = bisector_cancel(req->db, id, "canceled through the API");
+	if (rc < 0)
 		return -1;
-	st = db_stmt(db, "SELECT state, plan_id, coalesce(stage_id, 0) FROM bisections"
-		     " WHERE id = ?", "l", id);
-	if (!st)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		state = db_col_dup(st, 0);
-		plan_id = sqlite3_column_int64(st, 1);
-		stage_id = sqlite3_column_int64(st, 2);
+	if (rc == 2)
+		return api_error(out, 404, "no such bisection: %lld", id);
+	if (rc == 1) {
+		if (db_get_text(req->db, &state, "SELECT state FROM bisections WHERE"
+				" id = ?", "l", id) < 0)
+			return -1;
+		api_error(out, 409, "bisection %lld is already %s", id,
+			  state ? state : "finished");
+		free(state);
+		return 0;
 	}
-	db_done(st);
-	if (!state) {
-		rc = api_error(out, 404, "no such bisection: %lld", id);
-		goto out;
-	}
-	if (api_in_list(finished_bisection, state)) {
-		rc = api_error(out, 409, "bisection %lld is already %s", id, state);
-		goto out;
-	}
-	if (db_exec(db, "UPDATE bisections SET state = 'canceled', detail = ?,"
-		    " updated_at = ?, finished_at = ? WHERE id = ?", "slll",
-		    "canceled through the API", now_wall_ms(), now_wall_ms(), id) < 0 ||
-	    db_event(db, "bisection", plan_id, stage_id, 0, id,
-		     "{\"state\":\"canceled\"}") < 0)
-		goto out;
-	rc = reply_json(out, 200, json_pack("{s:I,s:s}", "bisection", (json_int_t)id,
-					    "state", "canceled"));
-out:
-	rc = end_write(out, req, rc, 1);
-	free(state);
-	return rc;
+	wake(req, WAKE_BISECTION, id);
+	return reply_json(out, 200, json_pack("{s:I,s:s}", "bisection", (json_int_t)id,
+					      "state", "canceled"));
 }
 
 /* --- writes: acks and refresh ------------------------------------------------------ */
@@ -556,59 +430,48 @@ out:
 int api_ack_add(struct api_reply *out, const struct api_request *req)
 {
 	static const char *const fields[] = { "test", "reason", "until", NULL };
-	struct db *db = req->db;
 	const char *test, *reason, *until;
-	long long plan_id, have = 0, id;
+	long long plan_id = 0, stage = 0, existing = 0, id = 0;
 	json_t *body;
 	int rc;
 
 	if (!parse_body(out, req, &body, fields))
 		return 0;
+	rc = 0;
 	if (!get_string(out, body, "test", 1, TEST_NAME_MAX, &test) ||
 	    !get_string(out, body, "reason", 1, 1000, &reason) ||
-	    !get_string(out, body, "until", 0, 64, &until)) {
-		json_decref(body);
-		return 0;
-	}
-	if (db_begin(db) < 0) {
-		json_decref(body);
-		return -1;
-	}
-	rc = api_find_plan(out, db, req->params[0], &plan_id);
+	    !get_string(out, body, "until", 0, 64, &until))
+		goto done;
+	rc = -1;
+	if (db_begin(req->db) < 0)
+		goto done;
+	rc = api_find_plan(out, req->db, req->params[0], &plan_id);
+	if (rc > 0 && until &&
+	    (rc = db_get_int(req->db, &stage, "SELECT id FROM stages WHERE"
+			     " plan_id = ? AND name = ? AND idx > 0", "ls",
+			     plan_id, until)) == 0)
+		api_error(out, 400, "until: no stage %s in plan %s", until,
+			  req->params[0]);
 	if (rc <= 0)
 		goto out;
-	if (until && (rc = db_get_int(db, &have, "SELECT id FROM stages WHERE"
-				      " plan_id = ? AND name = ?", "ls", plan_id,
-				      until)) <= 0) {
-		if (rc == 0)
-			api_error(out, 400, "until: no stage %s in plan %s", until,
-				  req->params[0]);
-		goto out;
-	}
-	rc = db_get_int(db, &have, "SELECT id FROM acks WHERE plan_id = ? AND test = ?",
-			"ls", plan_id, test);
-	if (rc < 0)
-		goto out;
-	if (rc == 1) {
-		rc = api_error(out, 409, "%s is already acknowledged (ack %lld)", test, have);
-		goto out;
-	}
-	rc = -1;
-	if (db_exec(db, "INSERT INTO acks (plan_id, test, reason, until_stage,"
-		    " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)", "lssssl",
-		    plan_id, test, reason, until, req->token_name, now_wall_ms()) < 0)
-		goto out;
-	id = db_last_id(db);
-	rc = reply_json(out, 201, json_pack("{s:I}", "ack", (json_int_t)id));
+	id = ack_add(req->db, plan_id, test, reason, until, req->token_name, &existing);
+	if (id < 0)
+		rc = -1;
+	else if (id == 0)
+		rc = api_error(out, 409, "%s is already acknowledged (ack %lld)", test,
+			       existing);
+	else
+		rc = reply_json(out, 201, json_pack("{s:I}", "ack", (json_int_t)id));
 out:
-	rc = end_write(out, req, rc, 1);
+	rc = end_write(out, req, rc, WAKE_PLAN, id > 0 ? plan_id : 0);
+done:
 	json_decref(body);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 int api_ack_delete(struct api_reply *out, const struct api_request *req)
 {
-	long long plan_id, id = api_param_id(req, 1);
+	long long plan_id = 0, id = api_param_id(req, 1);
 	int rc;
 
 	if (req->body_len)
@@ -616,20 +479,15 @@ int api_ack_delete(struct api_reply *out, const struct api_request *req)
 	if (db_begin(req->db) < 0)
 		return -1;
 	rc = api_find_plan(out, req->db, req->params[0], &plan_id);
-	if (rc <= 0)
-		goto out;
-	rc = -1;
-	if (db_exec(req->db, "DELETE FROM acks WHERE id = ? AND plan_id = ?", "ll",
-		    id, plan_id) < 0)
-		goto out;
-	if (db_changes(req->db) == 0)
-		rc = api_error(out, 404, "no ack %lld in plan %s", id, req->params[0]);
-	else
+	if (rc > 0)
+		rc = ack_delete(req->db, plan_id, id);
+	if (rc == 0 && out->status == 0)
+		api_error(out, 404, "no ack %lld in plan %s", id, req->params[0]);
+	else if (rc > 0)
 		rc = reply_json(out, 200, json_pack("{s:I,s:b}", "ack", (json_int_t)id,
 						    "deleted", 1));
-out:
-	rc = end_write(out, req, rc, 1);
-	return rc;
+	return end_write(out, req, rc, WAKE_PLAN, rc >= 0 && out->status < 300
+					   ? plan_id : 0);
 }
 
 int api_refresh(struct api_reply *out, const struct api_request *req)
@@ -639,6 +497,6 @@ int api_refresh(struct api_reply *out, const struct api_request *req)
 	if (!parse_body(out, req, &body, no_fields))
 		return 0;
 	json_decref(body);
-	wake(req, 1);
+	wake(req, WAKE_PASS, 1);
 	return reply_json(out, 202, json_pack("{s:b}", "refresh", 1));
 }

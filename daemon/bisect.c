@@ -12,9 +12,10 @@
 
 #include "bisect.h"
 #include "wrapper.h"
+#include "states.h"
 #include "banned.h"
 
-static const char *const mark_names[] = {
+static const char *const bisect_mark_names[] = {
 	[BISECT_UNTESTED] = "untested",
 	[BISECT_PENDING] = "pending",
 	[BISECT_GOOD] = "good",
@@ -22,29 +23,9 @@ static const char *const mark_names[] = {
 	[BISECT_SKIP] = "skip",
 };
 
-#define NR_MARKS (sizeof(mark_names) / sizeof(mark_names[0]))
+#define NR_MARKS (sizeof(bisect_mark_names) / sizeof(bisect_mark_names[0]))
 
-const char *bisect_mark_name(enum bisect_mark m)
-{
-	if ((size_t)m >= NR_MARKS)
-		return "unknown";
-	return mark_names[m];
-}
-
-int bisect_mark_parse(enum bisect_mark *out, const char *name)
-{
-	size_t i;
-
-	if (!name)
-		return -1;
-	for (i = 0; i < NR_MARKS; i++) {
-		if (!strcmp(name, mark_names[i])) {
-			*out = (enum bisect_mark)i;
-			return 0;
-		}
-	}
-	return -1;
-}
+DEFINE_NAMES(bisect_mark, enum bisect_mark, NR_MARKS)
 
 /*
  * A stretch of the window between two commits whose fate is already
@@ -170,14 +151,78 @@ static void sort_points(size_t *points, size_t nr)
 	}
 }
 
+/*
+ * PENDING commits and the points already taken are splits already placed:
+ * cut the window (base..bad) at them into gaps.  Returns how many.
+ */
+static size_t cut_gaps(struct gap *gaps, const enum bisect_mark *marks,
+		       const unsigned char *taken, size_t base, size_t bad)
+{
+	size_t ngaps = 0, i;
+
+	gaps[0].lo = base - 1;	/* wraps for the baseline; only differences matter */
+	for (i = base; i <= bad; i++) {
+		if (i < bad && marks[i] != BISECT_PENDING && !taken[i - base]) {
+			if (marks[i] == BISECT_UNTESTED)
+				gaps[ngaps].room++;
+			continue;
+		}
+		gaps[ngaps].hi = i;
+		if (i < bad)
+			gaps[++ngaps].lo = i;
+	}
+	return ngaps + 1;
+}
+
+/*
+ * Share free_slots out among the gaps so that the largest part left over
+ * is as small as it can be, and place each gap's points evenly in it.
+ * Without placed points this is one gap cut into free_slots + 1 equal
+ * parts: plain k-ary search.
+ */
+static size_t place_points(size_t *points, size_t nr, struct gap *gaps,
+			   size_t ngaps, size_t free_slots,
+			   const enum bisect_mark *marks, unsigned char *taken,
+			   size_t base)
+{
+	size_t i, j;
+
+	for (j = 0; j < free_slots; j++) {
+		struct gap *best = NULL;
+
+		for (i = 0; i < ngaps; i++) {
+			if (gaps[i].k >= gaps[i].room)
+				continue;
+			if (!best || gap_part(&gaps[i]) > gap_part(best))
+				best = &gaps[i];
+		}
+		if (!best)
+			break;	/* not reached: free_slots <= total room */
+		best->k++;
+	}
+	for (i = 0; i < ngaps; i++) {
+		struct gap *g = &gaps[i];
+		size_t len = g->hi - g->lo;
+
+		for (j = 1; j <= g->k; j++) {
+			size_t ideal = g->lo + j * len / (g->k + 1);
+			size_t p = nearest_free(ideal, g->lo, g->hi, marks,
+						taken, base);
+
+			taken[p - base] = 1;
+			points[nr++] = p;
+		}
+	}
+	return nr;
+}
+
 size_t bisect_next(size_t *points, size_t max_points, struct bisect_window *win,
 		   const enum bisect_mark *marks, size_t n,
 		   const size_t *prio, size_t nprio)
 {
 	unsigned char *taken = NULL;	/* by offset from the window's start */
 	struct gap *gaps = NULL;
-	size_t untested, pending, base, bad, nr = 0, free_slots;
-	size_t ngaps = 0, i, j;
+	size_t untested, pending, base, bad, nr = 0, free_slots, ngaps, i;
 
 	find_window(win, &untested, &pending, marks, n);
 	if (win->state != BISECT_SEARCHING || !max_points)
@@ -201,59 +246,12 @@ size_t bisect_next(size_t *points, size_t max_points, struct bisect_window *win,
 	free_slots = max_points - nr;
 	if (free_slots > untested - nr)
 		free_slots = untested - nr;
-	if (!free_slots)
-		goto out;
-
-	/*
-	 * PENDING commits and the priority points just taken are splits
-	 * already placed; cut the window at them, then share the free slots
-	 * out so that the largest part left over is as small as it can be.
-	 * Without placed points this is one gap cut into free_slots + 1
-	 * equal parts: plain k-ary search.
-	 */
-	gaps = xcalloc(pending + nr + 1, sizeof(*gaps));
-	gaps[0].lo = base - 1;	/* wraps for the baseline; only differences matter */
-	for (i = base; i <= bad; i++) {
-		if (i < bad && marks[i] != BISECT_PENDING && !taken[i - base]) {
-			if (marks[i] == BISECT_UNTESTED)
-				gaps[ngaps].room++;
-			continue;
-		}
-		gaps[ngaps].hi = i;
-		if (i < bad)
-			gaps[++ngaps].lo = i;
+	if (free_slots) {
+		gaps = xcalloc(pending + nr + 1, sizeof(*gaps));
+		ngaps = cut_gaps(gaps, marks, taken, base, bad);
+		nr = place_points(points, nr, gaps, ngaps, free_slots, marks, taken,
+				  base);
 	}
-	ngaps++;
-
-	for (j = 0; j < free_slots; j++) {
-		struct gap *best = NULL;
-
-		for (i = 0; i < ngaps; i++) {
-			if (gaps[i].k >= gaps[i].room)
-				continue;
-			if (!best || gap_part(&gaps[i]) > gap_part(best))
-				best = &gaps[i];
-		}
-		if (!best)
-			break;	/* not reached: free_slots <= total room */
-		best->k++;
-	}
-
-	for (i = 0; i < ngaps; i++) {
-		struct gap *g = &gaps[i];
-		size_t len = g->hi - g->lo;
-
-		for (j = 1; j <= g->k; j++) {
-			size_t ideal = g->lo + j * len / (g->k + 1);
-			size_t p = nearest_free(ideal, g->lo, g->hi, marks,
-						taken, base);
-
-			taken[p - base] = 1;
-			points[nr++] = p;
-		}
-	}
-
-out:
 	sort_points(points, nr);
 	free(gaps);
 	free(taken);

@@ -3,15 +3,18 @@
 
 #include "config.h"
 #include "db.h"
+#include "states.h"
 
 /*
  * bisector: automatic bisection of regressions, driven by the engine's
- * loop, stored in SQLite (bisections, bisection_commits, bisection_runs)
- * so that it survives a restart.
+ * loop, stored in SQLite so that it survives a restart.  The one writer
+ * of the bisections, bisection_commits and bisection_runs tables: the API
+ * asks and cancels through bisector_request() and bisector_cancel().
  *
  * A bisection goes through:
  *
- *   requested   created by bisector_auto() for a red stage, or by the API
+ *   requested   created by bisector_request(): for a red stage by
+ *               bisector_auto(), or by a person through the API
  *   confirming  the failing tests are rerun on the bad head and the good
  *               baseline (confirm_runs each, never from cache).  If they do
  *               not fail every time on the bad head, or fail on the good
@@ -47,14 +50,48 @@ struct bisect_env {
 	const struct plan_def *(*plan)(void *payload, long long plan_id);
 	/* Slots not busy now (for k-ary rounds). */
 	size_t (*free_slots)(void *payload);
-	/* Stop a running run (its state is already canceled). */
-	void (*stop_run)(void *payload, long long run_id);
 };
 
 /*
- * After a comparison: start a bisection for every red stage of the plan
- * that has none for its head yet (if the config's auto_bisect), and
- * cancel bisections of heads that are no longer current.
+ * Ask for a bisection of a stage's head (the loop starts it on its next
+ * tick).  From any thread, with that thread's connection.
+ */
+struct bisect_request {
+	long long plan_id;
+	long long stage_id;
+	const char *tests;		/* newline-separated; NULL: the stage's
+					   regressions (and missing tests, unless
+					   automatic) */
+	int automatic;			/* reason "auto", else "manual" */
+	unsigned runs_per_step;
+	unsigned confirm_runs;
+};
+
+struct bisect_answer {
+	const char *refused;		/* why not (a sentence), or NULL */
+	long long existing;		/* an unfinished one already asks this */
+};
+
+/*
+ * The new bisection's id (> 0); 0 when none was made (ans says why: a
+ * refusal, or an existing one); -1 on error.  The good commit is the one
+ * the stage was compared with (its baseline run's), else the nearest
+ * stage head below; the bad one is the stage's head.
+ */
+long long bisector_request(struct db *db, const struct bisect_request *req,
+			   struct bisect_answer *ans);
+
+/*
+ * Cancel a bisection: its queued and running runs are canceled (the loop
+ * stops running ones when told) and it ends as canceled.  From any thread.
+ * 0 done, 1 already finished, 2 no such bisection, -1 error.
+ */
+int bisector_cancel(struct db *db, long long id, const char *why);
+
+/*
+ * After a stage's verdict changed: request a bisection for every red
+ * stage of the plan that has none for its head yet (if the config's
+ * auto_bisect), and cancel bisections of heads that are no longer current.
  */
 int bisector_auto(struct bisect_env *env, const struct plan_def *plan,
 		  long long plan_id);
@@ -70,11 +107,5 @@ int bisector_tick(struct bisect_env *env);
  * untested (their runs were re-queued by queue_recover, or lost).
  */
 int bisector_resume(struct bisect_env *env);
-
-/* Number of bisections that are not finished. */
-long long bisector_active(struct db *db);
-
-/* Cancel one bisection (state and runs).  0, 1 if already finished, -1. */
-int bisector_cancel(struct bisect_env *env, long long id, const char *why);
 
 #endif

@@ -251,7 +251,7 @@ static pid_t fork_exec(struct child_exec *x)
 static int wait_exec(struct child *c, pid_t pid, int report)
 {
 	struct child_report r;
-	int status;
+	int status = 0;
 
 	if (xread(report, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		return 0;

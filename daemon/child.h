@@ -78,6 +78,10 @@ struct child {
  * the child before execve()) and c->failed saying what it was.  A child
  * that failed to exec has been reaped: nothing is left to wait for, and
  * c->pid is 0.  Does not log.
+ *
+ * Call it from a thread that outlives the child (the event loop's): the
+ * parent-death signal comes when the thread that forked exits, not only
+ * when the whole daemon does.
  */
 int child_start(struct child *c);
 

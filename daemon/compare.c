@@ -6,9 +6,10 @@
 
 #include "compare.h"
 #include "wrapper.h"
+#include "states.h"
 #include "banned.h"
 
-static const char *const kind_names[] = {
+static const char *const change_kind_names[] = {
 	[CHANGE_REGRESSION] = "regression",
 	[CHANGE_MISSING] = "missing",
 	[CHANGE_FIXED] = "fixed",
@@ -17,10 +18,7 @@ static const char *const kind_names[] = {
 	[CHANGE_KNOWN] = "known",
 };
 
-const char *change_kind_name(enum change_kind k)
-{
-	return (unsigned)k < CHANGE_KIND_COUNT ? kind_names[k] : "unknown";
-}
+DEFINE_NAMES(change_kind, enum change_kind, CHANGE_KIND_COUNT)
 
 static int is_bad(int s)
 {

@@ -31,6 +31,7 @@ enum change_kind {
 #define CHANGE_KIND_COUNT 6
 
 const char *change_kind_name(enum change_kind k);
+int change_kind_parse(enum change_kind *out, const char *s);
 
 /* One test's outcome in a run.  status < 0 means no result. */
 struct outcome {

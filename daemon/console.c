@@ -16,12 +16,13 @@
 
 #include "console.h"
 #include "text.h"
+#include "states.h"
 #include "banned.h"
 
 /* Bytes of a line that are looked at; the rest of a longer line is cut. */
 #define CONSOLE_MAX_LINE 4096
 
-static const char *const verdict_names[BOOT_VERDICT_COUNT] = {
+static const char *const boot_verdict_names[BOOT_VERDICT_COUNT] = {
 	[BOOT_CLEAN] = "clean",
 	[BOOT_WARNING] = "warning",
 	[BOOT_HUNG] = "hung",
@@ -32,27 +33,7 @@ static const char *const verdict_names[BOOT_VERDICT_COUNT] = {
 	[BOOT_PANIC] = "panic",
 };
 
-const char *boot_verdict_name(enum boot_verdict v)
-{
-	if ((unsigned)v >= BOOT_VERDICT_COUNT)
-		return "unknown";
-	return verdict_names[v];
-}
-
-int boot_verdict_parse(enum boot_verdict *out, const char *name)
-{
-	int i;
-
-	if (!name)
-		return -1;
-	for (i = 0; i < BOOT_VERDICT_COUNT; i++) {
-		if (!strcmp(verdict_names[i], name)) {
-			*out = (enum boot_verdict)i;
-			return 0;
-		}
-	}
-	return -1;
-}
+DEFINE_NAMES(boot_verdict, enum boot_verdict, BOOT_VERDICT_COUNT)
 
 /*
  * Kernel messages that matter, matched at the start of a message; the

@@ -11,6 +11,24 @@
 #include "wrapper.h"
 #include "banned.h"
 
+/*
+ * A statement failed: log it and, inside a transaction, doom the
+ * transaction so that db_commit() rolls all of it back.  The first failure
+ * is the one db_commit() names.
+ */
+static int db_fail(struct db *db, const char *what, const char *sql)
+{
+	const char *msg = sqlite3_errmsg(db->h);
+
+	error("%s: %s", msg, sql ? sql : what);
+	if (db->depth > 0 && !db->failed) {
+		db->failed = 1;
+		snprintf(db->failed_what, sizeof(db->failed_what), "%s: %s", msg,
+			 sql ? sql : what);
+	}
+	return -1;
+}
+
 static int bind_args(sqlite3 *h, sqlite3_stmt *st, const char *fmt, va_list ap)
 {
 	int i, rc = SQLITE_OK;
@@ -68,7 +86,7 @@ static sqlite3_stmt *cached(struct db *db, const char *sql)
 	}
 	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
 			       NULL) != SQLITE_OK) {
-		error("prepare: %s: %s", sqlite3_errmsg(db->h), sql);
+		db_fail(db, "prepare", sql);
 		return NULL;
 	}
 	if (free_slot < 0) {
@@ -108,6 +126,7 @@ static sqlite3_stmt *vstmt(struct db *db, const char *sql, const char *fmt,
 	sqlite3_clear_bindings(st);
 	if (bind_args(db->h, st, fmt, ap) < 0) {
 		sqlite3_reset(st);
+		db_fail(db, "bind", sql);
 		return NULL;
 	}
 	return st;
@@ -147,7 +166,7 @@ int db_exec(struct db *db, const char *sql, const char *fmt, ...)
 		;
 	db_done(st);
 	if (rc != SQLITE_DONE)
-		return error("%s: %s", sqlite3_errmsg(db->h), sql);
+		return db_fail(db, "exec", sql);
 	return 0;
 }
 
@@ -169,7 +188,7 @@ int db_get_int(struct db *db, long long *out, const char *sql, const char *fmt, 
 	} else if (rc == SQLITE_DONE) {
 		ret = 0;
 	} else {
-		ret = error("%s: %s", sqlite3_errmsg(db->h), sql);
+		ret = db_fail(db, "query", sql);
 	}
 	db_done(st);
 	return ret;
@@ -193,7 +212,7 @@ int db_get_text(struct db *db, char **out, const char *sql, const char *fmt, ...
 	} else if (rc == SQLITE_DONE) {
 		ret = 0;
 	} else {
-		ret = error("%s: %s", sqlite3_errmsg(db->h), sql);
+		ret = db_fail(db, "query", sql);
 	}
 	db_done(st);
 	return ret;
@@ -215,6 +234,8 @@ int db_get_ids(struct db *db, long long *out, size_t max, const char *sql,
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		out[n++] = sqlite3_column_int64(st, 0);
 	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, "query", sql);
 	return (int)n;
 }
 
@@ -242,10 +263,23 @@ int db_changes(struct db *db)
 	return sqlite3_changes(db->h);
 }
 
+int db_step(struct db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(db, "step", sqlite3_sql(st));
+}
+
 int db_begin(struct db *db)
 {
 	if (db->depth++ > 0)
-		return 0;
+		return db->failed ? -1 : 0;
+	db->failed = 0;
+	db->failed_what[0] = '\0';
 	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		db->depth = 0;
 		return error("BEGIN IMMEDIATE: %s", sqlite3_errmsg(db->h));
@@ -258,7 +292,13 @@ int db_commit(struct db *db)
 	if (db->depth == 0)
 		return error("commit without begin");
 	if (--db->depth > 0)
-		return 0;
+		return db->failed ? -1 : 0;
+	if (db->failed) {
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		db->failed = 0;
+		return error("transaction rolled back, a statement failed: %s",
+			     db->failed_what);
+	}
 	if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		error("COMMIT: %s", sqlite3_errmsg(db->h));
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
@@ -271,8 +311,19 @@ void db_rollback(struct db *db)
 {
 	if (db->depth == 0)
 		return;
-	db->depth = 0;
+	if (!db->failed) {
+		db->failed = 1;
+		snprintf(db->failed_what, sizeof(db->failed_what), "rolled back");
+	}
+	if (--db->depth > 0)
+		return;
 	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	db->failed = 0;
+}
+
+int db_in_transaction(const struct db *db)
+{
+	return db->depth > 0;
 }
 
 int db_schema_version(struct db *db)
@@ -284,34 +335,59 @@ int db_schema_version(struct db *db)
 	return (int)v;
 }
 
+/* Apply one migration in its own transaction; the foreign keys must hold. */
+static int migrate_one(struct db *db, const struct migration *m)
+{
+	char pragma[64];
+	long long broken = 0;
+
+	if (db_begin(db) < 0)
+		return -1;
+	if (sqlite3_exec(db->h, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
+		error("migration %s: %s", m->name, sqlite3_errmsg(db->h));
+		goto fail;
+	}
+	if (db_get_int(db, &broken, "SELECT count(*) FROM pragma_foreign_key_check",
+		       NULL) < 0)
+		goto fail;
+	if (broken) {
+		error("migration %s: %lld rows break a foreign key", m->name, broken);
+		goto fail;
+	}
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
+	if (sqlite3_exec(db->h, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+		error("migration %s: %s", m->name, sqlite3_errmsg(db->h));
+		goto fail;
+	}
+	if (db_commit(db) < 0)
+		return -1;
+	info("applied migration %s", m->name);
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/*
+ * Migrations may rebuild tables (SQLite cannot add a CHECK to a column):
+ * foreign keys are off while they run, as the SQLite documentation's
+ * procedure for that asks, and checked before each commits.
+ */
 static int migrate(struct db *db)
 {
 	const struct migration *m;
-	int have = db_schema_version(db);
+	int have = db_schema_version(db), ret = 0;
 
 	if (have < 0)
 		return -1;
-	for (m = db_migrations; m->sql; m++) {
-		char pragma[64];
-
-		if (m->version <= have)
-			continue;
-		if (db_begin(db) < 0)
-			return -1;
-		if (sqlite3_exec(db->h, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
-			error("migration %s: %s", m->name, sqlite3_errmsg(db->h));
-			db_rollback(db);
-			return -1;
-		}
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
-		if (sqlite3_exec(db->h, pragma, NULL, NULL, NULL) != SQLITE_OK ||
-		    db_commit(db) < 0) {
-			db_rollback(db);
-			return error("migration %s: %s", m->name, sqlite3_errmsg(db->h));
-		}
-		info("applied migration %s", m->name);
-	}
-	return 0;
+	if (sqlite3_exec(db->h, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) != SQLITE_OK)
+		return error("foreign_keys: %s", sqlite3_errmsg(db->h));
+	for (m = db_migrations; m->sql && ret == 0; m++)
+		if (m->version > have)
+			ret = migrate_one(db, m);
+	if (sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK)
+		return error("foreign_keys: %s", sqlite3_errmsg(db->h));
+	return ret;
 }
 
 struct db *db_open(const char *path)
@@ -328,8 +404,7 @@ struct db *db_open(const char *path)
 	}
 	sqlite3_busy_timeout(db->h, 15000);
 	if (sqlite3_exec(db->h, "PRAGMA journal_mode = WAL;"
-			 "PRAGMA synchronous = NORMAL;"
-			 "PRAGMA foreign_keys = ON;", NULL, NULL, NULL) != SQLITE_OK) {
+			 "PRAGMA synchronous = NORMAL;", NULL, NULL, NULL) != SQLITE_OK) {
 		error("%s: %s", path, sqlite3_errmsg(db->h));
 		goto fail;
 	}
@@ -352,14 +427,4 @@ void db_close(struct db *db)
 			sqlite3_finalize(db->cache[i].st);
 	sqlite3_close(db->h);
 	free(db);
-}
-
-int db_event(struct db *db, const char *kind, long long plan_id,
-	     long long stage_id, long long run_id, long long bisection_id,
-	     const char *data)
-{
-	return db_exec(db, "INSERT INTO events (at, kind, plan_id, stage_id, run_id,"
-		       " bisection_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		       "lsLLLLs", now_wall_ms(), kind, plan_id, stage_id, run_id,
-		       bisection_id, data);
 }

@@ -11,6 +11,9 @@
  * mode, a busy timeout and foreign keys, and applies the migrations
  * compiled in from schema/ (PRAGMA user_version says which ran).
  *
+ * Every function returns 0 (or a count, or 1 for "found") on success and
+ * -1 on an error, which it logs.
+ *
  * Statements are prepared once per connection and cached by their SQL
  * text: db_stmt() returns a statement with the arguments bound; the caller
  * steps it and must hand it back with db_done() (which resets it).
@@ -39,6 +42,8 @@ struct db {
 		sqlite3_stmt *st;
 	} cache[DB_CACHE_SIZE];
 	int depth;		/* nesting of db_begin() */
+	int failed;		/* a statement of this transaction failed */
+	char failed_what[256];	/* the first one, for the log */
 };
 
 /* Open (creating if needed) and migrate.  NULL on failure (logged). */
@@ -48,10 +53,27 @@ void db_close(struct db *db);
 /* The current schema version of an open database. */
 int db_schema_version(struct db *db);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK; nested calls only count depth. */
+/*
+ * Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK; nested calls count
+ * depth, the outermost pair does the work.
+ *
+ * All or nothing: when any statement fails inside a transaction (an
+ * exec, a query, a prepare, a bind, a db_step()), or a nested level rolls
+ * back, the transaction is doomed: the outermost db_commit() rolls all of
+ * it back, logs the first failed statement and returns -1 (a nested
+ * db_commit() returns -1 at once).  A caller still checks every result,
+ * but one that forgets cannot commit half a change.
+ */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+int db_in_transaction(const struct db *db);
+
+/*
+ * sqlite3_step() for a statement from db_stmt(): 1 a row, 0 done, -1 an
+ * error (logged, and it dooms the transaction as above).
+ */
+int db_step(struct db *db, sqlite3_stmt *st);
 
 /* Run a statement that returns no rows.  0 or -1 (logged). */
 int db_exec(struct db *db, const char *sql, const char *fmt, ...);
@@ -83,13 +105,5 @@ int db_changes(struct db *db);
 const char *db_col_text(sqlite3_stmt *st, int col);
 /* Fresh copy of a text column, NULL for NULL. */
 char *db_col_dup(sqlite3_stmt *st, int col);
-
-/*
- * Record an event (for live updates and the audit trail).  Ids of 0 are
- * stored as NULL; data may be NULL (a JSON object as text otherwise).
- */
-int db_event(struct db *db, const char *kind, long long plan_id,
-	     long long stage_id, long long run_id, long long bisection_id,
-	     const char *data);
 
 #endif

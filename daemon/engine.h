@@ -18,8 +18,9 @@
  *    (build or infrastructure failure), or queued / running / waiting
  *  - bisections are driven from here (bisector.h)
  *
- * One thread owns the loop.  Other threads (HTTP) change state only in the
- * database and then call engine_wake(); the loop picks the change up.
+ * One thread owns the loop.  Other threads (HTTP) change state only
+ * through the modules that own the tables and then call engine_notify()
+ * with what changed.
  * Signals (SIGCHLD, SIGTERM, SIGINT, SIGHUP) must be blocked in every
  * thread before engine_init(): the loop reads them from a signalfd.
  */
@@ -37,14 +38,26 @@ struct engine *engine_new(struct kstage_config *cfg,
 			  const struct engine_options *opt, char **err);
 void engine_free(struct engine *e);
 
-/* The loop's database connection (loop thread only). */
-struct db *engine_db(struct engine *e);
-
 /* Run the loop until stopped (SIGTERM/SIGINT) or, with once, done. */
 int engine_loop(struct engine *e);
 
-/* From any thread: wake the loop; with pass, also re-read the plans'
- * branches.  Async-signal-safe. */
+/*
+ * What changed, for the loop.  Other threads change the database through
+ * the module that owns the table, commit, and then tell the loop what
+ * they changed; the loop acts on that alone (no polling of the tables).
+ */
+enum wake_kind {
+	WAKE_PASS,		/* re-read the plans' branches */
+	WAKE_RUN,		/* run id was queued or canceled */
+	WAKE_BISECTION,		/* bisection id was requested or canceled */
+	WAKE_PLAN,		/* plan id's acks changed: judge it again */
+	WAKE_ALL,		/* anything: look at every plan */
+};
+
+/* From any thread: tell the loop.  Async-signal-safe, never blocks. */
+void engine_notify(struct engine *e, enum wake_kind kind, long long id);
+
+/* engine_notify() with WAKE_PASS (pass) or WAKE_ALL. */
 void engine_wake(struct engine *e, int pass);
 
 /* From any thread: ask the loop to stop. */
@@ -56,9 +69,5 @@ void engine_stop(struct engine *e);
  * red or in error, 3 the stack is not consistent (but nothing is red).
  */
 int engine_report(struct engine *e, FILE *out);
-
-/* Recompute every stage verdict of a plan (by database id). */
-int engine_compare_plan(struct db *db, const struct plan_def *plan,
-			long long plan_id);
 
 #endif

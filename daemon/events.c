@@ -1,5 +1,6 @@
 /*
- * events: server-sent events from the events table (see events.h).
+ * events: the events table and the server-sent events that read it
+ * (see events.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -37,6 +38,27 @@ struct stream {
 	size_t sent;		/* bytes of pending already handed over */
 	double last_write;	/* monotonic seconds */
 };
+
+int events_add(struct db *db, const char *kind, long long plan_id,
+	       long long stage_id, long long run_id, long long bisection_id,
+	       json_t *data)
+{
+	char *text = NULL;
+	int ret;
+
+	if (data) {
+		text = json_dumps(data, JSON_COMPACT);
+		json_decref(data);
+		if (!text)
+			return error("event %s: cannot encode its data", kind);
+	}
+	ret = db_exec(db, "INSERT INTO events (at, kind, plan_id, stage_id, run_id,"
+		      " bisection_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		      "lsLLLLs", now_wall_ms(), kind, plan_id, stage_id, run_id,
+		      bisection_id, text);
+	free(text);
+	return ret;
+}
 
 struct events *events_new(unsigned max_streams)
 {

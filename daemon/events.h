@@ -1,11 +1,13 @@
 #ifndef EVENTS_H
 #define EVENTS_H
 
+#include <jansson.h>
+
 #include "db.h"
 #include "strbuf.h"
 
 /*
- * events: the live event stream (server-sent events, GET /api/v1/events).
+ * events: the events table, and the live event stream (server-sent events, GET /api/v1/events).
  *
  * A stream sends every row of the events table after a given id, in
  * order, then new rows as they are written:
@@ -29,6 +31,17 @@
 
 struct MHD_Response;
 struct events;
+
+/*
+ * Record an event: the one writer of the events table.  Ids of 0 are
+ * stored as NULL.  data is a JSON object (jansson) whose reference is
+ * stolen, or NULL; it is stored as compact JSON text, so every string in
+ * it is escaped by jansson, whatever it holds.  Call it inside the
+ * transaction of the change it reports.  0 or -1.
+ */
+int events_add(struct db *db, const char *kind, long long plan_id,
+	       long long stage_id, long long run_id, long long bisection_id,
+	       json_t *data);
 
 #define EVENTS_MAX_STREAMS 64
 #define EVENTS_POLL_MS 200

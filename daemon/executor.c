@@ -223,6 +223,16 @@ size_t executor_busy(const struct executor *ex)
 	return ex->nr_slots - executor_idle(ex);
 }
 
+size_t executor_running(const struct executor *ex, long long *ids, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ex->nr_slots && n < max; i++)
+		if (ex->slots[i].phase != PHASE_IDLE)
+			ids[n++] = ex->slots[i].spec.id;
+	return n;
+}
+
 int executor_has(const struct executor *ex, long long run_id)
 {
 	size_t i;
@@ -236,42 +246,29 @@ int executor_has(const struct executor *ex, long long run_id)
 
 /* --- the database side of steps ----------------------------------------- */
 
-static void step_state(struct executor *ex, struct slot *s, const char *state)
+static void step_started_db(struct executor *ex, struct slot *s)
 {
 	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
-	int running = !strcmp(state, "running");
 
-	if (db_begin(ex->db) < 0)
-		return;
-	if (running) {
-		db_exec(ex->db, "UPDATE steps SET state = 'running', started_at = ?,"
-			" log = ? WHERE run_id = ? AND idx = ?", "lsli", now_wall_ms(),
-			s->log_rel, s->spec.id, (int)s->step);
-		db_exec(ex->db, "UPDATE runs SET current_step = ?, pgid = ?"
-			" WHERE id = ?", "sil", d->name, (int)s->pid, s->spec.id);
-	} else {
-		int code = -1, sig = 0;
+	if (queue_step_started(ex->db, s->spec.id, s->step, d->name, s->log_rel,
+			       (int)s->pid) < 0)
+		warn("run %lld: step %s: its start is not recorded", s->spec.id,
+		     d->name);
+}
 
-		if (WIFEXITED(s->status))
-			code = WEXITSTATUS(s->status);
-		else if (WIFSIGNALED(s->status))
-			sig = WTERMSIG(s->status);
-		db_exec(ex->db, "UPDATE steps SET state = ?, exit_code = ?, signal = ?,"
-			" finished_at = ?, log_bytes = ?, log_dropped = ?"
-			" WHERE run_id = ? AND idx = ?", "siilllli", state,
-			code >= 0 ? code : 0, sig, now_wall_ms(),
-			(long long)s->log_bytes, (long long)s->log_dropped,
-			s->spec.id, (int)s->step);
-	}
-	{
-		char data[160];
+static void step_finished_db(struct executor *ex, struct slot *s,
+			     enum step_state state)
+{
+	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	struct step_end end = { state, 0, 0, (long long)s->log_bytes,
+				(long long)s->log_dropped };
 
-		snprintf(data, sizeof(data), "{\"step\":\"%s\",\"state\":\"%s\"}",
-			 d->name, state);
-		db_event(ex->db, "step", s->spec.plan_id, s->spec.stage_id,
-			 s->spec.id, 0, data);
-	}
-	db_commit(ex->db);
+	if (WIFEXITED(s->status))
+		end.exit_code = WEXITSTATUS(s->status);
+	else if (WIFSIGNALED(s->status))
+		end.signal = WTERMSIG(s->status);
+	if (queue_step_finished(ex->db, s->spec.id, s->step, d->name, &end) < 0)
+		warn("run %lld: step %s: its end is not recorded", s->spec.id, d->name);
 }
 
 /* --- children ---------------------------------------------------------------- */
@@ -456,7 +453,7 @@ static int spawn_step(struct executor *ex, struct slot *s)
 	s->kill_at = 0;
 	s->drain_until = 0;
 	s->timed_out = s->term_sent = s->kill_sent = 0;
-	step_state(ex, s, "running");
+	step_started_db(ex, s);
 	if (started)
 		info("run %lld: %s %s: step %s started (pid %d, timeout %u s)",
 		     s->spec.id, s->spec.plan->name, s->spec.stage, d->name,
@@ -575,60 +572,29 @@ static void parse_console(struct executor *ex, struct slot *s, int timed_out)
 	free(abs);
 }
 
-static int store_results(struct executor *ex, struct slot *s, const char *verdict,
-			 unsigned counts[TEST_STATUS_COUNT])
+static int store_results(struct executor *ex, struct slot *s,
+			 enum run_verdict verdict, const unsigned counts[TEST_STATUS_COUNT])
 {
-	struct db *db = ex->db;
-	size_t i;
+	struct run_outcome o = { verdict };
 	double total = now_monotonic() - s->run_started;
 	long long overhead = (long long)((total - s->steps_seconds -
 					  s->co_stats.seconds) * 1000);
 
-	if (db_begin(db) < 0)
-		return -1;
-	if (db_exec(db, "DELETE FROM results WHERE run_id = ?", "l", s->spec.id) < 0)
-		goto fail;
-	for (i = 0; i < s->report.nr; i++) {
-		const struct test_result *r = &s->report.results[i];
-
-		/* INSERT OR IGNORE: a name seen twice keeps its first result. */
-		if (db_exec(db, "INSERT OR IGNORE INTO results (run_id, test, status,"
-			    " detail, line) VALUES (?, ?, ?, ?, ?)", "lsssi",
-			    s->spec.id, r->name, test_status_name(r->status),
-			    r->detail, (int)r->line) < 0)
-			goto fail;
+	o.have_boot = s->have_boot;
+	if (s->have_boot) {
+		o.boot_verdict = boot_verdict_name(s->boot.verdict);
+		o.boot_line = s->boot.line;
+		o.boot_text = s->boot.text[0] ? s->boot.text : NULL;
 	}
-	if (db_exec(db, "UPDATE runs SET state = 'done', verdict = ?,"
-		    " boot_verdict = ?, boot_line = ?, boot_text = ?, failed_step = ?,"
-		    " error = ?, n_pass = ?, n_fail = ?, n_skip = ?, n_error = ?,"
-		    " reusable = ?, finished_at = ?, checkout_ms = ?, overhead_ms = ?,"
-		    " current_step = NULL, pgid = NULL"
-		    " WHERE id = ? AND state = 'running'", "ssisssiiiiillll",
-		    verdict, s->have_boot ? boot_verdict_name(s->boot.verdict) : NULL,
-		    s->have_boot ? (int)s->boot.line : 0,
-		    s->have_boot && s->boot.text[0] ? s->boot.text : NULL,
-		    s->failed_step, s->error_text,
-		    (int)counts[TEST_PASS], (int)counts[TEST_FAIL],
-		    (int)counts[TEST_SKIP], (int)counts[TEST_ERROR],
-		    s->error ? s->reusable : 1, now_wall_ms(),
-		    (long long)(s->co_stats.seconds * 1000),
-		    overhead < 0 ? 0 : overhead, s->spec.id) < 0)
-		goto fail;
-	if (db_exec(db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
-		    " AND state = 'pending'", "l", s->spec.id) < 0)
-		goto fail;
-	{
-		char data[96];
-
-		snprintf(data, sizeof(data), "{\"verdict\":\"%s\"}", verdict);
-		if (db_event(db, "run-finished", s->spec.plan_id, s->spec.stage_id,
-			     s->spec.id, 0, data) < 0)
-			goto fail;
-	}
-	return db_commit(db);
-fail:
-	db_rollback(db);
-	return error("run %lld: cannot store the results", s->spec.id);
+	o.failed_step = s->failed_step;
+	o.error = s->error_text;
+	memcpy(o.counts, counts, sizeof(o.counts));
+	o.reusable = s->error ? s->reusable : 1;
+	o.checkout_ms = (long long)(s->co_stats.seconds * 1000);
+	o.overhead_ms = overhead < 0 ? 0 : overhead;
+	o.results = s->report.results;
+	o.nr_results = s->report.nr;
+	return queue_finish(ex->db, s->spec.id, &o);
 }
 
 /* The boot verdict becomes a result of its own, "boot". */
@@ -661,27 +627,26 @@ static void add_boot_result(struct slot *s)
 static void finish_run(struct executor *ex, struct slot *s)
 {
 	unsigned counts[TEST_STATUS_COUNT] = { 0 };
-	const char *verdict;
+	enum run_verdict verdict;
 
 	if (s->canceled) {
-		db_exec(ex->db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
-			" AND state IN ('pending', 'running')", "l", s->spec.id);
-		db_exec(ex->db, "UPDATE runs SET current_step = NULL, pgid = NULL,"
-			" finished_at = ? WHERE id = ?", "ll", now_wall_ms(), s->spec.id);
+		queue_finish_canceled(ex->db, s->spec.id);
 		info("run %lld: canceled", s->spec.id);
 		return;
 	}
 	add_boot_result(s);
 	ktap_count(&s->report, counts);
 	if (s->error)
-		verdict = "error";
+		verdict = VERDICT_ERROR;
 	else if (counts[TEST_FAIL] || counts[TEST_ERROR])
-		verdict = "fail";
+		verdict = VERDICT_FAIL;
 	else
-		verdict = "pass";
-	store_results(ex, s, verdict, counts);
+		verdict = VERDICT_PASS;
+	if (store_results(ex, s, verdict, counts) < 0)
+		queue_fail(ex->db, s->spec.id, "cannot store the results");
 	info("run %lld: %s %s %.12s: %s (pass %u, fail %u, skip %u, error %u)%s%s",
-	     s->spec.id, s->spec.plan->name, s->spec.stage, s->spec.commit, verdict,
+	     s->spec.id, s->spec.plan->name, s->spec.stage, s->spec.commit,
+	     run_verdict_name(verdict),
 	     counts[TEST_PASS], counts[TEST_FAIL], counts[TEST_SKIP],
 	     counts[TEST_ERROR], s->error_text ? ": " : "",
 	     s->error_text ? s->error_text : "");
@@ -697,22 +662,22 @@ static int step_done(struct executor *ex, struct slot *s)
 	const struct profile *p = s->spec.plan->profile;
 	const struct step_def *d = &p->steps[s->step];
 	int ok = WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0;
-	const char *state;
+	enum step_state state;
 
 	s->steps_seconds += now_monotonic() - s->step_started;
 	log_close(s);
 
 	if (s->canceled)
-		state = "error";
+		state = STEP_ERROR;
 	else if (s->timed_out)
-		state = "timeout";
+		state = STEP_TIMEOUT;
 	else if (s->error)
-		state = "error";
+		state = STEP_ERROR;
 	else
-		state = ok ? "ok" : "failed";
-	step_state(ex, s, state);
+		state = ok ? STEP_OK : STEP_FAILED;
+	step_finished_db(ex, s, state);
 	info("run %lld: %s %s: step %s %s after %.1f s", s->spec.id,
-	     s->spec.plan->name, s->spec.stage, d->name, state,
+	     s->spec.plan->name, s->spec.stage, d->name, step_state_name(state),
 	     now_monotonic() - s->step_started);
 	if (s->canceled)
 		return 1;
@@ -787,38 +752,6 @@ static int prepare_dirs(struct executor *ex, struct slot *s)
 	return 0;
 }
 
-static int insert_steps(struct executor *ex, const struct run_spec *spec)
-{
-	const struct profile *p = spec->plan->profile;
-	size_t i;
-
-	if (db_begin(ex->db) < 0)
-		return -1;
-	if (db_exec(ex->db, "DELETE FROM steps WHERE run_id = ?", "l", spec->id) < 0)
-		goto fail;
-	for (i = 0; i < p->nr_steps; i++)
-		if (db_exec(ex->db, "INSERT INTO steps (run_id, idx, name, state,"
-			    " console) VALUES (?, ?, ?, 'pending', ?)", "lisi", spec->id,
-			    (int)i, p->steps[i].name, p->steps[i].console) < 0)
-			goto fail;
-	return db_commit(ex->db);
-fail:
-	db_rollback(ex->db);
-	return -1;
-}
-
-/* Mark a run that could not even start as done with verdict error. */
-static void fail_start(struct executor *ex, const struct run_spec *spec,
-		       const char *why)
-{
-	db_exec(ex->db, "UPDATE runs SET state = 'done', verdict = 'error',"
-		" error = ?, finished_at = ? WHERE id = ? AND state IN"
-		" ('queued', 'running')", "sll", why, now_wall_ms(), spec->id);
-	db_event(ex->db, "run-finished", spec->plan_id, spec->stage_id, spec->id,
-		 0, "{\"verdict\":\"error\"}");
-	error("run %lld: %s", spec->id, why);
-}
-
 int executor_start(struct executor *ex, const struct run_spec *spec)
 {
 	struct slot *s = NULL;
@@ -837,16 +770,16 @@ int executor_start(struct executor *ex, const struct run_spec *spec)
 	s->run_started = now_monotonic();
 	random_token(s->token);
 	if (git_oid_fromstr(&s->tree_oid, spec->tree) < 0) {
-		fail_start(ex, spec, "bad tree id");
+		queue_fail(ex->db, spec->id, "bad tree id");
 		slot_reset(s);
 		return -1;
 	}
-	if (prepare_dirs(ex, s) < 0 || insert_steps(ex, spec) < 0) {
-		fail_start(ex, spec, "cannot prepare the run's directories");
+	if (prepare_dirs(ex, s) < 0) {
+		queue_fail(ex->db, spec->id, "cannot prepare the run's directories");
 		slot_reset(s);
 		return -1;
 	}
-	if (queue_started(ex->db, spec->id, s->idx, s->token) < 0) {
+	if (queue_started(ex->db, spec->id, s->idx, s->token, spec->plan->profile) < 0) {
 		slot_reset(s);
 		return -1;
 	}
@@ -855,7 +788,7 @@ int executor_start(struct executor *ex, const struct run_spec *spec)
 	s->phase = PHASE_CHECKOUT;
 	rc = pthread_create(&s->thread, NULL, checkout_thread, s);
 	if (rc) {
-		fail_start(ex, spec, "cannot start the checkout thread");
+		queue_fail(ex->db, spec->id, "cannot start the checkout thread");
 		slot_reset(s);
 		return -1;
 	}
@@ -1108,11 +1041,7 @@ void executor_shutdown(struct executor *ex)
 		if (s->phase == PHASE_IDLE)
 			continue;
 		/* Not the run's fault: it goes back to the queue. */
-		db_exec(ex->db, "DELETE FROM results WHERE run_id = ?", "l", s->spec.id);
-		db_exec(ex->db, "UPDATE runs SET state = 'queued', slot = NULL,"
-			" pgid = NULL, token = NULL, started_at = NULL,"
-			" current_step = NULL WHERE id = ? AND state = 'running'", "l",
-			s->spec.id);
+		queue_requeue(ex->db, s->spec.id);
 		info("run %lld: interrupted, back in the queue", s->spec.id);
 		slot_reset(s);
 	}

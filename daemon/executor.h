@@ -62,6 +62,9 @@ size_t executor_idle(const struct executor *ex);
  * with verdict error and the reason). */
 int executor_start(struct executor *ex, const struct run_spec *spec);
 
+/* The ids of the runs on slots now (at most max); returns how many. */
+size_t executor_running(const struct executor *ex, long long *ids, size_t max);
+
 /* Is the run on a slot now? */
 int executor_has(const struct executor *ex, long long run_id);
 

@@ -25,40 +25,21 @@
 #include "ktap.h"
 #include "text.h"
 #include "wrapper.h"
+#include "states.h"
 #include "banned.h"
 
 /* Comment lines kept per level for a failing test's detail. */
 #define DIAG_LINES 8
 #define DIAG_LINE_MAX 256
 
-static const char *const status_names[TEST_STATUS_COUNT] = {
+static const char *const test_status_names[TEST_STATUS_COUNT] = {
 	[TEST_PASS] = "pass",
 	[TEST_FAIL] = "fail",
 	[TEST_SKIP] = "skip",
 	[TEST_ERROR] = "error",
 };
 
-const char *test_status_name(enum test_status s)
-{
-	if ((unsigned)s >= TEST_STATUS_COUNT)
-		return "unknown";
-	return status_names[s];
-}
-
-int test_status_parse(enum test_status *out, const char *name)
-{
-	int i;
-
-	if (!name)
-		return -1;
-	for (i = 0; i < TEST_STATUS_COUNT; i++) {
-		if (!strcmp(status_names[i], name)) {
-			*out = (enum test_status)i;
-			return 0;
-		}
-	}
-	return -1;
-}
+DEFINE_NAMES(test_status, enum test_status, TEST_STATUS_COUNT)
 
 /*
  * TAP directives and what they make of "ok" / "not ok".  "what" starts the

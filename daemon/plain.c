@@ -119,8 +119,9 @@ int plain_plans(struct api_reply *out, const struct api_request *req)
 	strbuf_reset(b);
 	html_head(b, "kstage");
 	strbuf_adds(b, "<h1>kstage</h1>\n");
-	p = db_stmt(req->db, "SELECT id, name, profile, gate_state, coalesce(gate_detail,"
-		    " '') FROM plans ORDER BY name", NULL);
+	p = db_stmt(req->db, "SELECT p.id, p.name, p.profile, coalesce(g.state,"
+		    " 'unknown'), coalesce(g.detail, '') FROM plans p LEFT JOIN gates g"
+		    " ON g.plan_id = p.id ORDER BY p.name", NULL);
 	if (!p)
 		return -1;
 	while (sqlite3_step(p) == SQLITE_ROW) {

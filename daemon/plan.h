@@ -22,9 +22,12 @@ enum stack_state {
 	STACK_OK = 0,
 	STACK_NEEDS_REBASE,	/* does not contain the head of the stage below */
 	STACK_MISSING,		/* the branch does not exist */
+	STACK_UNKNOWN,		/* not resolved yet (stored only) */
+	STACK_STATE_COUNT
 };
 
 const char *stack_state_name(enum stack_state s);
+int stack_state_parse(enum stack_state *out, const char *s);
 
 #define PLAN_MAX_OWN_COMMITS 10000
 

@@ -6,20 +6,74 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <jansson.h>
 
 #include "child.h"
+#include "events.h"
 #include "log.h"
 #include "queue.h"
 #include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
 
+/* Run events carry the run's plan and stage: one place that finds them. */
+static int run_event(struct db *db, const char *kind, long long run_id,
+		     json_t *data)
+{
+	sqlite3_stmt *st;
+	long long plan = 0, stage = 0, bis = 0;
+	int rc;
+
+	st = db_stmt(db, "SELECT plan_id, coalesce(stage_id, 0),"
+		     " coalesce(bisection_id, 0) FROM runs WHERE id = ?", "l", run_id);
+	if (!st) {
+		json_decref(data);
+		return -1;
+	}
+	rc = db_step(db, st);
+	if (rc == 1) {
+		plan = sqlite3_column_int64(st, 0);
+		stage = sqlite3_column_int64(st, 1);
+		bis = sqlite3_column_int64(st, 2);
+	}
+	db_done(st);
+	if (rc != 1) {
+		json_decref(data);
+		return error("run %lld: not found", run_id);
+	}
+	return events_add(db, kind, plan, stage, run_id, bis, data);
+}
+
+/*
+ * Run body(db, run_id, arg) in a transaction of its own (or the caller's):
+ * all of it or nothing.
+ */
+static int in_transaction(struct db *db, long long run_id, const char *what,
+			  int (*body)(struct db *, long long, const void *),
+			  const void *arg)
+{
+	int rc;
+
+	if (db_begin(db) < 0)
+		return -1;
+	rc = body(db, run_id, arg);
+	if (rc < 0) {
+		db_rollback(db);
+		return error("run %lld: cannot %s", run_id, what);
+	}
+	if (db_commit(db) < 0)
+		return error("run %lld: cannot %s", run_id, what);
+	return rc;
+}
+
 /*
  * A done run that can stand for the requested one: same tree, same
  * profile digest, a reusable outcome, and results for every requested
- * test (a full run covers any subset).
+ * test (a full run covers any subset).  0 if none, -1 on error.
  */
-static long long find_reusable(struct db *db, const struct run_request *req)
+static long long find_reusable(struct db *db, const char *tree,
+			       const char *digest, const char *tests)
 {
 	long long id = 0;
 	int rc;
@@ -29,8 +83,8 @@ static long long find_reusable(struct db *db, const struct run_request *req)
 			" AND state = 'done' AND reusable = 1"
 			" AND (tests IS NULL OR tests = ?)"
 			" ORDER BY tests IS NOT NULL, id DESC LIMIT 1",
-			"sss", req->tree, req->digest, req->tests ? req->tests : "");
-	return rc == 1 ? id : 0;
+			"sss", tree, digest, tests ? tests : "");
+	return rc < 0 ? -1 : rc == 1 ? id : 0;
 }
 
 static int copy_outcome(struct db *db, long long to, long long from)
@@ -38,8 +92,10 @@ static int copy_outcome(struct db *db, long long to, long long from)
 	long long origin = from, r = 0;
 
 	/* Always point at the run that did the work. */
-	if (db_get_int(db, &r, "SELECT reused_from FROM runs WHERE id = ?", "l",
-		       from) == 1 && r)
+	if (db_get_int(db, &r, "SELECT coalesce(reused_from, 0) FROM runs"
+		       " WHERE id = ?", "l", from) < 0)
+		return -1;
+	if (r)
 		origin = r;
 	if (db_exec(db, "UPDATE runs SET (state, verdict, boot_verdict, boot_line,"
 		    " boot_text, failed_step, error, n_pass, n_fail, n_skip, n_error,"
@@ -54,101 +110,91 @@ static int copy_outcome(struct db *db, long long to, long long from)
 		       " WHERE run_id = ?", "ll", to, from);
 }
 
-long long queue_add(struct db *db, const struct run_request *req, int *reused)
+static int add_run(struct db *db, const struct run_request *req, long long *id,
+		   long long *from)
 {
-	long long id, from = 0;
-
-	if (reused)
-		*reused = 0;
-	if (db_begin(db) < 0)
-		return -1;
 	if (req->supersede && req->stage_id && !req->tests &&
 	    db_exec(db, "UPDATE runs SET state = 'superseded', finished_at = ?"
 		    " WHERE stage_id = ? AND state = 'queued' AND tests IS NULL"
 		    " AND reason IN ('change', 'manual', 'retry')"
 		    " AND commit_id != ?", "lls", now_wall_ms(), req->stage_id,
 		    req->commit) < 0)
-		goto fail;
+		return -1;
 	if (db_exec(db, "INSERT INTO runs (plan_id, stage_id, commit_id, tree_id,"
 		    " profile, profile_digest, reason, tests, bisection_id, priority,"
 		    " no_reuse, state, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
 		    " ?, ?, 'queued', ?)", "lLssssssLiil", req->plan_id, req->stage_id,
-		    req->commit, req->tree, req->profile, req->digest, req->reason,
-		    req->tests, req->bisection_id, req->priority, req->no_reuse,
-		    now_wall_ms()) < 0)
-		goto fail;
-	id = db_last_id(db);
-	if (!req->no_reuse)
-		from = find_reusable(db, req);
-	if (from) {
-		if (copy_outcome(db, id, from) < 0)
-			goto fail;
-		if (reused)
-			*reused = 1;
-	}
-	{
-		char data[64];
+		    req->commit, req->tree, req->profile, req->digest,
+		    run_reason_name(req->reason), req->tests, req->bisection_id,
+		    req->priority, req->no_reuse, now_wall_ms()) < 0)
+		return -1;
+	*id = db_last_id(db);
+	*from = req->no_reuse ? 0 : find_reusable(db, req->tree, req->digest,
+						   req->tests);
+	if (*from < 0 || (*from && copy_outcome(db, *id, *from) < 0))
+		return -1;
+	if (*from)
+		return run_event(db, "run-reused", *id,
+				 json_pack("{s:I}", "reused_from", (json_int_t)*from));
+	return run_event(db, "run-queued", *id, NULL);
+}
 
-		snprintf(data, sizeof(data), "{\"reused_from\":%lld}", from);
-		if (db_event(db, from ? "run-reused" : "run-queued", req->plan_id,
-			     req->stage_id, id, req->bisection_id,
-			     from ? data : NULL) < 0)
-			goto fail;
+long long queue_add(struct db *db, const struct run_request *req, int *reused)
+{
+	long long id = 0, from = 0;
+
+	if (reused)
+		*reused = 0;
+	if (db_begin(db) < 0)
+		return -1;
+	if (add_run(db, req, &id, &from) < 0) {
+		db_rollback(db);
+		return error("cannot queue a run of %.12s", req->commit);
 	}
 	if (db_commit(db) < 0)
 		return -1;
+	if (reused)
+		*reused = from != 0;
 	return id;
-fail:
-	db_rollback(db);
-	return -1;
 }
 
-int queue_reuse_late(struct db *db, long long run_id)
+static int reuse_late(struct db *db, long long run_id, const void *arg)
 {
-	struct run_request req = { 0 };
 	sqlite3_stmt *st;
 	char *tree = NULL, *digest = NULL, *tests = NULL;
-	long long from = 0, plan = 0, stage = 0, bis = 0;
-	int no_reuse = 1, ret = -1;
+	long long from = 0;
+	int no_reuse = 1, rc;
 
-	st = db_stmt(db, "SELECT tree_id, profile_digest, tests, no_reuse, plan_id,"
-		     " coalesce(stage_id, 0), coalesce(bisection_id, 0) FROM runs"
+	(void)arg;
+	st = db_stmt(db, "SELECT tree_id, profile_digest, tests, no_reuse FROM runs"
 		     " WHERE id = ? AND state = 'queued'", "l", run_id);
 	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	rc = db_step(db, st);
+	if (rc == 1) {
 		tree = db_col_dup(st, 0);
 		digest = db_col_dup(st, 1);
 		tests = db_col_dup(st, 2);
 		no_reuse = sqlite3_column_int(st, 3);
-		plan = sqlite3_column_int64(st, 4);
-		stage = sqlite3_column_int64(st, 5);
-		bis = sqlite3_column_int64(st, 6);
 	}
 	db_done(st);
-	if (!tree || no_reuse) {
-		ret = 0;
-		goto out;
-	}
-	req.tree = tree;
-	req.digest = digest;
-	req.tests = tests;
-	if (db_begin(db) < 0)
-		goto out;
-	from = find_reusable(db, &req);
-	if (from && (copy_outcome(db, run_id, from) < 0 ||
-		     db_event(db, "run-reused", plan, stage, run_id, bis, NULL) < 0)) {
-		db_rollback(db);
-		goto out;
-	}
-	if (db_commit(db) < 0)
-		goto out;
-	ret = from ? 1 : 0;
-out:
+	if (rc == 1 && !no_reuse)
+		from = find_reusable(db, tree, digest, tests);
+	if (from > 0 && (copy_outcome(db, run_id, from) < 0 ||
+			 run_event(db, "run-reused", run_id,
+				   json_pack("{s:I}", "reused_from", (json_int_t)from)) < 0))
+		from = -1;
 	free(tree);
 	free(digest);
 	free(tests);
-	return ret;
+	if (rc < 0 || from < 0)
+		return -1;
+	return from ? 1 : 0;
+}
+
+int queue_reuse_late(struct db *db, long long run_id)
+{
+	return in_transaction(db, run_id, "reuse a result", reuse_late, NULL);
 }
 
 long long queue_next(struct db *db)
@@ -163,65 +209,223 @@ long long queue_next(struct db *db)
 	return rc < 0 ? -1 : rc == 1 ? id : 0;
 }
 
-long long queue_count(struct db *db, const char *state)
+long long queue_count(struct db *db, enum run_state state)
 {
 	long long n = 0;
 
 	if (db_get_int(db, &n, "SELECT count(*) FROM runs WHERE state = ?", "s",
-		       state) < 0)
+		       run_state_name(state)) < 0)
 		return -1;
 	return n;
 }
 
-int queue_started(struct db *db, long long run_id, int slot, const char *token)
-{
-	long long plan = 0, stage = 0;
+struct start_arg {
+	int slot;
+	const char *token;
+	const struct profile *p;
+};
 
-	if (db_begin(db) < 0)
-		return -1;
+static int started(struct db *db, long long run_id, const void *arg)
+{
+	const struct start_arg *a = arg;
+	size_t i;
+
 	if (db_exec(db, "UPDATE runs SET state = 'running', slot = ?, token = ?,"
 		    " started_at = ? WHERE id = ? AND state = 'queued'", "isll",
-		    slot, token, now_wall_ms(), run_id) < 0 ||
-	    db_changes(db) != 1)
-		goto fail;
-	db_get_int(db, &plan, "SELECT plan_id FROM runs WHERE id = ?", "l", run_id);
-	db_get_int(db, &stage, "SELECT coalesce(stage_id, 0) FROM runs WHERE id = ?",
-		   "l", run_id);
-	if (db_event(db, "run-started", plan, stage, run_id, 0, NULL) < 0)
-		goto fail;
-	return db_commit(db);
-fail:
-	db_rollback(db);
-	return error("run %lld: cannot mark it running", run_id);
+		    a->slot, a->token, now_wall_ms(), run_id) < 0)
+		return -1;
+	if (db_changes(db) != 1)
+		return error("run %lld is not queued", run_id);
+	if (db_exec(db, "DELETE FROM steps WHERE run_id = ?", "l", run_id) < 0)
+		return -1;
+	for (i = 0; i < a->p->nr_steps; i++)
+		if (db_exec(db, "INSERT INTO steps (run_id, idx, name, state, console)"
+			    " VALUES (?, ?, ?, 'pending', ?)", "lisi", run_id, (int)i,
+			    a->p->steps[i].name, a->p->steps[i].console) < 0)
+			return -1;
+	return run_event(db, "run-started", run_id, NULL);
+}
+
+int queue_started(struct db *db, long long run_id, int slot, const char *token,
+		  const struct profile *p)
+{
+	struct start_arg a = { slot, token, p };
+
+	return in_transaction(db, run_id, "mark it running", started, &a);
+}
+
+struct step_arg {
+	size_t idx;
+	const char *name;
+	const char *log;
+	int pgid;
+	const struct step_end *end;
+};
+
+static int step_event(struct db *db, long long run_id, const char *name,
+		      enum step_state state)
+{
+	return run_event(db, "step", run_id,
+			 json_pack("{s:s,s:s}", "step", name, "state",
+				   step_state_name(state)));
+}
+
+static int step_started(struct db *db, long long run_id, const void *arg)
+{
+	const struct step_arg *a = arg;
+
+	if (db_exec(db, "UPDATE steps SET state = 'running', started_at = ?,"
+		    " log = ? WHERE run_id = ? AND idx = ?", "lsli", now_wall_ms(),
+		    a->log, run_id, (int)a->idx) < 0 ||
+	    db_exec(db, "UPDATE runs SET current_step = ?, pgid = ? WHERE id = ?",
+		    "sil", a->name, a->pgid, run_id) < 0)
+		return -1;
+	return step_event(db, run_id, a->name, STEP_RUNNING);
+}
+
+int queue_step_started(struct db *db, long long run_id, size_t idx,
+		       const char *name, const char *log, int pgid)
+{
+	struct step_arg a = { idx, name, log, pgid, NULL };
+
+	return in_transaction(db, run_id, "mark a step running", step_started, &a);
+}
+
+static int step_finished(struct db *db, long long run_id, const void *arg)
+{
+	const struct step_arg *a = arg;
+	const struct step_end *e = a->end;
+
+	if (db_exec(db, "UPDATE steps SET state = ?, exit_code = ?, signal = ?,"
+		    " finished_at = ?, log_bytes = ?, log_dropped = ?"
+		    " WHERE run_id = ? AND idx = ?", "siilllli",
+		    step_state_name(e->state), e->exit_code, e->signal, now_wall_ms(),
+		    e->log_bytes, e->log_dropped, run_id, (int)a->idx) < 0)
+		return -1;
+	return step_event(db, run_id, a->name, e->state);
+}
+
+int queue_step_finished(struct db *db, long long run_id, size_t idx,
+			const char *name, const struct step_end *end)
+{
+	struct step_arg a = { idx, name, NULL, 0, end };
+
+	return in_transaction(db, run_id, "record a step", step_finished, &a);
+}
+
+static int finish(struct db *db, long long run_id, const void *arg)
+{
+	const struct run_outcome *o = arg;
+	size_t i;
+
+	if (db_exec(db, "DELETE FROM results WHERE run_id = ?", "l", run_id) < 0)
+		return -1;
+	for (i = 0; i < o->nr_results; i++) {
+		const struct test_result *r = &o->results[i];
+
+		/* INSERT OR IGNORE: a name seen twice keeps its first result. */
+		if (db_exec(db, "INSERT OR IGNORE INTO results (run_id, test, status,"
+			    " detail, line) VALUES (?, ?, ?, ?, ?)", "lsssi", run_id,
+			    r->name, test_status_name(r->status), r->detail,
+			    (int)r->line) < 0)
+			return -1;
+	}
+	if (db_exec(db, "UPDATE runs SET state = 'done', verdict = ?,"
+		    " boot_verdict = ?, boot_line = ?, boot_text = ?, failed_step = ?,"
+		    " error = ?, n_pass = ?, n_fail = ?, n_skip = ?, n_error = ?,"
+		    " reusable = ?, finished_at = ?, checkout_ms = ?, overhead_ms = ?,"
+		    " current_step = NULL, pgid = NULL"
+		    " WHERE id = ? AND state = 'running'", "ssisssiiiiillll",
+		    run_verdict_name(o->verdict), o->have_boot ? o->boot_verdict : NULL,
+		    o->have_boot ? (int)o->boot_line : 0, o->boot_text, o->failed_step,
+		    o->error, (int)o->counts[TEST_PASS], (int)o->counts[TEST_FAIL],
+		    (int)o->counts[TEST_SKIP], (int)o->counts[TEST_ERROR], o->reusable,
+		    now_wall_ms(), o->checkout_ms, o->overhead_ms, run_id) < 0)
+		return -1;
+	if (db_changes(db) != 1)
+		return error("run %lld is not running", run_id);
+	if (db_exec(db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
+		    " AND state = 'pending'", "l", run_id) < 0)
+		return -1;
+	return run_event(db, "run-finished", run_id,
+			 json_pack("{s:s}", "verdict", run_verdict_name(o->verdict)));
+}
+
+int queue_finish(struct db *db, long long run_id, const struct run_outcome *o)
+{
+	return in_transaction(db, run_id, "store the results", finish, o);
+}
+
+static int finish_canceled(struct db *db, long long run_id, const void *arg)
+{
+	(void)arg;
+	if (db_exec(db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
+		    " AND state IN ('pending', 'running')", "l", run_id) < 0)
+		return -1;
+	return db_exec(db, "UPDATE runs SET current_step = NULL, pgid = NULL,"
+		       " finished_at = ? WHERE id = ?", "ll", now_wall_ms(), run_id);
+}
+
+int queue_finish_canceled(struct db *db, long long run_id)
+{
+	return in_transaction(db, run_id, "end a canceled run", finish_canceled, NULL);
+}
+
+static int fail(struct db *db, long long run_id, const void *arg)
+{
+	if (db_exec(db, "UPDATE runs SET state = 'done', verdict = 'error',"
+		    " error = ?, finished_at = ?, current_step = NULL, pgid = NULL"
+		    " WHERE id = ? AND state IN ('queued', 'running')", "sll",
+		    (const char *)arg, now_wall_ms(), run_id) < 0)
+		return -1;
+	if (db_changes(db) == 0)
+		return 0;
+	return run_event(db, "run-finished", run_id,
+			 json_pack("{s:s}", "verdict", "error"));
+}
+
+int queue_fail(struct db *db, long long run_id, const char *why)
+{
+	error("run %lld: %s", run_id, why);
+	return in_transaction(db, run_id, "record its failure", fail, why);
+}
+
+static int cancel(struct db *db, long long run_id, const void *arg)
+{
+	if (db_exec(db, "UPDATE runs SET state = 'canceled', error = ?,"
+		    " finished_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+		    "sll", (const char *)arg, now_wall_ms(), run_id) < 0)
+		return -1;
+	if (db_changes(db) == 0)
+		return 1;	/* nothing to cancel */
+	return run_event(db, "run-canceled", run_id, NULL);
 }
 
 int queue_cancel(struct db *db, long long run_id, const char *why)
 {
-	long long plan = 0, stage = 0;
-	int ret = -1;
+	return in_transaction(db, run_id, "cancel it", cancel, why);
+}
 
-	if (db_begin(db) < 0)
+static int requeue(struct db *db, long long run_id, const void *arg)
+{
+	(void)arg;
+	if (db_exec(db, "DELETE FROM results WHERE run_id = ?", "l", run_id) < 0 ||
+	    db_exec(db, "UPDATE steps SET state = 'pending', exit_code = NULL,"
+		    " signal = NULL, started_at = NULL, finished_at = NULL,"
+		    " log_bytes = 0, log_dropped = 0 WHERE run_id = ?", "l", run_id) < 0 ||
+	    db_exec(db, "UPDATE runs SET state = 'queued', slot = NULL, pgid = NULL,"
+		    " token = NULL, started_at = NULL, current_step = NULL"
+		    " WHERE id = ? AND state = 'running'", "l", run_id) < 0)
 		return -1;
-	if (db_exec(db, "UPDATE runs SET state = 'canceled', error = ?,"
-		    " finished_at = ? WHERE id = ? AND state IN ('queued', 'running')",
-		    "sll", why, now_wall_ms(), run_id) < 0)
-		goto out;
-	if (db_changes(db) == 0) {
-		ret = 1;	/* nothing to cancel */
-		goto out;
-	}
-	db_get_int(db, &plan, "SELECT plan_id FROM runs WHERE id = ?", "l", run_id);
-	db_get_int(db, &stage, "SELECT coalesce(stage_id, 0) FROM runs WHERE id = ?",
-		   "l", run_id);
-	if (db_event(db, "run-canceled", plan, stage, run_id, 0, NULL) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db) < 0 ? -1 : ret;
+	if (db_changes(db) == 0)
+		return 0;
+	return run_event(db, "run-queued", run_id,
+			 json_pack("{s:s}", "why", "interrupted"));
+}
+
+int queue_requeue(struct db *db, long long run_id)
+{
+	return in_transaction(db, run_id, "put it back in the queue", requeue, NULL);
 }
 
 /*
@@ -243,39 +447,25 @@ static int kill_leftovers(const char *token)
 
 int queue_recover(struct db *db)
 {
-	sqlite3_stmt *st;
-	int n = 0;
+	long long ids[256];
+	int n, i, killed;
 
-	st = db_stmt(db, "SELECT id, token FROM runs WHERE state = 'running'", NULL);
-	if (!st)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int killed = kill_leftovers(db_col_text(st, 1));
+	n = db_get_ids(db, ids, 256, "SELECT id FROM runs WHERE state = 'running'", NULL);
+	for (i = 0; i < n; i++) {
+		char *token = NULL;
 
+		if (db_get_text(db, &token, "SELECT token FROM runs WHERE id = ?",
+				"l", ids[i]) < 0)
+			return -1;
+		killed = kill_leftovers(token);
+		free(token);
 		if (killed)
 			warn("run %lld: killed %d leftover process%s of a previous daemon",
-			     (long long)sqlite3_column_int64(st, 0), killed,
-			     killed == 1 ? "" : "es");
+			     ids[i], killed, killed == 1 ? "" : "es");
+		if (queue_requeue(db, ids[i]) < 0)
+			return -1;
 	}
-	db_done(st);
-	if (db_begin(db) < 0)
-		return -1;
-	if (db_exec(db, "DELETE FROM results WHERE run_id IN"
-		    " (SELECT id FROM runs WHERE state = 'running')", NULL) < 0 ||
-	    db_exec(db, "UPDATE steps SET state = 'pending', exit_code = NULL,"
-		    " signal = NULL, started_at = NULL, finished_at = NULL"
-		    " WHERE run_id IN (SELECT id FROM runs WHERE state = 'running')",
-		    NULL) < 0 ||
-	    db_exec(db, "UPDATE runs SET state = 'queued', slot = NULL, pgid = NULL,"
-		    " token = NULL, started_at = NULL, current_step = NULL"
-		    " WHERE state = 'running'", NULL) < 0) {
-		db_rollback(db);
-		return -1;
-	}
-	n = db_changes(db);
-	if (db_commit(db) < 0)
-		return -1;
-	if (n)
+	if (n > 0)
 		info("re-queued %d run%s interrupted by a previous daemon", n,
 		     n == 1 ? "" : "s");
 	return n;

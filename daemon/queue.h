@@ -4,18 +4,28 @@
 #include "db.h"
 
 /*
- * queue: the life of a run, in the database.
+ * queue: the life of a run, in the database; the one writer of the runs,
+ * steps and results tables.
  *
  *   queued -> running -> done        (verdict pass | fail | error)
  *   queued -> superseded             (a newer head of the same stage came)
  *   queued | running -> canceled     (by a user, or a bisection that no
  *                                     longer matters)
- *   running -> queued                (the daemon died; re-queued at start)
+ *   running -> queued                (the daemon stopped or died; re-queued
+ *                                     with its steps and results cleared)
  *
  * A run whose (tree, profile digest) was already tested with a reusable
  * outcome is created directly as done, with the results copied and
  * reused_from pointing at the run that did the work: it runs nothing.
+ *
+ * Every change of a run's state is one function here, one transaction
+ * (joining the caller's if there is one) with its event, and returns 0 on
+ * success, -1 on an error (logged; nothing of it is stored).
  */
+
+#include "config.h"
+#include "ktap.h"
+#include "states.h"
 
 struct run_request {
 	long long plan_id;
@@ -24,12 +34,12 @@ struct run_request {
 	const char *tree;		/* hex */
 	const char *profile;		/* profile name */
 	const char *digest;		/* profile digest */
-	const char *reason;		/* change | manual | retry | confirm | bisect */
+	enum run_reason reason;
 	const char *tests;		/* newline-separated subset, NULL = all */
 	long long bisection_id;		/* 0 = none */
 	int priority;			/* lower runs first */
 	int no_reuse;			/* run even if the tree was tested */
-	int supersede;			/* cancel queued full runs of the stage */
+	int supersede;			/* supersede queued full runs of the stage */
 };
 
 /*
@@ -49,19 +59,68 @@ int queue_reuse_late(struct db *db, long long run_id);
 /* The next queued run to start, 0 if none, -1 on error. */
 long long queue_next(struct db *db);
 
-/* Number of runs in a state. */
-long long queue_count(struct db *db, const char *state);
+/* Number of runs in a state, or -1. */
+long long queue_count(struct db *db, enum run_state state);
 
-/* queued -> running on slot, with the token its processes carry. */
-int queue_started(struct db *db, long long run_id, int slot, const char *token);
+/*
+ * queued -> running on a slot, with the token its processes carry; the
+ * run's steps (those of profile p) are created pending.
+ */
+int queue_started(struct db *db, long long run_id, int slot, const char *token,
+		  const struct profile *p);
 
-/* Cancel a queued or running run (the executor stops a running one). */
+/* Step idx of a run started (its log, relative to the artifact root). */
+int queue_step_started(struct db *db, long long run_id, size_t idx,
+		       const char *name, const char *log, int pgid);
+
+struct step_end {
+	enum step_state state;
+	int exit_code;			/* when it exited */
+	int signal;			/* when a signal killed it, else 0 */
+	long long log_bytes, log_dropped;
+};
+
+int queue_step_finished(struct db *db, long long run_id, size_t idx,
+			const char *name, const struct step_end *end);
+
+/* What a finished run found. */
+struct run_outcome {
+	enum run_verdict verdict;
+	int have_boot;
+	const char *boot_verdict;	/* when have_boot */
+	unsigned boot_line;
+	const char *boot_text;		/* may be NULL */
+	const char *failed_step;	/* may be NULL */
+	const char *error;		/* may be NULL */
+	unsigned counts[TEST_STATUS_COUNT];
+	int reusable;			/* the outcome may stand for its tree */
+	long long checkout_ms, overhead_ms;
+	const struct test_result *results;
+	size_t nr_results;
+};
+
+/* running -> done: the results, the verdict, the skipped steps. */
+int queue_finish(struct db *db, long long run_id, const struct run_outcome *o);
+
+/* A canceled run's slot let go of it: its steps end as skipped. */
+int queue_finish_canceled(struct db *db, long long run_id);
+
+/* A run that could not even start: done with verdict error and why. */
+int queue_fail(struct db *db, long long run_id, const char *why);
+
+/*
+ * Cancel a queued or running run (the executor stops a running one when
+ * the loop is told).  0 canceled, 1 it was not queued or running, -1.
+ */
 int queue_cancel(struct db *db, long long run_id, const char *why);
+
+/* running -> queued: interrupted, not its fault; steps and results go. */
+int queue_requeue(struct db *db, long long run_id);
 
 /*
  * At start-up: every run left "running" by a dead daemon has its leftover
  * processes killed (found by their KSTAGE_RUN_TOKEN) and goes back to the
- * queue.  Returns the number re-queued.
+ * queue.  Returns the number re-queued, or -1.
  */
 int queue_recover(struct db *db);
 

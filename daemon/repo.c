@@ -298,6 +298,55 @@ static int empty_dir(const char *dir)
 	return 0;
 }
 
+/* Switch dir from tree old to tree: only the paths that differ. */
+static int checkout_changed(struct checkout_stats *stats, git_repository *repo,
+			    git_tree *old, git_tree *tree, git_checkout_options *opts,
+			    const char *state, const git_oid *tree_id)
+{
+	struct pathlist paths = { NULL, 0, 0 };
+	int ret = -1;
+
+	if (changed_paths(&paths, repo, old, tree) < 0)
+		goto out;
+	opts->baseline = old;
+	opts->checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
+	opts->paths.strings = paths.v;
+	opts->paths.count = paths.nr;
+	stats->changed = paths.nr;
+	if (write_state(state, tree_id, 0) < 0)
+		goto out;
+	if (paths.nr && git_checkout_tree(repo, (git_object *)tree, opts) < 0) {
+		git_fail(__func__, "checkout");
+		goto out;
+	}
+	ret = 0;
+out:
+	pathlist_release(&paths);
+	return ret;
+}
+
+/* First use, or the last checkout did not finish: start over. */
+static int checkout_full(struct checkout_stats *stats, git_repository *repo,
+			 git_tree *tree, git_checkout_options *opts,
+			 const char *dir, const char *state, const git_oid *tree_id)
+{
+	git_index *empty = NULL;
+	int ret = -1;
+
+	stats->full = 1;
+	if (write_state(state, tree_id, 0) < 0 || empty_dir(dir) < 0)
+		return -1;
+	if (git_index_new(&empty) < 0)
+		return git_fail(__func__, "index");
+	opts->baseline_index = empty;
+	if (git_checkout_tree(repo, (git_object *)tree, opts) < 0)
+		git_fail(__func__, "checkout");
+	else
+		ret = 0;
+	git_index_free(empty);
+	return ret;
+}
+
 int repo_checkout_dir(struct checkout_stats *stats, const char *repo_path,
 		      const git_oid *tree_id, const char *dir, const char *state)
 {
@@ -305,7 +354,6 @@ int repo_checkout_dir(struct checkout_stats *stats, const char *repo_path,
 	git_index *scratch = NULL;
 	git_tree *tree = NULL, *old = NULL;
 	git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
-	struct pathlist paths = { NULL, 0, 0 };
 	git_oid old_id;
 	int clean = 0, ret = -1;
 	struct stat st;
@@ -327,11 +375,9 @@ int repo_checkout_dir(struct checkout_stats *stats, const char *repo_path,
 		git_fail(__func__, "tree lookup");
 		goto out;
 	}
-
 	opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX |
 				 GIT_CHECKOUT_NO_REFRESH;
 	opts.target_directory = dir;
-
 	if (read_state(&old_id, &clean, state) == 0 && clean &&
 	    stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    git_tree_lookup(&old, repo, &old_id) == 0) {
@@ -339,44 +385,16 @@ int repo_checkout_dir(struct checkout_stats *stats, const char *repo_path,
 			ret = 0;
 			goto out;
 		}
-		if (changed_paths(&paths, repo, old, tree) < 0)
+		if (checkout_changed(stats, repo, old, tree, &opts, state, tree_id) < 0)
 			goto out;
-		opts.baseline = old;
-		opts.checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
-		opts.paths.strings = paths.v;
-		opts.paths.count = paths.nr;
-		stats->changed = paths.nr;
-		if (write_state(state, tree_id, 0) < 0)
-			goto out;
-		if (paths.nr && git_checkout_tree(repo, (git_object *)tree, &opts) < 0) {
-			git_fail(__func__, "checkout");
-			goto out;
-		}
-	} else {
-		/* First use, or the last checkout did not finish: start over. */
-		git_index *empty = NULL;
-
-		stats->full = 1;
-		if (write_state(state, tree_id, 0) < 0 || empty_dir(dir) < 0)
-			goto out;
-		if (git_index_new(&empty) < 0) {
-			git_fail(__func__, "index");
-			goto out;
-		}
-		opts.baseline_index = empty;
-		if (git_checkout_tree(repo, (git_object *)tree, &opts) < 0) {
-			git_index_free(empty);
-			git_fail(__func__, "checkout");
-			goto out;
-		}
-		git_index_free(empty);
+	} else if (checkout_full(stats, repo, tree, &opts, dir, state, tree_id) < 0) {
+		goto out;
 	}
 	if (write_state(state, tree_id, 1) < 0)
 		goto out;
 	ret = 0;
 out:
 	stats->seconds = now_monotonic() - t0;
-	pathlist_release(&paths);
 	git_tree_free(tree);
 	git_tree_free(old);
 	git_index_free(scratch);

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/test-lib.sh"
 
 gate() {
-	sql k.db "SELECT gate_state || '|' || coalesce(gate_detail, '') FROM plans"
+	sql k.db "SELECT state || '|' || coalesce(detail, '') FROM gates"
 }
 
 test_expect_success 'setup: two green stages, integration at the base' '
@@ -21,8 +21,8 @@ test_expect_success 'setup: two green stages, integration at the base' '
 
 test_expect_success 'the integration branch can fast-forward to the top stage' '
 	test "$(gate)" = "can-advance|integration can fast-forward to stage two" &&
-	test "$(sql k.db "SELECT gate_commit FROM plans")" = "$(git -C repo rev-parse s2)" &&
-	test "$(sql k.db "SELECT integration_head FROM plans")" = "$(git -C repo rev-parse base)" &&
+	test "$(sql k.db "SELECT commit_id FROM gates")" = "$(git -C repo rev-parse s2)" &&
+	test "$(sql k.db "SELECT integration_head FROM gates")" = "$(git -C repo rev-parse base)" &&
 	test_grep "^  gate can-advance" out
 '
 

@@ -126,9 +126,9 @@ static void test_results_with_baseline(void **state)
 	(void)state;
 	assert_int_equal(db_exec(db, "INSERT INTO runs (id, plan_id, stage_id, commit_id,"
 				 " tree_id, profile, profile_digest, reason, state,"
-				 " queued_at) VALUES (1, 1, 10, 'c', 't', 'fake', 'd1',"
-				 " 'change', 'done', 0), (2, 1, 11, 'c', 't', 'fake', 'd1',"
-				 " 'change', 'done', 0)", NULL), 0);
+				 " verdict, queued_at) VALUES (1, 1, 10, 'c', 't', 'fake',"
+				 " 'd1', 'change', 'done', 'fail', 0), (2, 1, 11, 'c', 't',"
+				 " 'fake', 'd1', 'change', 'done', 'fail', 0)", NULL), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO results (run_id, test, status) VALUES"
 				 " (1, 'a/0', 'pass'), (1, 'a/1', 'pass'), (1, 'a/2', 'pass'),"
 				 " (1, 'b/0', 'fail'), (1, 'c/9', 'skip'), (1, 'd/1', 'pass'),"

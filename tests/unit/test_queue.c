@@ -12,6 +12,13 @@
 
 static char dir[64];
 
+/* A profile with two steps, as queue_started() creates them. */
+static struct step_def steps[] = {
+	{ .name = "build" },
+	{ .name = "boot", .console = 1 },
+};
+static struct profile profile = { .name = "fake", .steps = steps, .nr_steps = 2 };
+
 static struct db *fresh_db(void)
 {
 	char *path;
@@ -48,7 +55,7 @@ static struct run_request req(long long stage, const char *commit, const char *t
 	r.tree = tree;
 	r.profile = "fake";
 	r.digest = "d1";
-	r.reason = "change";
+	r.reason = REASON_CHANGE;
 	r.priority = 10;
 	r.supersede = 1;
 	return r;
@@ -93,7 +100,7 @@ static void test_supersede(void **state)
 	/* another stage's run is untouched */
 	assert_string_equal(state_of(db, c), "queued");
 	/* a running run is not superseded */
-	assert_int_equal(queue_started(db, b, 0, "tok"), 0);
+	assert_int_equal(queue_started(db, b, 0, "tok", &profile), 0);
 	r1.commit = "c3";
 	a = queue_add(db, &r1, NULL);
 	assert_string_equal(state_of(db, b), "running");
@@ -171,13 +178,13 @@ static void test_order(void **state)
 	d = queue_add(db, &conf, NULL);
 	/* priority first, then the lower stage, then age */
 	assert_int_equal(queue_next(db), d);
-	queue_started(db, d, 0, "t");
+	queue_started(db, d, 0, "t", &profile);
 	assert_int_equal(queue_next(db), c);
-	queue_started(db, c, 0, "t");
+	queue_started(db, c, 0, "t", &profile);
 	assert_int_equal(queue_next(db), b);
-	queue_started(db, b, 0, "t");
+	queue_started(db, b, 0, "t", &profile);
 	assert_int_equal(queue_next(db), a);
-	assert_int_equal(queue_count(db, "running"), 3);
+	assert_int_equal(queue_count(db, RUN_RUNNING), 3);
 	drop_db(db);
 }
 
@@ -194,13 +201,113 @@ static void test_cancel_and_recover(void **state)
 	assert_int_equal(queue_cancel(db, a, "again"), 1);
 	r.commit = "c2";
 	b = queue_add(db, &r, NULL);
-	queue_started(db, b, 0, "no-such-token-anywhere");
+	queue_started(db, b, 0, "no-such-token-anywhere", &profile);
 	assert_int_equal(db_exec(db, "INSERT INTO results (run_id, test, status)"
 				 " VALUES (?, 'partial', 'pass')", "l", b), 0);
 	assert_int_equal(queue_recover(db), 1);
 	assert_string_equal(state_of(db, b), "queued");
 	db_get_int(db, &n, "SELECT count(*) FROM results WHERE run_id = ?", "l", b);
 	assert_int_equal(n, 0);
+	drop_db(db);
+}
+
+static long long count(struct db *db, const char *sql, long long id)
+{
+	long long n = -1;
+
+	assert_int_equal(db_get_int(db, &n, sql, "l", id), 1);
+	return n;
+}
+
+static long long running_run(struct db *db)
+{
+	struct run_request r = req(11, "c1", "t1");
+	long long id = queue_add(db, &r, NULL);
+
+	assert_true(id > 0);
+	assert_int_equal(queue_started(db, id, 0, "tok", &profile), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM steps WHERE run_id = ?"
+			       " AND state = 'pending'", id), 2);
+	return id;
+}
+
+/*
+ * A statement that fails inside queue_finish() (a trigger that raises on
+ * the run-finished event, the last statement of the transaction) rolls
+ * the whole finish back: no result, the run still running, the steps as
+ * they were.
+ */
+static void test_finish_rolls_back(void **state)
+{
+	struct db *db = fresh_db();
+	struct test_result results[2] = {
+		{ .name = "suite/a", .status = TEST_PASS },
+		{ .name = "suite/b", .status = TEST_FAIL },
+	};
+	struct run_outcome o = { VERDICT_FAIL };
+	long long id = running_run(db);
+
+	(void)state;
+	o.results = results;
+	o.nr_results = 2;
+	o.counts[TEST_PASS] = o.counts[TEST_FAIL] = 1;
+	assert_int_equal(db_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON events"
+				 " WHEN NEW.kind = 'run-finished' BEGIN"
+				 " SELECT RAISE(ABORT, 'boom'); END", NULL), 0);
+	assert_int_equal(queue_finish(db, id, &o), -1);
+	assert_false(db_in_transaction(db));
+	assert_string_equal(state_of(db, id), "running");
+	assert_int_equal(count(db, "SELECT count(*) FROM results WHERE run_id = ?", id), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM steps WHERE run_id = ?"
+			       " AND state = 'pending'", id), 2);
+	assert_int_equal(count(db, "SELECT n_fail FROM runs WHERE id = ?", id), 0);
+
+	/* Without the trigger the same call stores all of it. */
+	assert_int_equal(db_exec(db, "DROP TRIGGER boom", NULL), 0);
+	assert_int_equal(queue_finish(db, id, &o), 0);
+	assert_string_equal(state_of(db, id), "done");
+	assert_int_equal(count(db, "SELECT count(*) FROM results WHERE run_id = ?", id), 2);
+	assert_int_equal(count(db, "SELECT count(*) FROM steps WHERE run_id = ?"
+			       " AND state = 'skipped'", id), 2);
+	drop_db(db);
+}
+
+/* The same inside a caller's transaction: the caller's work goes too. */
+static void test_nested_failure_dooms_the_outer(void **state)
+{
+	struct db *db = fresh_db();
+	struct run_request r = req(11, "c9", "t9");
+
+	(void)state;
+	assert_int_equal(db_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON events"
+				 " WHEN NEW.kind = 'run-queued' BEGIN"
+				 " SELECT RAISE(ABORT, 'boom'); END", NULL), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_exec(db, "UPDATE plans SET base = 'moved'", NULL), 0);
+	assert_int_equal(queue_add(db, &r, NULL), -1);
+	assert_int_equal(db_commit(db), -1);
+	assert_false(db_in_transaction(db));
+	assert_int_equal(count(db, "SELECT count(*) FROM plans WHERE base = 'moved'"
+			       " AND id = ?", 1), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM runs WHERE id > ?", 0), 0);
+	drop_db(db);
+}
+
+/* An interrupted run goes back to the queue with its steps pending again. */
+static void test_requeue_resets_steps(void **state)
+{
+	struct db *db = fresh_db();
+	struct step_end end = { STEP_OK, 0, 0, 10, 0 };
+	long long id = running_run(db);
+
+	(void)state;
+	assert_int_equal(queue_step_started(db, id, 0, "build", "runs/1/01-build.log",
+					    1234), 0);
+	assert_int_equal(queue_step_finished(db, id, 0, "build", &end), 0);
+	assert_int_equal(queue_requeue(db, id), 0);
+	assert_string_equal(state_of(db, id), "queued");
+	assert_int_equal(count(db, "SELECT count(*) FROM steps WHERE run_id = ?"
+			       " AND state = 'pending' AND exit_code IS NULL", id), 2);
 	drop_db(db);
 }
 
@@ -211,6 +318,9 @@ int main(void)
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_cancel_and_recover),
+		cmocka_unit_test(test_finish_rolls_back),
+		cmocka_unit_test(test_nested_failure_dooms_the_outer),
+		cmocka_unit_test(test_requeue_resets_steps),
 	};
 
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);

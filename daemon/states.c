@@ -1,0 +1,62 @@
+/*
+ * states: the name tables of the stored states (see states.h).  The order
+ * of each table is the order of its enum.
+ */
+#include <string.h>
+
+#include "states.h"
+#include "banned.h"
+
+static const char *const run_state_names[] = {
+	"queued", "running", "done", "canceled", "superseded",
+};
+static const char *const run_verdict_names[] = {
+	"pass", "fail", "error",
+};
+static const char *const run_reason_names[] = {
+	"change", "manual", "retry", "confirm", "bisect",
+};
+static const char *const step_state_names[] = {
+	"pending", "running", "ok", "failed", "timeout", "error", "skipped",
+};
+static const char *const stage_verdict_names[] = {
+	"unknown", "queued", "running", "waiting", "green", "red", "error",
+};
+static const char *const bisection_state_names[] = {
+	"requested", "confirming", "searching", "verifying", "found",
+	"inconclusive", "flaky", "not-reproduced", "canceled", "error",
+};
+static const char *const bisect_phase_names[] = {
+	"confirm", "search", "verify",
+};
+static const char *const gate_state_names[] = {
+	"unknown", "current", "can-advance", "blocked", "diverged",
+};
+
+const char *name_of(const char *const *names, size_t n, int v)
+{
+	if (v < 0 || (size_t)v >= n)
+		return "unknown";
+	return names[v];
+}
+
+int name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	if (!s)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], s))
+			return (int)i;
+	return -1;
+}
+
+DEFINE_NAMES(run_state, enum run_state, RUN_STATE_COUNT)
+DEFINE_NAMES(run_verdict, enum run_verdict, RUN_VERDICT_COUNT)
+DEFINE_NAMES(run_reason, enum run_reason, RUN_REASON_COUNT)
+DEFINE_NAMES(step_state, enum step_state, STEP_STATE_COUNT)
+DEFINE_NAMES(stage_verdict, enum stage_verdict, STAGE_VERDICT_COUNT)
+DEFINE_NAMES(bisection_state, enum bisection_state, BISECTION_STATE_COUNT)
+DEFINE_NAMES(bisect_phase, enum bisect_phase, BISECT_PHASE_COUNT)
+DEFINE_NAMES(gate_state, enum gate_state, GATE_STATE_COUNT)
