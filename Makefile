@@ -10,7 +10,7 @@
 # WERROR=1 (set by .ci/run) turns warnings into errors.
 
 CC ?= cc
-PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson
+PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -45,7 +45,6 @@ LIB_OBJS += daemon/plan.o
 LIB_OBJS += daemon/queue.o
 LIB_OBJS += daemon/repo.o
 LIB_OBJS += daemon/schema.o
-LIB_OBJS += daemon/sha256.o
 LIB_OBJS += daemon/strbuf.o
 LIB_OBJS += daemon/token.o
 LIB_OBJS += daemon/text.o
@@ -60,7 +59,6 @@ UNIT_TESTS += tests/unit/test_console
 UNIT_TESTS += tests/unit/test_ktap
 UNIT_TESTS += tests/unit/test_plan
 UNIT_TESTS += tests/unit/test_queue
-UNIT_TESTS += tests/unit/test_sha256
 UNIT_TESTS += tests/unit/test_strbuf
 UNIT_TESTS += tests/unit/test_token
 
@@ -88,10 +86,10 @@ unit: $(UNIT_TESTS)
 
 # --- installing what a fresh Debian 12 lacks --------------------------------
 DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
-	libsqlite3-dev libmicrohttpd-dev libjansson-dev libcmocka-dev git \
-	curl ca-certificates sqlite3 jq procps
+	libsqlite3-dev libmicrohttpd-dev libjansson-dev libssl-dev libcmocka-dev \
+	git curl ca-certificates sqlite3 jq procps
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
-	bc flex bison libelf-dev libssl-dev xz-utils e2fsprogs
+	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk
 DEB_ALL = $(DEB_BUILD) $(DEB_KERNEL) $(DEB_WEB)
 
