@@ -73,6 +73,8 @@ int cmd_serve(struct common *c, int argc, char **argv)
 		return 2;
 	}
 	cfg = load_config(c);
+	if (!cfg)
+		return 2;
 	opt.plan_paths = c->plans;
 	opt.nr_plan_paths = c->nr_plans;
 	if (!c->nr_plans && !cfg->nr_plans)
@@ -295,7 +297,7 @@ static int parse_args(struct args *a, struct common *c, int argc, char **argv,
 			continue;
 		}
 		if (!strcmp(arg, "-c") && i + 1 < argc) {
-			c->config = argv[++i];
+			c->cfg.path = argv[++i];
 			continue;
 		}
 		if (!strncmp(arg, "--", 2) && arg[2]) {
@@ -311,9 +313,9 @@ static int parse_args(struct args *a, struct common *c, int argc, char **argv,
 			if (n == 5 && !strncmp(arg, "--url", n))
 				c->url = val;
 			else if (n == 4 && !strncmp(arg, "--db", n))
-				c->db = val;
+				c->cfg.db = val;
 			else if (n == 8 && !strncmp(arg, "--config", n))
-				c->config = val;
+				c->cfg.path = val;
 			else if (n == 7 && !strncmp(arg, "--token", n))
 				c->token = val;
 			else if (with_tail && n == 6 && !strncmp(arg, "--tail", n)) {
@@ -344,8 +346,11 @@ static void client_release(struct client *cl)
 	db_close(cl->db);
 }
 
-/* The server's URL and the token, from the options and the configuration. */
-static void client_init(struct client *cl, const struct common *c)
+/*
+ * The server's URL and the token, from the options and the configuration.
+ * 0, or 2 (the exit status) when the configuration is invalid (printed).
+ */
+static int client_init(struct client *cl, const struct common *c)
 {
 	const char *env = getenv("KSTAGE_TOKEN");
 
@@ -361,14 +366,18 @@ static void client_init(struct client *cl, const struct common *c)
 	} else {
 		struct kstage_config *cfg = load_config(c);
 		struct strbuf sb = STRBUF_INIT;
-		const char *colon = strrchr(cfg->listen, ':');
+		const char *colon;
 		char host[256];
 
+		if (!cfg)
+			return 2;
+		colon = strrchr(cfg->listen, ':');
 		listen_host(host, sizeof(host), cfg->listen, 1);
 		strbuf_addf(&sb, "http://%s:%s", host, colon ? colon + 1 : "8080");
 		cl->base = strbuf_detach(&sb);
 		config_free(cfg);
 	}
+	return 0;
 }
 
 /* --- status -------------------------------------------------------------------------- */
@@ -523,18 +532,18 @@ int cmd_status(struct common *c, int argc, char **argv)
 		fprintf(stderr, "kstage: status takes no arguments\n\n%s", status_usage);
 		return 2;
 	}
-	if (c->db && !c->url) {
+	if (c->cfg.db && !c->url) {
 		memset(&cl, 0, sizeof(cl));
 		cl.json = c->json;
-		if (access(c->db, R_OK) < 0) {
-			fprintf(stderr, "kstage: %s: no such database\n", c->db);
+		if (access(c->cfg.db, R_OK) < 0) {
+			fprintf(stderr, "kstage: %s: no such database\n", c->cfg.db);
 			return 1;
 		}
-		cl.db = db_open(c->db);
+		cl.db = db_open(c->cfg.db);
 		if (!cl.db)
 			return 1;
-	} else {
-		client_init(&cl, c);
+	} else if ((rc = client_init(&cl, c))) {
+		return rc;
 	}
 	rc = fetch(&cl, "/api/v1/plans", api_plans, NULL, NULL, &plans);
 	if (!rc && cl.json) {
@@ -606,7 +615,8 @@ int cmd_trigger(struct common *c, int argc, char **argv)
 	rc = parse_args(&a, c, argc, argv, trigger_usage, 0);
 	if (rc || a.help || (rc = want_args(&a, 2, 2, trigger_usage)))
 		return rc;
-	client_init(&cl, c);
+	if ((rc = client_init(&cl, c)))
+		return rc;
 	strbuf_adds(&path, "/api/v1/plans/");
 	url_escape(&path, a.pos[0]);
 	strbuf_adds(&path, "/stages/");
@@ -643,7 +653,8 @@ static int run_action(struct common *c, int argc, char **argv, const char *usage
 	if (rc || a.help || (rc = want_args(&a, 1, 1, usage)) ||
 	    (rc = check_run_id(a.pos[0], usage)))
 		return rc;
-	client_init(&cl, c);
+	if ((rc = client_init(&cl, c)))
+		return rc;
 	strbuf_addf(&path, "/api/v1/runs/%s/%s", a.pos[0], action);
 	rc = call_json(&cl, "POST", strbuf_str(&path), "{}", &r);
 	if (!rc && !cl.json) {
@@ -694,7 +705,8 @@ int cmd_log(struct common *c, int argc, char **argv)
 	if (rc || a.help || (rc = want_args(&a, 1, 2, log_usage)) ||
 	    (rc = check_run_id(a.pos[0], log_usage)))
 		return rc;
-	client_init(&cl, c);
+	if ((rc = client_init(&cl, c)))
+		return rc;
 	cl.json = 0;
 	strbuf_addf(&path, "/api/v1/runs/%s", a.pos[0]);
 	rc = call_json(&cl, "GET", strbuf_str(&path), NULL, &run);
@@ -839,7 +851,10 @@ int cmd_bisect(struct common *c, int argc, char **argv)
 			fprintf(stderr, "kstage: names must be UTF-8\n");
 			return 2;
 		}
-		client_init(&cl, c);
+		if ((rc = client_init(&cl, c))) {
+			free(text);
+			return rc;
+		}
 		rc = call_json(&cl, "POST", "/api/v1/bisections", text, &r);
 		free(text);
 		if (!rc && !cl.json)
@@ -851,7 +866,8 @@ int cmd_bisect(struct common *c, int argc, char **argv)
 			return rc;
 		if (check_run_id(a.pos[1], bisect_usage))
 			return 2;
-		client_init(&cl, c);
+		if ((rc = client_init(&cl, c)))
+			return rc;
 		if (!strcmp(sub, "show")) {
 			rc = bisect_show(&cl, a.pos[1]);
 		} else {
@@ -937,6 +953,8 @@ int cmd_token(struct common *c, int argc, char **argv)
 		return 2;
 	}
 	cfg = load_config(c);
+	if (!cfg)
+		return 2;
 	if (strcmp(sub, "create") && access(cfg->db, R_OK) < 0) {
 		fprintf(stderr, "kstage: %s: no database (no tokens yet)\n", cfg->db);
 		config_free(cfg);

@@ -22,19 +22,16 @@
 
 /* The options every command shares, parsed by main.c. */
 struct common {
-	const char *config;
-	const char *db;
+	struct config_overrides cfg;	/* -c, --db, --listen, --slots, ... */
 	const char **plans;
 	size_t nr_plans;
-	unsigned slots;
-	const char *artifacts, *work, *cache, *listen, *url, *token;
+	const char *url, *token;
 	int json;
 };
 
 /*
- * main.c: load the configuration (-c, or configs/kstage.json, or the
- * defaults) with the command-line overrides applied.  Exits with status 2
- * and a message naming the file, line and field when it is invalid.
+ * main.c: the configuration with the command-line overrides, or NULL
+ * after printing why it is invalid (the command then exits with 2).
  */
 struct kstage_config *load_config(const struct common *c);
 

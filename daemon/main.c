@@ -56,34 +56,16 @@ static const char usage_text[] =
 "\n"
 "Run 'kstage <command> --help' for the options of a command.\n";
 
-/* struct common, load_config() and block_signals() are shared with cli.c. */
 struct kstage_config *load_config(const struct common *c)
 {
-	const char *path = c->config;
 	struct kstage_config *cfg;
 	char *err = NULL;
 
-	if (!path && access("configs/kstage.json", R_OK) == 0)
-		path = "configs/kstage.json";
-	cfg = config_load(path, &err);
+	cfg = config_load_with(&c->cfg, &err);
 	if (!cfg) {
 		fprintf(stderr, "kstage: %s\n", err);
 		free(err);
-		exit(2);
 	}
-#define OVERRIDE(field, value) do { if (value) { free(cfg->field); \
-		cfg->field = path_absolute(value); } } while (0)
-	OVERRIDE(db, c->db);
-	OVERRIDE(artifacts, c->artifacts);
-	OVERRIDE(work, c->work);
-	OVERRIDE(cache, c->cache);
-#undef OVERRIDE
-	if (c->listen) {
-		free(cfg->listen);
-		cfg->listen = xstrdup(c->listen);
-	}
-	if (c->slots)
-		cfg->slots = c->slots;
 	return cfg;
 }
 
@@ -124,6 +106,8 @@ static int cmd_run(struct common *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	cfg = load_config(c);
+	if (!cfg)
+		return 2;
 	opt.once = 1;
 	opt.plan_paths = c->plans;
 	opt.nr_plan_paths = c->nr_plans;
@@ -163,13 +147,16 @@ static const char check_usage[] =
 static int cmd_check(struct common *c, int argc, char **argv)
 {
 	struct kstage_config *cfg = load_config(c);
-	const char *const *paths = c->nr_plans ? c->plans
-					       : (const char *const *)cfg->plans;
-	size_t n = c->nr_plans ? c->nr_plans : cfg->nr_plans, i;
+	const char *const *paths;
+	size_t n, i;
 	int status = 0;
 
 	(void)argc;
 	(void)argv;
+	if (!cfg)
+		return 2;
+	paths = c->nr_plans ? c->plans : (const char *const *)cfg->plans;
+	n = c->nr_plans ? c->nr_plans : cfg->nr_plans;
 	for (i = 0; i < n; i++) {
 		char *err = NULL;
 		struct plan_def *p = plan_def_load(paths[i], &err);
@@ -288,19 +275,19 @@ int main(int argc, char **argv)
 	/* "+" stops at the first non-option: sub-subcommands keep theirs. */
 	while ((opt = getopt_long(argc, argv, "+c:p:vqh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': c.config = optarg; break;
+		case 'c': c.cfg.path = optarg; break;
 		case 'p': c.plans[c.nr_plans++] = optarg; break;
-		case 'D': c.db = optarg; break;
-		case 'S': c.slots = (unsigned)atoi(optarg);
-			if (c.slots < 1 || c.slots > 64) {
+		case 'D': c.cfg.db = optarg; break;
+		case 'S': c.cfg.slots = (unsigned)atoi(optarg);
+			if (c.cfg.slots < 1 || c.cfg.slots > 64) {
 				fprintf(stderr, "kstage: --slots must be 1..64\n");
 				return 2;
 			}
 			break;
-		case 'A': c.artifacts = optarg; break;
-		case 'W': c.work = optarg; break;
-		case 'C': c.cache = optarg; break;
-		case 'l': c.listen = optarg; break;
+		case 'A': c.cfg.artifacts = optarg; break;
+		case 'W': c.cfg.work = optarg; break;
+		case 'C': c.cfg.cache = optarg; break;
+		case 'l': c.cfg.listen = optarg; break;
 		case 'u': c.url = optarg; break;
 		case 't': c.token = optarg; break;
 		case 'j': c.json = 1; break;
