@@ -1,6 +1,6 @@
 /*
- * cli: "kstage serve", the API clients (status, trigger, retry, cancel,
- * log, bisect) and "kstage token" (see cli.h).
+ * cli: the API clients (status, trigger, retry, cancel, log, bisect) and
+ * "kstage token" (see cli.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +13,6 @@
 #include "api.h"
 #include "cli.h"
 #include "db.h"
-#include "engine.h"
-#include "http.h"
 #include "log.h"
 #include "strbuf.h"
 #include "token.h"
@@ -23,89 +21,18 @@
 
 #define RESPONSE_MAX ((size_t)32 << 20)	/* bytes accepted from the server */
 
-/* --- serve -------------------------------------------------------------------- */
-
-const char serve_usage[] =
-"usage: kstage serve [-c FILE] [-p PLAN]... [--listen ADDRESS:PORT] [--db FILE]\n"
-"                    [--slots N] [--artifacts DIR] [--work DIR] [--cache DIR]\n"
-"\n"
-"Run the daemon: the engine (plans, queue, runs, comparisons, bisections)\n"
-"and the HTTP server: the dashboard on /, the JSON API on /api/v1 (see\n"
-"daemon/API.md), live events on /api/v1/events, Prometheus metrics on\n"
-"/metrics and plain HTML views that need no JavaScript on /plain.\n"
-"\n"
-"  --listen ADDRESS:PORT  where to listen (default: the configuration's\n"
-"                         \"listen\", 127.0.0.1:8080); port 0 picks a free\n"
-"                         port, printed at start\n"
-"\n"
-"Writes (POST, DELETE) need a token: kstage token create NAME.  Once it\n"
-"listens, the daemon prints\n"
-"  kstage: serving http://ADDRESS:PORT/ (dashboard), API at /api/v1\n"
-"on stdout.  SIGTERM or SIGINT stop it: running steps are stopped and\n"
-"their runs re-queued at the next start.  Exit 0 after a clean stop, 1 if\n"
-"it cannot listen, 2 on a bad configuration.\n";
-
-/* The host part of "ADDRESS:PORT" for printing and for clients. */
-static void listen_host(char *out, size_t size, const char *listen, int for_client)
+/* The host to connect to for a daemon listening on "ADDRESS:PORT". */
+static void client_host(char *out, size_t size, const char *listen)
 {
 	const char *colon = strrchr(listen, ':');
 	size_t n = colon ? (size_t)(colon - listen) : strlen(listen);
 
 	snprintf(out, size, "%.*s", (int)n, listen);
-	if (for_client && (!strcmp(out, "0.0.0.0") || !*out))
+	/* A wildcard address is reached through loopback. */
+	if (!strcmp(out, "0.0.0.0") || !*out)
 		snprintf(out, size, "127.0.0.1");
-	else if (for_client && !strcmp(out, "[::]"))
+	else if (!strcmp(out, "[::]"))
 		snprintf(out, size, "[::1]");
-}
-
-int cmd_serve(struct common *c, int argc, char **argv)
-{
-	struct engine_options opt = { 0 };
-	struct kstage_config *cfg;
-	struct http_server *srv = NULL;
-	struct engine *e = NULL;
-	char *err = NULL, host[256];
-	int status = 0;
-
-	if (argc > 0) {
-		fprintf(stderr, "kstage: serve takes no arguments (got \"%s\")\n\n%s",
-			argv[0], serve_usage);
-		return 2;
-	}
-	cfg = load_config(c);
-	if (!cfg)
-		return 2;
-	opt.plan_paths = c->plans;
-	opt.nr_plan_paths = c->nr_plans;
-	if (!c->nr_plans && !cfg->nr_plans)
-		warn("no plans configured: serving an empty state (give --plan FILE"
-		     " or list plans in the configuration)");
-	block_signals();
-	e = engine_new(cfg, &opt, &err);
-	if (!e) {
-		if (err)
-			fprintf(stderr, "kstage: %s\n", err);
-		status = 2;
-		goto out;
-	}
-	srv = http_start(cfg, e, &err);
-	if (!srv) {
-		fprintf(stderr, "kstage: %s\n", err);
-		status = 1;
-		goto out;
-	}
-	listen_host(host, sizeof(host), cfg->listen, 0);
-	printf("kstage: serving http://%s:%u/ (dashboard), API at /api/v1\n", host,
-	       http_port(srv));
-	fflush(stdout);
-	if (engine_loop(e) < 0)
-		status = 1;
-out:
-	http_stop(srv);
-	engine_free(e);
-	free(err);
-	config_free(cfg);
-	return status;
 }
 
 /* --- the HTTP client ------------------------------------------------------------- */
@@ -372,7 +299,7 @@ static int client_init(struct client *cl, const struct common *c)
 		if (!cfg)
 			return 2;
 		colon = strrchr(cfg->listen, ':');
-		listen_host(host, sizeof(host), cfg->listen, 1);
+		client_host(host, sizeof(host), cfg->listen);
 		strbuf_addf(&sb, "http://%s:%s", host, colon ? colon + 1 : "8080");
 		cl->base = strbuf_detach(&sb);
 		config_free(cfg);

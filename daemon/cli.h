@@ -8,7 +8,6 @@
 /*
  * cli: the commands around the HTTP API.
  *
- *   serve    the daemon: the engine's loop plus the HTTP server
  *   status, trigger, retry, cancel, log, bisect
  *            clients of the API (libcurl); the server's URL comes from
  *            --url, else from the configuration's "listen"; the token
@@ -35,13 +34,6 @@ struct common {
  */
 struct kstage_config *load_config(const struct common *c);
 
-/*
- * main.c: block the signals the engine reads from its signalfd (in this
- * thread and every thread started later) and ignore SIGPIPE.
- */
-void block_signals(void);
-
-extern const char serve_usage[];
 extern const char status_usage[];
 extern const char trigger_usage[];
 extern const char retry_usage[];
@@ -50,7 +42,6 @@ extern const char log_usage[];
 extern const char bisect_usage[];
 extern const char token_usage[];
 
-int cmd_serve(struct common *c, int argc, char **argv);
 int cmd_status(struct common *c, int argc, char **argv);
 int cmd_trigger(struct common *c, int argc, char **argv);
 int cmd_retry(struct common *c, int argc, char **argv);

@@ -1,5 +1,8 @@
 /*
- * main: the kstage command line.  One binary, a table of subcommands.
+ * main: the kstage command line, one binary with a table of subcommands,
+ * and the composition root: "serve", "run" and "check" put the engine,
+ * the HTTP server and the configuration together here.  The client
+ * commands are cli.c's.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -13,6 +16,7 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "http.h"
 #include "log.h"
 #include "strbuf.h"
 #include "wrapper.h"
@@ -69,11 +73,15 @@ struct kstage_config *load_config(const struct common *c)
 	return cfg;
 }
 
-void block_signals(void)
+/*
+ * Block the signals the engine's loop reads from its signalfd, before any
+ * thread starts (threads inherit the mask), and ignore SIGPIPE: a client
+ * that hangs up must not kill the daemon.
+ */
+static void block_signals(void)
 {
 	sigset_t mask;
 
-	/* The loop reads these from a signalfd; threads inherit the mask. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -133,6 +141,83 @@ static int cmd_run(struct common *c, int argc, char **argv)
 	}
 	status = engine_report(e, stdout);
 	engine_free(e);
+	config_free(cfg);
+	return status;
+}
+
+static const char serve_usage[] =
+"usage: kstage serve [-c FILE] [-p PLAN]... [--listen ADDRESS:PORT] [--db FILE]\n"
+"                    [--slots N] [--artifacts DIR] [--work DIR] [--cache DIR]\n"
+"\n"
+"Run the daemon: the engine (plans, queue, runs, comparisons, bisections)\n"
+"and the HTTP server: the dashboard on /, the JSON API on /api/v1 (see\n"
+"daemon/API.md), live events on /api/v1/events, Prometheus metrics on\n"
+"/metrics and plain HTML views that need no JavaScript on /plain.\n"
+"\n"
+"  --listen ADDRESS:PORT  where to listen (default: the configuration's\n"
+"                         \"listen\", 127.0.0.1:8080); port 0 picks a free\n"
+"                         port, printed at start\n"
+"\n"
+"Writes (POST, DELETE) need a token: kstage token create NAME.  Once it\n"
+"listens, the daemon prints\n"
+"  kstage: serving http://ADDRESS:PORT/ (dashboard), API at /api/v1\n"
+"on stdout.  SIGTERM or SIGINT stop it: running steps are stopped and\n"
+"their runs re-queued at the next start.  Exit 0 after a clean stop, 1 if\n"
+"it cannot listen, 2 on a bad configuration.\n";
+
+/* The length of the ADDRESS part of "ADDRESS:PORT". */
+static int host_len(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+
+	return colon ? (int)(colon - listen) : (int)strlen(listen);
+}
+
+static int cmd_serve(struct common *c, int argc, char **argv)
+{
+	struct engine_options opt = { 0 };
+	struct kstage_config *cfg;
+	struct http_server *srv = NULL;
+	struct engine *e = NULL;
+	char *err = NULL;
+	int status = 0;
+
+	if (argc > 0) {
+		fprintf(stderr, "kstage: serve takes no arguments (got \"%s\")\n\n%s",
+			argv[0], serve_usage);
+		return 2;
+	}
+	cfg = load_config(c);
+	if (!cfg)
+		return 2;
+	opt.plan_paths = c->plans;
+	opt.nr_plan_paths = c->nr_plans;
+	if (!c->nr_plans && !cfg->nr_plans)
+		warn("no plans configured: serving an empty state (give --plan FILE"
+		     " or list plans in the configuration)");
+	block_signals();
+	e = engine_new(cfg, &opt, &err);
+	if (!e) {
+		if (err)
+			fprintf(stderr, "kstage: %s\n", err);
+		status = 2;
+		goto out;
+	}
+	srv = http_start(cfg, e, &err);
+	if (!srv) {
+		fprintf(stderr, "kstage: %s\n", err);
+		status = 1;
+		goto out;
+	}
+	printf("kstage: serving http://%.*s:%u/ (dashboard), API at /api/v1\n",
+	       host_len(cfg->listen), cfg->listen, http_port(srv));
+	fflush(stdout);
+	if (engine_loop(e) < 0)
+		status = 1;
+out:
+	http_stop(srv);
+	engine_free(e);
+	free(err);
 	config_free(cfg);
 	return status;
 }
