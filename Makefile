@@ -41,6 +41,7 @@ LIB_OBJS += daemon/executor.o
 LIB_OBJS += daemon/http.o
 LIB_OBJS += daemon/ktap.o
 LIB_OBJS += daemon/log.o
+LIB_OBJS += daemon/options.o
 LIB_OBJS += daemon/plan.o
 LIB_OBJS += daemon/queue.o
 LIB_OBJS += daemon/repo.o

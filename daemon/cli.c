@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "db.h"
 #include "log.h"
+#include "options.h"
 #include "strbuf.h"
 #include "token.h"
 #include "wrapper.h"
@@ -190,81 +191,113 @@ static void url_escape(struct strbuf *sb, const char *s)
 	}
 }
 
-/*
- * The arguments after the command: positionals into pos[], and the
- * options that may also follow them (-c/--config, --db, --json, --url,
- * --token, and --tail N for log).  2 on a usage error (printed), 0
- * otherwise.
- */
-struct args {
-	const char *pos[64];
-	int nr;
-	long long tail;		/* -1 = not given */
-	int help;
+/* --- the command line ------------------------------------------------------------- */
+
+/* What a client command reads from its command line. */
+struct client_args {
+	struct options o;	/* for usage errors found after the options */
+	const char *config;	/* -c: where the server listens, the database */
+	const char *url, *token, *db;
+	int json;
+	long long tail;		/* log --tail N; -1: not given */
+	char **args;		/* the arguments, the options taken out */
+	int nr_args;
 };
 
-static int parse_args(struct args *a, struct common *c, int argc, char **argv,
-		      const char *usage, int with_tail)
+enum { OPT_URL = 256, OPT_TOKEN, OPT_JSON, OPT_DB, OPT_TAIL };
+
+#define OPT_CONFIG { "config", required_argument, NULL, 'c' }
+#define OPT_SERVER \
+	{ "url", required_argument, NULL, OPT_URL }, \
+	{ "token", required_argument, NULL, OPT_TOKEN }
+
+static const struct option status_options[] = {
+	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "db", required_argument, NULL, OPT_DB },
+	OPTION_END
+};
+
+/* trigger, retry, cancel and bisect */
+static const struct option request_options[] = {
+	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
+	{ "json", no_argument, NULL, OPT_JSON },
+	OPTION_END
+};
+
+static const struct option log_options[] = {
+	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
+	{ "tail", required_argument, NULL, OPT_TAIL },
+	OPTION_END
+};
+
+static const struct option token_options[] = {
+	OPTION_HELP, OPT_CONFIG,
+	{ "db", required_argument, NULL, OPT_DB },
+	OPTION_END
+};
+
+/* One option into *a.  0, or -1 with a->o.status. */
+static int client_option(struct client_args *a, int opt)
 {
-	int i;
-
-	memset(a, 0, sizeof(*a));
-	a->tail = -1;
-	for (i = 0; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *val = NULL;
-
-		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-			a->help = 1;
-			fputs(usage, stdout);
-			return 0;
-		}
-		if (!strcmp(arg, "--json")) {
-			c->json = 1;
-			continue;
-		}
-		if (!strcmp(arg, "-c") && i + 1 < argc) {
-			c->cfg.path = argv[++i];
-			continue;
-		}
-		if (!strncmp(arg, "--", 2) && arg[2]) {
-			const char *eq = strchr(arg, '=');
-			size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
-
-			if (eq)
-				val = eq + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			if (!val)
-				goto bad;
-			if (n == 5 && !strncmp(arg, "--url", n))
-				c->url = val;
-			else if (n == 4 && !strncmp(arg, "--db", n))
-				c->cfg.db = val;
-			else if (n == 8 && !strncmp(arg, "--config", n))
-				c->cfg.path = val;
-			else if (n == 7 && !strncmp(arg, "--token", n))
-				c->token = val;
-			else if (with_tail && n == 6 && !strncmp(arg, "--tail", n)) {
-				if (api_parse_int(val, 0, (long long)1 << 53, &a->tail) < 0) {
-					fprintf(stderr, "kstage: --tail needs a number of bytes\n");
-					return 2;
-				}
-			} else
-				goto bad;
-			continue;
-		}
-		if (a->nr == (int)(sizeof(a->pos) / sizeof(a->pos[0]))) {
-			fprintf(stderr, "kstage: too many arguments\n");
-			return 2;
-		}
-		a->pos[a->nr++] = arg;
+	switch (opt) {
+	case 'c': a->config = optarg; break;
+	case OPT_URL: a->url = optarg; break;
+	case OPT_TOKEN: a->token = optarg; break;
+	case OPT_DB: a->db = optarg; break;
+	case OPT_JSON: a->json = 1; break;
+	case OPT_TAIL:
+		if (api_parse_int(optarg, 0, (long long)1 << 53, &a->tail) < 0)
+			return options_error(&a->o, "--tail needs a number of bytes"
+					     " (got \"%s\")", optarg);
+		break;
 	}
 	return 0;
-bad:
-	fprintf(stderr, "kstage: unknown option or missing value: %s\n\n%s", argv[i],
-		usage);
-	return 2;
+}
+
+/*
+ * The command line of a client command (argv[0] is the command), with the
+ * options of its table and between min and max arguments (max < 0: no
+ * limit).  0, or -1 when the command is to exit with a->o.status (after
+ * --help, or a usage error).
+ */
+static int client_args_parse(struct client_args *a, int argc, char **argv,
+			     const struct option *table, const char *usage,
+			     int min, int max)
+{
+	struct options o = OPTIONS_INIT(table, usage);
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	a->o = o;
+	a->tail = -1;
+	while ((opt = options_next(&a->o, argc, argv)) > 0 &&
+	       client_option(a, opt) == 0)
+		;
+	if (opt)
+		return -1;
+	a->args = argv + optind;
+	a->nr_args = argc - optind;
+	if (a->nr_args < min || (max >= 0 && a->nr_args > max))
+		return options_error(&a->o, "wrong number of arguments");
+	return 0;
+}
+
+/* The configuration (-c, with --db), or NULL (printed). */
+static struct kstage_config *client_config(const struct client_args *a)
+{
+	struct config_overrides ov = CONFIG_OVERRIDES_INIT;
+	struct kstage_config *cfg;
+	char *err = NULL;
+
+	ov.path = a->config;
+	ov.db = a->db;
+	cfg = config_load_with(&ov, &err);
+	if (!cfg) {
+		fprintf(stderr, "kstage: %s\n", err);
+		free(err);
+	}
+	return cfg;
 }
 
 static void client_release(struct client *cl)
@@ -277,21 +310,21 @@ static void client_release(struct client *cl)
  * The server's URL and the token, from the options and the configuration.
  * 0, or 2 (the exit status) when the configuration is invalid (printed).
  */
-static int client_init(struct client *cl, const struct common *c)
+static int client_init(struct client *cl, const struct client_args *a)
 {
 	const char *env = getenv("KSTAGE_TOKEN");
 
 	memset(cl, 0, sizeof(*cl));
-	cl->json = c->json;
-	cl->token = c->token ? c->token : env;
-	if (c->url) {
-		size_t n = strlen(c->url);
+	cl->json = a->json;
+	cl->token = a->token ? a->token : env;
+	if (a->url) {
+		size_t n = strlen(a->url);
 
-		while (n && c->url[n - 1] == '/')
+		while (n && a->url[n - 1] == '/')
 			n--;
-		cl->base = xstrndup(c->url, n);
+		cl->base = xstrndup(a->url, n);
 	} else {
-		struct kstage_config *cfg = load_config(c);
+		struct kstage_config *cfg = client_config(a);
 		struct strbuf sb = STRBUF_INIT;
 		const char *colon;
 		char host[256];
@@ -307,10 +340,17 @@ static int client_init(struct client *cl, const struct common *c)
 	return 0;
 }
 
+/* The options of every command that talks to the server, for its usage. */
+#define SERVER_OPTIONS \
+"  -c, --config FILE      the configuration, whose \"listen\" is the server\n" \
+"      --url URL          the server (default: http:// + that \"listen\")\n" \
+"      --token TOKEN      the API token (default: $KSTAGE_TOKEN)\n" \
+"  -h, --help             this text\n"
+
 /* --- status -------------------------------------------------------------------------- */
 
-const char status_usage[] =
-"usage: kstage status [--url URL] [--token TOKEN] [--json]\n"
+static const char status_usage[] =
+"usage: kstage status [-c FILE | --url URL] [--token TOKEN] [--json]\n"
 "       kstage status --db FILE [--json]\n"
 "\n"
 "Print the state of every plan, as 'kstage run --once' does: per stage\n"
@@ -319,13 +359,12 @@ const char status_usage[] =
 "first).  It asks the server (GET /api/v1/plans); with --db it reads\n"
 "that database directly instead, so it also works when no server runs.\n"
 "\n"
-"  --url URL      the server (default: http:// + the configuration's listen)\n"
-"  --token TOKEN  only needed when the server has read_auth (default:\n"
-"                 $KSTAGE_TOKEN)\n"
-"  --json         print the API's JSON instead of the table\n"
+"      --db FILE          read this database, not the server\n"
+"      --json             print the API's JSON instead of the table\n"
+SERVER_OPTIONS
 "\n"
-"Exit 0 when the state was printed, 1 when the request failed, 2 on a\n"
-"usage error.\n";
+"The token is only needed when the server has read_auth.  Exit 0 when\n"
+"the state was printed, 1 when the request failed, 2 on a usage error.\n";
 
 /* GET path from the server, or the same resource from cl->db. */
 static int fetch(struct client *cl, const char *path, api_fn *fn,
@@ -445,31 +484,26 @@ static int print_status(struct client *cl, json_t *plans)
 	return 0;
 }
 
-int cmd_status(struct common *c, int argc, char **argv)
+int cmd_status(int argc, char **argv)
 {
+	struct client_args a;
 	struct client cl;
-	struct args a;
 	json_t *plans = NULL;
 	int rc;
 
-	rc = parse_args(&a, c, argc, argv, status_usage, 0);
-	if (rc || a.help)
-		return rc;
-	if (a.nr) {
-		fprintf(stderr, "kstage: status takes no arguments\n\n%s", status_usage);
-		return 2;
-	}
-	if (c->cfg.db && !c->url) {
+	if (client_args_parse(&a, argc, argv, status_options, status_usage, 0, 0) < 0)
+		return a.o.status;
+	if (a.db && !a.url) {
 		memset(&cl, 0, sizeof(cl));
-		cl.json = c->json;
-		if (access(c->cfg.db, R_OK) < 0) {
-			fprintf(stderr, "kstage: %s: no such database\n", c->cfg.db);
+		cl.json = a.json;
+		if (access(a.db, R_OK) < 0) {
+			fprintf(stderr, "kstage: %s: no such database\n", a.db);
 			return 1;
 		}
-		cl.db = db_open(c->cfg.db);
+		cl.db = db_open(a.db);
 		if (!cl.db)
 			return 1;
-	} else if ((rc = client_init(&cl, c))) {
+	} else if ((rc = client_init(&cl, &a))) {
 		return rc;
 	}
 	rc = fetch(&cl, "/api/v1/plans", api_plans, NULL, NULL, &plans);
@@ -488,78 +522,82 @@ int cmd_status(struct common *c, int argc, char **argv)
 
 /* --- trigger, retry, cancel -------------------------------------------------------------- */
 
-const char trigger_usage[] =
-"usage: kstage trigger [--url URL] [--token TOKEN] [--json] PLAN STAGE\n"
+static const char trigger_usage[] =
+"usage: kstage trigger [-c FILE | --url URL] [--token TOKEN] [--json] PLAN STAGE\n"
 "\n"
 "Queue a run of the stage's current head (POST .../trigger).  When the\n"
 "tree was tested already under the plan's profile, its results are reused\n"
 "at once; when a run of that head is already queued or running, that run\n"
-"is reported and nothing new is queued.  Needs a token (--token or\n"
-"$KSTAGE_TOKEN).  Exit 0 done, 1 the request failed, 2 usage.\n";
+"is reported and nothing new is queued.\n"
+"\n"
+"      --json             print the API's answer\n"
+SERVER_OPTIONS
+"\n"
+"Needs a token.  Exit 0 done, 1 the request failed, 2 usage.\n";
 
-const char retry_usage[] =
-"usage: kstage retry [--url URL] [--token TOKEN] [--json] RUN\n"
+static const char retry_usage[] =
+"usage: kstage retry [-c FILE | --url URL] [--token TOKEN] [--json] RUN\n"
 "\n"
 "Run the same commit (and the same subset of tests) as run RUN again,\n"
 "without reusing any result: to check a flaky failure.  RUN must be\n"
-"finished.  Needs a token.  Exit 0 done, 1 the request failed, 2 usage.\n";
+"finished.\n"
+"\n"
+"      --json             print the API's answer\n"
+SERVER_OPTIONS
+"\n"
+"Needs a token.  Exit 0 done, 1 the request failed, 2 usage.\n";
 
-const char cancel_usage[] =
-"usage: kstage cancel [--url URL] [--token TOKEN] [--json] RUN\n"
+static const char cancel_usage[] =
+"usage: kstage cancel [-c FILE | --url URL] [--token TOKEN] [--json] RUN\n"
 "\n"
 "Cancel a queued or running run (a running one has its steps stopped).\n"
+"\n"
+"      --json             print the API's answer\n"
+SERVER_OPTIONS
+"\n"
 "Needs a token.  Exit 0 done, 1 the request failed (e.g. the run is\n"
 "already finished), 2 usage.\n";
 
-static int want_args(const struct args *a, int min, int max, const char *usage)
-{
-	if (a->nr < min || a->nr > max) {
-		fprintf(stderr, "kstage: wrong number of arguments\n\n%s", usage);
-		return 2;
-	}
-	return 0;
-}
-
-static int check_run_id(const char *s, const char *usage)
+/* A run or bisection id: 0, or 2 after printing the usage error. */
+static int check_id(struct client_args *a, const char *s)
 {
 	long long id;
 
 	if (api_parse_int(s, 1, (long long)1 << 53, &id) < 0) {
-		fprintf(stderr, "kstage: \"%s\" is not a number (a positive integer)\n\n%s", s, usage);
+		options_error(&a->o, "\"%s\" is not a number (a positive integer)", s);
 		return 2;
 	}
 	return 0;
 }
 
-int cmd_trigger(struct common *c, int argc, char **argv)
+int cmd_trigger(int argc, char **argv)
 {
 	struct strbuf path = STRBUF_INIT;
+	struct client_args a;
 	struct client cl;
-	struct args a;
 	json_t *r = NULL;
 	int rc;
 
-	rc = parse_args(&a, c, argc, argv, trigger_usage, 0);
-	if (rc || a.help || (rc = want_args(&a, 2, 2, trigger_usage)))
-		return rc;
-	if ((rc = client_init(&cl, c)))
+	if (client_args_parse(&a, argc, argv, request_options, trigger_usage, 2, 2) < 0)
+		return a.o.status;
+	if ((rc = client_init(&cl, &a)))
 		return rc;
 	strbuf_adds(&path, "/api/v1/plans/");
-	url_escape(&path, a.pos[0]);
+	url_escape(&path, a.args[0]);
 	strbuf_adds(&path, "/stages/");
-	url_escape(&path, a.pos[1]);
+	url_escape(&path, a.args[1]);
 	strbuf_adds(&path, "/trigger");
 	rc = call_json(&cl, "POST", strbuf_str(&path), "{}", &r);
 	if (!rc && !cl.json) {
 		if (json_is_true(json_object_get(r, "existing")))
 			printf("run %lld of %s/%s is already queued or running\n",
-			       jint(r, "run"), a.pos[0], a.pos[1]);
+			       jint(r, "run"), a.args[0], a.args[1]);
 		else if (json_is_true(json_object_get(r, "reused")))
 			printf("run %lld of %s/%s: the results of an earlier run of the"
-			       " same tree were reused\n", jint(r, "run"), a.pos[0], a.pos[1]);
+			       " same tree were reused\n", jint(r, "run"), a.args[0], a.args[1]);
 		else
-			printf("run %lld of %s/%s queued\n", jint(r, "run"), a.pos[0],
-			       a.pos[1]);
+			printf("run %lld of %s/%s queued\n", jint(r, "run"), a.args[0],
+			       a.args[1]);
 	}
 	json_decref(r);
 	strbuf_release(&path);
@@ -567,29 +605,26 @@ int cmd_trigger(struct common *c, int argc, char **argv)
 	return rc;
 }
 
-static int run_action(struct common *c, int argc, char **argv, const char *usage,
-		      const char *action)
+static int run_action(int argc, char **argv, const char *usage, const char *action)
 {
 	struct strbuf path = STRBUF_INIT;
+	struct client_args a;
 	struct client cl;
-	struct args a;
 	json_t *r = NULL;
 	int rc;
 
-	rc = parse_args(&a, c, argc, argv, usage, 0);
-	if (rc || a.help || (rc = want_args(&a, 1, 1, usage)) ||
-	    (rc = check_run_id(a.pos[0], usage)))
+	if (client_args_parse(&a, argc, argv, request_options, usage, 1, 1) < 0)
+		return a.o.status;
+	if ((rc = check_id(&a, a.args[0])) || (rc = client_init(&cl, &a)))
 		return rc;
-	if ((rc = client_init(&cl, c)))
-		return rc;
-	strbuf_addf(&path, "/api/v1/runs/%s/%s", a.pos[0], action);
+	strbuf_addf(&path, "/api/v1/runs/%s/%s", a.args[0], action);
 	rc = call_json(&cl, "POST", strbuf_str(&path), "{}", &r);
 	if (!rc && !cl.json) {
 		if (!strcmp(action, "retry"))
 			printf("run %lld queued (a retry of run %s)\n", jint(r, "run"),
-			       a.pos[0]);
+			       a.args[0]);
 		else
-			printf("run %s canceled\n", a.pos[0]);
+			printf("run %s canceled\n", a.args[0]);
 	}
 	json_decref(r);
 	strbuf_release(&path);
@@ -597,45 +632,47 @@ static int run_action(struct common *c, int argc, char **argv, const char *usage
 	return rc;
 }
 
-int cmd_retry(struct common *c, int argc, char **argv)
+int cmd_retry(int argc, char **argv)
 {
-	return run_action(c, argc, argv, retry_usage, "retry");
+	return run_action(argc, argv, retry_usage, "retry");
 }
 
-int cmd_cancel(struct common *c, int argc, char **argv)
+int cmd_cancel(int argc, char **argv)
 {
-	return run_action(c, argc, argv, cancel_usage, "cancel");
+	return run_action(argc, argv, cancel_usage, "cancel");
 }
 
 /* --- log -------------------------------------------------------------------------------- */
 
-const char log_usage[] =
-"usage: kstage log [--url URL] [--token TOKEN] RUN [STEP] [--tail N]\n"
+static const char log_usage[] =
+"usage: kstage log [-c FILE | --url URL] [--token TOKEN] RUN [STEP] [--tail N]\n"
 "\n"
 "Print the log of a step of run RUN: STEP is the step's index (0, 1, ...)\n"
 "or its name (build, boot, ...); without it, the last step that has a\n"
-"log (the console, for the usual profiles).  --tail N prints only the\n"
-"last N bytes.  At most 16 MiB are printed per call (the API's cap).\n"
+"log (the console, for the usual profiles).  At most 16 MiB are printed\n"
+"per call (the API's cap).\n"
+"\n"
+"      --tail N           only the last N bytes\n"
+SERVER_OPTIONS
+"\n"
 "Exit 0 done, 1 the request failed (no such run, step or log), 2 usage.\n";
 
-int cmd_log(struct common *c, int argc, char **argv)
+int cmd_log(int argc, char **argv)
 {
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
+	struct client_args a;
 	struct client cl;
-	struct args a;
 	json_t *run = NULL, *steps, *st, *pick = NULL;
 	size_t i;
 	long code;
 	int rc;
 
-	rc = parse_args(&a, c, argc, argv, log_usage, 1);
-	if (rc || a.help || (rc = want_args(&a, 1, 2, log_usage)) ||
-	    (rc = check_run_id(a.pos[0], log_usage)))
-		return rc;
-	if ((rc = client_init(&cl, c)))
+	if (client_args_parse(&a, argc, argv, log_options, log_usage, 1, 2) < 0)
+		return a.o.status;
+	if ((rc = check_id(&a, a.args[0])) || (rc = client_init(&cl, &a)))
 		return rc;
 	cl.json = 0;
-	strbuf_addf(&path, "/api/v1/runs/%s", a.pos[0]);
+	strbuf_addf(&path, "/api/v1/runs/%s", a.args[0]);
 	rc = call_json(&cl, "GET", strbuf_str(&path), NULL, &run);
 	if (rc)
 		goto out;
@@ -644,22 +681,22 @@ int cmd_log(struct common *c, int argc, char **argv)
 		char idx[32];
 
 		snprintf(idx, sizeof(idx), "%lld", jint(st, "idx"));
-		if (a.nr == 2 ? (!strcmp(a.pos[1], idx) ||
-				 !strcmp(a.pos[1], jtext(st, "name", ""))) :
+		if (a.nr_args == 2 ? (!strcmp(a.args[1], idx) ||
+				 !strcmp(a.args[1], jtext(st, "name", ""))) :
 		    json_is_string(json_object_get(st, "log")))
 			pick = st;
 	}
 	rc = 1;
 	if (!pick) {
-		if (a.nr == 2)
-			fprintf(stderr, "kstage: run %s has no step %s\n", a.pos[0], a.pos[1]);
+		if (a.nr_args == 2)
+			fprintf(stderr, "kstage: run %s has no step %s\n", a.args[0], a.args[1]);
 		else
-			fprintf(stderr, "kstage: run %s has no step log yet\n", a.pos[0]);
+			fprintf(stderr, "kstage: run %s has no step log yet\n", a.args[0]);
 		goto out;
 	}
 	if (!json_is_string(json_object_get(pick, "log"))) {
 		fprintf(stderr, "kstage: step %s of run %s has no log yet\n",
-			jtext(pick, "name", "?"), a.pos[0]);
+			jtext(pick, "name", "?"), a.args[0]);
 		goto out;
 	}
 	strbuf_reset(&path);
@@ -685,10 +722,10 @@ out:
 
 /* --- bisect ------------------------------------------------------------------------------- */
 
-const char bisect_usage[] =
-"usage: kstage bisect start [--url URL] [--token TOKEN] [--json] PLAN STAGE [TEST...]\n"
-"       kstage bisect cancel [--url URL] [--token TOKEN] [--json] ID\n"
-"       kstage bisect show [--url URL] [--token TOKEN] [--json] ID\n"
+static const char bisect_usage[] =
+"usage: kstage bisect start [<options>] PLAN STAGE [TEST...]\n"
+"       kstage bisect cancel [<options>] ID\n"
+"       kstage bisect show [<options>] ID\n"
 "\n"
 "start   ask for a bisection of STAGE's own commits: between the head of\n"
 "        the stage below (good) and STAGE's head (bad), for the named\n"
@@ -699,10 +736,14 @@ const char bisect_usage[] =
 "show    print a bisection: its state, the culprit or the range that is\n"
 "        left, and every step with its verdict\n"
 "\n"
+"      --json             print the API's answer\n"
+SERVER_OPTIONS
+"\n"
 "start and cancel need a token.  Exit 0 done, 1 the request failed, 2 usage.\n";
 
-static int bisect_show(struct client *cl, const char *id)
+static int bisect_show(struct client *cl, const struct client_args *a)
 {
+	const char *id = a->args[1];
 	struct strbuf path = STRBUF_INIT;
 	json_t *b = NULL, *v, *culprit, *range;
 	size_t i;
@@ -746,77 +787,93 @@ static int bisect_show(struct client *cl, const char *id)
 	return 0;
 }
 
-int cmd_bisect(struct common *c, int argc, char **argv)
+static int bisect_start(struct client *cl, const struct client_args *a)
 {
-	struct strbuf path = STRBUF_INIT;
-	struct client cl;
-	struct args a;
-	json_t *r = NULL;
-	const char *sub;
-	int rc;
+	json_t *body, *tests = json_array(), *r = NULL;
+	char *text;
+	int i, rc;
 
-	rc = parse_args(&a, c, argc, argv, bisect_usage, 0);
-	if (rc || a.help)
-		return rc;
-	sub = a.nr ? a.pos[0] : "";
-	if (!strcmp(sub, "start")) {
-		json_t *body, *tests = json_array();
-		char *text;
-		int i;
-
-		if (a.nr < 3)
-			return want_args(&a, 3, 3, bisect_usage);
-		for (i = 3; i < a.nr; i++)
-			json_array_append_new(tests, json_string(a.pos[i]));
-		body = json_pack("{s:s,s:s}", "plan", a.pos[1], "stage", a.pos[2]);
-		if (body && json_array_size(tests))
-			json_object_set(body, "tests", tests);
-		json_decref(tests);
-		text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-		json_decref(body);
-		if (!text) {
-			fprintf(stderr, "kstage: names must be UTF-8\n");
-			return 2;
-		}
-		if ((rc = client_init(&cl, c))) {
-			free(text);
-			return rc;
-		}
-		rc = call_json(&cl, "POST", "/api/v1/bisections", text, &r);
-		free(text);
-		if (!rc && !cl.json)
-			printf(json_is_true(json_object_get(r, "existing")) ?
-			       "bisection %lld is already under way\n" :
-			       "bisection %lld requested\n", jint(r, "bisection"));
-	} else if (!strcmp(sub, "cancel") || !strcmp(sub, "show")) {
-		if ((rc = want_args(&a, 2, 2, bisect_usage)))
-			return rc;
-		if (check_run_id(a.pos[1], bisect_usage))
-			return 2;
-		if ((rc = client_init(&cl, c)))
-			return rc;
-		if (!strcmp(sub, "show")) {
-			rc = bisect_show(&cl, a.pos[1]);
-		} else {
-			strbuf_addf(&path, "/api/v1/bisections/%s/cancel", a.pos[1]);
-			rc = call_json(&cl, "POST", strbuf_str(&path), "{}", &r);
-			if (!rc && !cl.json)
-				printf("bisection %s canceled\n", a.pos[1]);
-		}
-	} else {
-		fprintf(stderr, "kstage: bisect needs start, cancel or show\n\n%s",
-			bisect_usage);
+	for (i = 3; i < a->nr_args; i++)
+		json_array_append_new(tests, json_string(a->args[i]));
+	body = json_pack("{s:s,s:s}", "plan", a->args[1], "stage", a->args[2]);
+	if (body && json_array_size(tests))
+		json_object_set(body, "tests", tests);
+	json_decref(tests);
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text) {
+		fprintf(stderr, "kstage: names must be UTF-8\n");
 		return 2;
 	}
+	rc = call_json(cl, "POST", "/api/v1/bisections", text, &r);
+	free(text);
+	if (!rc && !cl->json)
+		printf(json_is_true(json_object_get(r, "existing")) ?
+		       "bisection %lld is already under way\n" :
+		       "bisection %lld requested\n", jint(r, "bisection"));
+	json_decref(r);
+	return rc;
+}
+
+static int bisect_cancel(struct client *cl, const struct client_args *a)
+{
+	struct strbuf path = STRBUF_INIT;
+	json_t *r = NULL;
+	int rc;
+
+	strbuf_addf(&path, "/api/v1/bisections/%s/cancel", a->args[1]);
+	rc = call_json(cl, "POST", strbuf_str(&path), "{}", &r);
+	if (!rc && !cl->json)
+		printf("bisection %s canceled\n", a->args[1]);
 	json_decref(r);
 	strbuf_release(&path);
+	return rc;
+}
+
+static const struct bisect_command {
+	const char *name;
+	int min, max;		/* arguments, its own name included; -1: no limit */
+	int (*fn)(struct client *cl, const struct client_args *a);
+} bisect_commands[] = {
+	{ "start", 3, -1, bisect_start },	/* PLAN STAGE [TEST...] */
+	{ "cancel", 2, 2, bisect_cancel },	/* ID */
+	{ "show", 2, 2, bisect_show },		/* ID */
+};
+
+int cmd_bisect(int argc, char **argv)
+{
+	const struct bisect_command *sub = NULL;
+	struct client_args a;
+	struct client cl;
+	size_t i;
+	int rc;
+
+	if (client_args_parse(&a, argc, argv, request_options, bisect_usage, 0, -1) < 0)
+		return a.o.status;
+	for (i = 0; a.nr_args && i < sizeof(bisect_commands) / sizeof(*sub); i++)
+		if (!strcmp(bisect_commands[i].name, a.args[0]))
+			sub = &bisect_commands[i];
+	if (!sub) {
+		options_error(&a.o, "bisect needs start, cancel or show");
+		return 2;
+	}
+	if (a.nr_args < sub->min || (sub->max >= 0 && a.nr_args > sub->max)) {
+		options_error(&a.o, "wrong number of arguments");
+		return 2;
+	}
+	/* cancel and show take the bisection's id */
+	if (sub->max == 2 && (rc = check_id(&a, a.args[1])))
+		return rc;
+	if ((rc = client_init(&cl, &a)))
+		return rc;
+	rc = sub->fn(&cl, &a);
 	client_release(&cl);
 	return rc;
 }
 
 /* --- token ------------------------------------------------------------------------------------ */
 
-const char token_usage[] =
+static const char token_usage[] =
 "usage: kstage token create NAME [-c FILE] [--db FILE]\n"
 "       kstage token list [-c FILE] [--db FILE]\n"
 "       kstage token revoke NAME [-c FILE] [--db FILE]\n"
@@ -832,6 +889,10 @@ const char token_usage[] =
 "        token's name may be used again.\n"
 "list    name, creation, last use and state of every token\n"
 "revoke  refuse token NAME from now on (requests with it get 403)\n"
+"\n"
+"  -c, --config FILE  the configuration, for its database\n"
+"      --db FILE      this database instead\n"
+"  -h, --help         this text\n"
 "\n"
 "Exit 0 done, 1 failed (the name exists, no such token), 2 usage.\n";
 
@@ -856,76 +917,104 @@ static int print_token(const struct token_info *t, void *payload)
 	return 0;
 }
 
-int cmd_token(struct common *c, int argc, char **argv)
+static int token_do_create(struct db *db, const char *name)
 {
-	struct kstage_config *cfg;
+	char secret[TOKEN_SECRET_SIZE];
+	int rc = token_create(db, name, secret);
+
+	if (rc == 0) {
+		printf("%s\n", secret);
+		fprintf(stderr, "kstage: token %s created; its secret is shown only"
+			" this once\n", name);
+	} else if (rc == 1) {
+		fprintf(stderr, "kstage: a token named %s exists already (revoke it"
+			" first to replace it)\n", name);
+	}
+	memset(secret, 0, sizeof(secret));
+	return rc ? 1 : 0;
+}
+
+static int token_do_revoke(struct db *db, const char *name)
+{
+	int rc = token_revoke(db, name);
+
+	if (rc == 0)
+		printf("token %s revoked\n", name);
+	else if (rc == 1)
+		fprintf(stderr, "kstage: no token named %s\n", name);
+	else if (rc == 2)
+		fprintf(stderr, "kstage: token %s was already revoked\n", name);
+	return rc == 0 ? 0 : 1;
+}
+
+static int token_do_list(struct db *db, const char *name)
+{
+	(void)name;
+	printf("%-24s %-17s %-17s %s\n", "name", "created", "last used", "state");
+	return token_list(db, print_token, NULL) < 0 ? 1 : 0;
+}
+
+static const struct token_command {
+	const char *name;
+	int nr_args;		/* its own name included */
+	int (*fn)(struct db *db, const char *name);
+} token_commands[] = {
+	{ "create", 2, token_do_create },	/* NAME */
+	{ "list", 1, token_do_list },
+	{ "revoke", 2, token_do_revoke },	/* NAME */
+};
+
+/* The database of the configuration (-c, --db); NULL (printed) if none. */
+static struct db *token_db(const struct client_args *a, int create, int *status)
+{
+	struct kstage_config *cfg = client_config(a);
 	struct db *db = NULL;
-	struct args a;
-	const char *sub;
+	char *dir;
+
+	*status = 2;
+	if (!cfg)
+		return NULL;
+	*status = 1;
+	if (!create && access(cfg->db, R_OK) < 0) {
+		fprintf(stderr, "kstage: %s: no database (no tokens yet)\n", cfg->db);
+		goto out;
+	}
+	dir = path_dirname(cfg->db);
+	mkdir_p(dir, 0755);
+	free(dir);
+	db = db_open(cfg->db);
+out:
+	config_free(cfg);
+	return db;
+}
+
+int cmd_token(int argc, char **argv)
+{
+	const struct token_command *sub = NULL;
+	struct client_args a;
+	struct db *db;
+	size_t i;
 	int rc;
 
-	rc = parse_args(&a, c, argc, argv, token_usage, 0);
-	if (rc || a.help)
-		return rc;
-	sub = a.nr ? a.pos[0] : "";
-	if (!((!strcmp(sub, "create") && a.nr == 2) || (!strcmp(sub, "list") && a.nr == 1) ||
-	      (!strcmp(sub, "revoke") && a.nr == 2))) {
-		fprintf(stderr, "kstage: token needs create NAME, list or revoke NAME\n\n%s",
-			token_usage);
+	if (client_args_parse(&a, argc, argv, token_options, token_usage, 0, -1) < 0)
+		return a.o.status;
+	for (i = 0; a.nr_args && i < sizeof(token_commands) / sizeof(*sub); i++)
+		if (!strcmp(token_commands[i].name, a.args[0]) &&
+		    token_commands[i].nr_args == a.nr_args)
+			sub = &token_commands[i];
+	if (!sub) {
+		options_error(&a.o, "token needs create NAME, list or revoke NAME");
 		return 2;
 	}
-	if (strcmp(sub, "list") && !config_valid_name(a.pos[1])) {
+	if (a.nr_args == 2 && !config_valid_name(a.args[1])) {
 		fprintf(stderr, "kstage: \"%s\" is not a valid token name (letters, digits,"
-			" . _ -; at most 64)\n", a.pos[1]);
+			" . _ -; at most 64)\n", a.args[1]);
 		return 2;
 	}
-	cfg = load_config(c);
-	if (!cfg)
-		return 2;
-	if (strcmp(sub, "create") && access(cfg->db, R_OK) < 0) {
-		fprintf(stderr, "kstage: %s: no database (no tokens yet)\n", cfg->db);
-		config_free(cfg);
-		return 1;
-	}
-	{
-		char *dir = path_dirname(cfg->db);
-
-		mkdir_p(dir, 0755);
-		free(dir);
-	}
-	db = db_open(cfg->db);
-	if (!db) {
-		config_free(cfg);
-		return 1;
-	}
-	if (!strcmp(sub, "create")) {
-		char secret[TOKEN_SECRET_SIZE];
-
-		rc = token_create(db, a.pos[1], secret);
-		if (rc == 0) {
-			printf("%s\n", secret);
-			fprintf(stderr, "kstage: token %s created; its secret is shown only"
-				" this once\n", a.pos[1]);
-		} else if (rc == 1) {
-			fprintf(stderr, "kstage: a token named %s exists already (revoke it"
-				" first to replace it)\n", a.pos[1]);
-		}
-		memset(secret, 0, sizeof(secret));
-		rc = rc ? 1 : 0;
-	} else if (!strcmp(sub, "revoke")) {
-		rc = token_revoke(db, a.pos[1]);
-		if (rc == 0)
-			printf("token %s revoked\n", a.pos[1]);
-		else if (rc == 1)
-			fprintf(stderr, "kstage: no token named %s\n", a.pos[1]);
-		else if (rc == 2)
-			fprintf(stderr, "kstage: token %s was already revoked\n", a.pos[1]);
-		rc = rc == 0 ? 0 : 1;
-	} else {
-		printf("%-24s %-17s %-17s %s\n", "name", "created", "last used", "state");
-		rc = token_list(db, print_token, NULL) < 0 ? 1 : 0;
-	}
+	db = token_db(&a, sub->fn == token_do_create, &rc);
+	if (!db)
+		return rc;
+	rc = sub->fn(db, a.nr_args == 2 ? a.args[1] : NULL);
 	db_close(db);
-	config_free(cfg);
 	return rc;
 }

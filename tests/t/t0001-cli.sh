@@ -11,6 +11,53 @@ test_expect_success 'help lists the commands and exits 0' '
 	test_grep "exits|exit" run-help
 '
 
+test_expect_success 'every command: --help and -h on stdout (0); an unknown option: usage on stderr (2)' '
+	for c in run serve check status trigger retry cancel log bisect token version; do
+		"$KSTAGE" $c --help > out 2> err || exit 1
+		grep -q "^usage: kstage $c" out || exit 1
+		test ! -s err || exit 1
+		"$KSTAGE" $c -h > out.h || exit 1
+		test_cmp out out.h || exit 1
+		"$KSTAGE" help $c > out.help || exit 1
+		test_cmp out out.help || exit 1
+		test_exit 2 "$KSTAGE" $c --no-such-option > out 2> err || exit 1
+		test ! -s out || exit 1
+		grep -q "^kstage $c: unknown option --no-such-option" err || exit 1
+		grep -q "^usage: kstage $c" err || exit 1
+	done
+'
+
+test_expect_success 'a missing value or an extra argument is a usage error (2)' '
+	test_exit 2 "$KSTAGE" run --once --db 2> err &&
+	test_grep "^kstage run: --db needs a value" err &&
+	test_grep "^usage: kstage run" err &&
+	test_exit 2 "$KSTAGE" check -p 2> err &&
+	test_grep "^kstage check: -p needs a value" err &&
+	test_exit 2 "$KSTAGE" status --url 2> err &&
+	test_grep "^usage: kstage status" err &&
+	test_exit 2 "$KSTAGE" log 1 --tail 2> err &&
+	test_grep "^kstage log: --tail needs a value" err &&
+	test_exit 2 "$KSTAGE" run --once --slots 65 2> err &&
+	test_grep "slots must be 1..64" err &&
+	test_exit 2 "$KSTAGE" run --once extra 2> err &&
+	test_grep "unexpected argument \"extra\"" err &&
+	test_exit 2 "$KSTAGE" --no-such-option 2> err &&
+	test_grep "^usage: kstage " err &&
+	test_exit 2 "$KSTAGE" 2> err &&
+	test_grep "^usage: kstage " err
+'
+
+test_expect_success 'global options before the command: -v, -q, --version' '
+	"$KSTAGE" --version > a &&
+	"$KSTAGE" version > b &&
+	test_cmp a b &&
+	test_grep "^kstage [0-9.]+ \(libgit2" a &&
+	"$KSTAGE" -q version > c &&
+	test_cmp a c &&
+	"$KSTAGE" -v version > c &&
+	test_cmp a c
+'
+
 test_expect_success 'an unknown command is a usage error (2)' '
 	test_exit 2 "$KSTAGE" frobnicate 2> err &&
 	test_grep "not a command" err
@@ -28,6 +75,19 @@ test_expect_success 'setup: a repository and a valid plan' '
 	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1 &&
 	"$KSTAGE" check --plan plan.json > out &&
 	test_grep "plan demo, 1 stages, profile fake" out
+'
+
+test_expect_success 'options: --opt=value and --opt value, before or after the arguments' '
+	"$KSTAGE" check --plan plan.json > a &&
+	"$KSTAGE" check --plan=plan.json > b &&
+	test_cmp a b &&
+	"$KSTAGE" check -p plan.json > b &&
+	test_cmp a b &&
+	"$KSTAGE" token create ci --db=t.db > /dev/null 2>&1 &&
+	"$KSTAGE" token --db t.db list > list &&
+	test_grep "^ci " list &&
+	"$KSTAGE" token revoke --db t.db ci > out &&
+	test_grep "token ci revoked" out
 '
 
 test_expect_success 'invalid JSON: file, line and column' '
