@@ -1,195 +1,27 @@
 /*
  * cli: the API clients (status, trigger, retry, cancel, log, bisect) and
- * "kstage token" (see cli.h).
+ * "kstage token" (see cli.h): their command lines and what they print.
+ * How they reach the API is client.c's, the status table report.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "api.h"
 #include "cli.h"
+#include "client.h"
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "options.h"
+#include "report.h"
 #include "strbuf.h"
 #include "token.h"
 #include "wrapper.h"
 #include "banned.h"
-
-#define RESPONSE_MAX ((size_t)32 << 20)	/* bytes accepted from the server */
-
-/* The host to connect to for a daemon listening on "ADDRESS:PORT". */
-static void client_host(char *out, size_t size, const char *listen)
-{
-	const char *colon = strrchr(listen, ':');
-	size_t n = colon ? (size_t)(colon - listen) : strlen(listen);
-
-	snprintf(out, size, "%.*s", (int)n, listen);
-	/* A wildcard address is reached through loopback. */
-	if (!strcmp(out, "0.0.0.0") || !*out)
-		snprintf(out, size, "127.0.0.1");
-	else if (!strcmp(out, "[::]"))
-		snprintf(out, size, "[::1]");
-}
-
-/* --- the HTTP client ------------------------------------------------------------- */
-
-struct client {
-	char *base;		/* "http://host:port", no trailing slash */
-	const char *token;
-	int json;		/* print the API's JSON as is */
-	struct db *db;		/* status --db: read the database instead */
-};
-
-struct fetch {
-	CURL *curl;
-	struct strbuf body;
-	FILE *stream;		/* 2xx bodies go here when set */
-	size_t bytes;
-	int too_big;
-};
-
-static size_t write_cb(char *data, size_t size, size_t n, void *payload)
-{
-	struct fetch *f = payload;
-	long code = 0;
-
-	size *= n;
-	f->bytes += size;
-	if (f->bytes > RESPONSE_MAX) {
-		f->too_big = 1;
-		return 0;
-	}
-	curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (f->stream && code < 300)
-		return fwrite(data, 1, size, f->stream);
-	strbuf_add(&f->body, data, size);
-	return size;
-}
-
-/*
- * method path (with query) and an optional JSON body.  Returns the HTTP
- * status (the body in *out, unless stream took it), or -1 when there was
- * no answer (printed).
- */
-static long request(struct client *cl, const char *method, const char *path,
-		    const char *body, struct strbuf *out, FILE *stream)
-{
-	struct fetch f = { NULL, STRBUF_INIT, stream, 0, 0 };
-	struct curl_slist *hdrs = NULL;
-	struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT;
-	long code = -1;
-	CURLcode rc;
-
-	f.curl = curl_easy_init();
-	if (!f.curl) {
-		fprintf(stderr, "kstage: cannot initialise libcurl\n");
-		return -1;
-	}
-	strbuf_addf(&url, "%s%s", cl->base, path);
-	curl_easy_setopt(f.curl, CURLOPT_URL, strbuf_str(&url));
-	curl_easy_setopt(f.curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(f.curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(f.curl, CURLOPT_TIMEOUT, 300L);
-	curl_easy_setopt(f.curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(f.curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RESPONSE_MAX);
-	curl_easy_setopt(f.curl, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(f.curl, CURLOPT_WRITEDATA, &f);
-	curl_easy_setopt(f.curl, CURLOPT_USERAGENT, "kstage-cli");
-	curl_easy_setopt(f.curl, CURLOPT_CUSTOMREQUEST, method);
-	if (cl->token && *cl->token) {
-		strbuf_addf(&auth, "Authorization: Bearer %s", cl->token);
-		hdrs = curl_slist_append(hdrs, strbuf_str(&auth));
-	}
-	if (body) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		curl_easy_setopt(f.curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(f.curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	curl_easy_setopt(f.curl, CURLOPT_HTTPHEADER, hdrs);
-	rc = curl_easy_perform(f.curl);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "kstage: %s %s: %s\n", method, strbuf_str(&url),
-			f.too_big ? "the response is too large" : curl_easy_strerror(rc));
-	} else {
-		curl_easy_getinfo(f.curl, CURLINFO_RESPONSE_CODE, &code);
-		strbuf_add(out, f.body.buf ? f.body.buf : "", f.body.len);
-	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(f.curl);
-	strbuf_release(&f.body);
-	strbuf_release(&url);
-	strbuf_release(&auth);
-	return code;
-}
-
-/* Print the API's error for a failed request; returns 1 (the exit status). */
-static int api_failed(long code, const struct strbuf *body)
-{
-	json_t *j = json_loadb(body->buf ? body->buf : "", body->len, 0, NULL);
-	const char *msg = json_string_value(json_object_get(j, "error"));
-
-	if (msg)
-		fprintf(stderr, "kstage: %s (HTTP %ld)\n", msg, code);
-	else
-		fprintf(stderr, "kstage: HTTP %ld: %.300s\n", code, strbuf_str(body));
-	json_decref(j);
-	return 1;
-}
-
-/*
- * Call the API and parse the JSON answer into *out.  0, or the exit
- * status (1) after printing what went wrong.  With cl->json, a
- * successful answer is printed as is.
- */
-static int call_json(struct client *cl, const char *method, const char *path,
-		     const char *body, json_t **out)
-{
-	struct strbuf resp = STRBUF_INIT;
-	json_error_t jerr;
-	long code;
-
-	*out = NULL;
-	code = request(cl, method, path, body, &resp, NULL);
-	if (code < 0) {
-		strbuf_release(&resp);
-		return 1;
-	}
-	if (code >= 300) {
-		api_failed(code, &resp);
-		strbuf_release(&resp);
-		return 1;
-	}
-	*out = json_loadb(resp.buf ? resp.buf : "", resp.len, 0, &jerr);
-	if (!*out) {
-		fprintf(stderr, "kstage: %s %s: the server's answer is not JSON: %s\n",
-			method, path, jerr.text);
-		strbuf_release(&resp);
-		return 1;
-	}
-	if (cl->json)
-		fputs(strbuf_str(&resp), stdout);
-	strbuf_release(&resp);
-	return 0;
-}
-
-/* Append s to sb, percent-encoded for a URL path segment or query value. */
-static void url_escape(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
-			strbuf_addch(sb, c);
-		else
-			strbuf_addf(sb, "%%%02X", c);
-	}
-}
 
 /* --- the command line ------------------------------------------------------------- */
 
@@ -300,43 +132,26 @@ static struct kstage_config *client_config(const struct client_args *a)
 	return cfg;
 }
 
-static void client_release(struct client *cl)
-{
-	free(cl->base);
-	db_close(cl->db);
-}
-
 /*
- * The server's URL and the token, from the options and the configuration.
+ * The server and the token, from the options and the configuration.
  * 0, or 2 (the exit status) when the configuration is invalid (printed).
  */
 static int client_init(struct client *cl, const struct client_args *a)
 {
-	const char *env = getenv("KSTAGE_TOKEN");
+	const char *token = a->token ? a->token : getenv("KSTAGE_TOKEN");
+	struct kstage_config *cfg;
 
-	memset(cl, 0, sizeof(*cl));
+	*cl = (struct client)CLIENT_INIT;
 	cl->json = a->json;
-	cl->token = a->token ? a->token : env;
 	if (a->url) {
-		size_t n = strlen(a->url);
-
-		while (n && a->url[n - 1] == '/')
-			n--;
-		cl->base = xstrndup(a->url, n);
-	} else {
-		struct kstage_config *cfg = client_config(a);
-		struct strbuf sb = STRBUF_INIT;
-		const char *colon;
-		char host[256];
-
-		if (!cfg)
-			return 2;
-		colon = strrchr(cfg->listen, ':');
-		client_host(host, sizeof(host), cfg->listen);
-		strbuf_addf(&sb, "http://%s:%s", host, colon ? colon + 1 : "8080");
-		cl->base = strbuf_detach(&sb);
-		config_free(cfg);
+		client_init_url(cl, a->url, token);
+		return 0;
 	}
+	cfg = client_config(a);
+	if (!cfg)
+		return 2;
+	client_init_listen(cl, cfg->listen, token);
+	config_free(cfg);
 	return 0;
 }
 
@@ -353,10 +168,11 @@ static const char status_usage[] =
 "usage: kstage status [-c FILE | --url URL] [--token TOKEN] [--json]\n"
 "       kstage status --db FILE [--json]\n"
 "\n"
-"Print the state of every plan, as 'kstage run --once' does: per stage\n"
-"its head, whether the stack is consistent, the verdict, the counts of\n"
-"the head's run and the changes against the baseline (regressions\n"
-"first).  It asks the server (GET /api/v1/plans); with --db it reads\n"
+"Print the state of every plan, the table 'kstage run --once' prints:\n"
+"per stage its head, whether the stack is consistent, the verdict, the\n"
+"counts of the head's run, the changes against the baseline (regressions\n"
+"first), why the run failed and the latest bisection.  It asks the\n"
+"server (GET /api/v1/plans and what a stage needs); with --db it reads\n"
 "that database directly instead, so it also works when no server runs.\n"
 "\n"
 "      --db FILE          read this database, not the server\n"
@@ -366,158 +182,36 @@ SERVER_OPTIONS
 "The token is only needed when the server has read_auth.  Exit 0 when\n"
 "the state was printed, 1 when the request failed, 2 on a usage error.\n";
 
-/* GET path from the server, or the same resource from cl->db. */
-static int fetch(struct client *cl, const char *path, api_fn *fn,
-		 const char *p0, const char *p1, json_t **out)
-{
-	struct api_request req = API_REQUEST_INIT;
-	struct api_reply rep = API_REPLY_INIT;
-	int rc;
-
-	if (!cl->db) {
-		int saved = cl->json;
-
-		cl->json = 0;
-		rc = call_json(cl, "GET", path, NULL, out);
-		cl->json = saved;
-		return rc;
-	}
-	req.db = cl->db;
-	req.params[0] = p0;
-	req.params[1] = p1;
-	req.nr_params = p1 ? 2 : p0 ? 1 : 0;
-	if (api_read_begin(cl->db) < 0)
-		return 1;
-	rc = fn(&rep, &req);
-	api_read_end(cl->db);
-	if (rc < 0 || rep.status >= 300) {
-		if (rc < 0)
-			fprintf(stderr, "kstage: cannot read %s\n", path);
-		else
-			api_failed(rep.status, &rep.body);
-		api_reply_release(&rep);
-		return 1;
-	}
-	*out = json_loadb(rep.body.buf, rep.body.len, 0, NULL);
-	api_reply_release(&rep);
-	return *out ? 0 : 1;
-}
-
-static const char *jtext(json_t *o, const char *key, const char *def)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : def;
-}
-
-static long long jint(json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
-static int print_changes(struct client *cl, const char *plan, json_t *stage)
-{
-	const char *name = jtext(stage, "name", "");
-	struct strbuf path = STRBUF_INIT;
-	json_t *detail = NULL, *ch;
-	size_t i;
-	int rc;
-
-	strbuf_adds(&path, "/api/v1/plans/");
-	url_escape(&path, plan);
-	strbuf_adds(&path, "/stages/");
-	url_escape(&path, name);
-	rc = fetch(cl, strbuf_str(&path), api_stage, plan, name, &detail);
-	strbuf_release(&path);
-	if (rc)
-		return rc;
-	json_array_foreach(json_object_get(detail, "changes"), i, ch) {
-		const char *d = jtext(ch, "detail", "");
-
-		printf("      %-10s %s (%s -> %s)%s%.200s\n", jtext(ch, "kind", "?"),
-		       jtext(ch, "test", "?"), jtext(ch, "before", "-"),
-		       jtext(ch, "after", "-"), *d ? ": " : "", d);
-	}
-	json_decref(detail);
-	return 0;
-}
-
-static int print_status(struct client *cl, json_t *plans)
-{
-	json_t *plan, *st;
-	size_t i, j;
-
-	json_array_foreach(json_object_get(plans, "plans"), i, plan) {
-		const char *name = jtext(plan, "name", "?");
-		json_t *gate = json_object_get(plan, "gate");
-
-		printf("plan %s (profile %s, %.12s), gate %s\n", name,
-		       jtext(plan, "profile", "?"), jtext(plan, "profile_digest", ""),
-		       jtext(gate, "state", "unknown"));
-		printf("  %-3s %-24s %-12s %-13s %-8s %5s %5s %5s %5s  %s\n", "#",
-		       "stage", "head", "stack", "verdict", "pass", "fail", "skip",
-		       "error", "regressions");
-		json_array_foreach(json_object_get(plan, "stages"), j, st) {
-			json_t *counts = json_object_get(st, "counts");
-			json_t *run = json_object_get(st, "run");
-			const char *detail = jtext(st, "stack_detail", "");
-
-			printf("  %-3lld %-24s %-12.12s %-13s %-8s %5lld %5lld %5lld %5lld"
-			       "  %lld%s\n", jint(st, "idx"), jtext(st, "name", "?"),
-			       jtext(st, "head", "-"), jtext(st, "stack_state", "?"),
-			       jtext(st, "verdict", "?"), jint(counts, "pass"),
-			       jint(counts, "fail"), jint(counts, "skip"),
-			       jint(counts, "error"), jint(st, "regressions"),
-			       json_is_integer(json_object_get(run, "reused_from"))
-			       ? " (reused)" : "");
-			if (*detail)
-				printf("      %s\n", detail);
-			if (!strcmp(jtext(run, "state", ""), "running"))
-				printf("      run %lld running, step %s\n", jint(run, "id"),
-				       jtext(run, "current_step", "?"));
-			if ((jint(st, "regressions") || jint(st, "fixed") || jint(st, "new") ||
-			     jint(st, "skipped") || jint(st, "known")) &&
-			    print_changes(cl, name, st))
-				return 1;
-		}
-	}
-	return 0;
-}
-
 int cmd_status(int argc, char **argv)
 {
+	struct client cl = CLIENT_INIT;
 	struct client_args a;
-	struct client cl;
 	json_t *plans = NULL;
-	int rc;
+	int rc, verdict;
 
 	if (client_args_parse(&a, argc, argv, status_options, status_usage, 0, 0) < 0)
 		return a.o.status;
 	if (a.db && !a.url) {
-		memset(&cl, 0, sizeof(cl));
-		cl.json = a.json;
-		if (access(a.db, R_OK) < 0) {
-			fprintf(stderr, "kstage: %s: no such database\n", a.db);
-			return 1;
-		}
-		cl.db = db_open(a.db);
-		if (!cl.db)
+		if (client_open_db(&cl, a.db) < 0)
 			return 1;
 	} else if ((rc = client_init(&cl, &a))) {
 		return rc;
 	}
-	rc = fetch(&cl, "/api/v1/plans", api_plans, NULL, NULL, &plans);
-	if (!rc && cl.json) {
-		char *s = json_dumps(plans, JSON_COMPACT);
+	if (a.json) {
+		rc = client_get(&cl, "/api/v1/plans", api_plans, NULL, NULL, &plans);
+		if (!rc) {
+			char *text = json_dumps(plans, JSON_COMPACT);
 
-		puts(s ? s : "{}");
-		free(s);
-	} else if (!rc) {
-		rc = print_status(&cl, plans);
+			puts(text ? text : "{}");
+			free(text);
+		}
+	} else {
+		/* The verdict is run --once's business; status printed it. */
+		rc = report_plans(&cl, stdout, NULL, 0, &verdict);
 	}
 	json_decref(plans);
 	client_release(&cl);
-	return rc;
+	return rc < 0 ? 1 : 0;
 }
 
 /* --- trigger, retry, cancel -------------------------------------------------------------- */
@@ -583,20 +277,20 @@ int cmd_trigger(int argc, char **argv)
 	if ((rc = client_init(&cl, &a)))
 		return rc;
 	strbuf_adds(&path, "/api/v1/plans/");
-	url_escape(&path, a.args[0]);
+	client_url_escape(&path, a.args[0]);
 	strbuf_adds(&path, "/stages/");
-	url_escape(&path, a.args[1]);
+	client_url_escape(&path, a.args[1]);
 	strbuf_adds(&path, "/trigger");
-	rc = call_json(&cl, "POST", strbuf_str(&path), "{}", &r);
+	rc = client_call(&cl, "POST", strbuf_str(&path), "{}", &r) < 0 ? 1 : 0;
 	if (!rc && !cl.json) {
 		if (json_is_true(json_object_get(r, "existing")))
 			printf("run %lld of %s/%s is already queued or running\n",
-			       jint(r, "run"), a.args[0], a.args[1]);
+			       client_int(r, "run"), a.args[0], a.args[1]);
 		else if (json_is_true(json_object_get(r, "reused")))
 			printf("run %lld of %s/%s: the results of an earlier run of the"
-			       " same tree were reused\n", jint(r, "run"), a.args[0], a.args[1]);
+			       " same tree were reused\n", client_int(r, "run"), a.args[0], a.args[1]);
 		else
-			printf("run %lld of %s/%s queued\n", jint(r, "run"), a.args[0],
+			printf("run %lld of %s/%s queued\n", client_int(r, "run"), a.args[0],
 			       a.args[1]);
 	}
 	json_decref(r);
@@ -618,10 +312,10 @@ static int run_action(int argc, char **argv, const char *usage, const char *acti
 	if ((rc = check_id(&a, a.args[0])) || (rc = client_init(&cl, &a)))
 		return rc;
 	strbuf_addf(&path, "/api/v1/runs/%s/%s", a.args[0], action);
-	rc = call_json(&cl, "POST", strbuf_str(&path), "{}", &r);
+	rc = client_call(&cl, "POST", strbuf_str(&path), "{}", &r) < 0 ? 1 : 0;
 	if (!rc && !cl.json) {
 		if (!strcmp(action, "retry"))
-			printf("run %lld queued (a retry of run %s)\n", jint(r, "run"),
+			printf("run %lld queued (a retry of run %s)\n", client_int(r, "run"),
 			       a.args[0]);
 		else
 			printf("run %s canceled\n", a.args[0]);
@@ -673,16 +367,16 @@ int cmd_log(int argc, char **argv)
 		return rc;
 	cl.json = 0;
 	strbuf_addf(&path, "/api/v1/runs/%s", a.args[0]);
-	rc = call_json(&cl, "GET", strbuf_str(&path), NULL, &run);
+	rc = client_call(&cl, "GET", strbuf_str(&path), NULL, &run) < 0 ? 1 : 0;
 	if (rc)
 		goto out;
 	steps = json_object_get(run, "steps");
 	json_array_foreach(steps, i, st) {
 		char idx[32];
 
-		snprintf(idx, sizeof(idx), "%lld", jint(st, "idx"));
+		snprintf(idx, sizeof(idx), "%lld", client_int(st, "idx"));
 		if (a.nr_args == 2 ? (!strcmp(a.args[1], idx) ||
-				 !strcmp(a.args[1], jtext(st, "name", ""))) :
+				 !strcmp(a.args[1], client_str(st, "name", ""))) :
 		    json_is_string(json_object_get(st, "log")))
 			pick = st;
 	}
@@ -696,19 +390,19 @@ int cmd_log(int argc, char **argv)
 	}
 	if (!json_is_string(json_object_get(pick, "log"))) {
 		fprintf(stderr, "kstage: step %s of run %s has no log yet\n",
-			jtext(pick, "name", "?"), a.args[0]);
+			client_str(pick, "name", "?"), a.args[0]);
 		goto out;
 	}
 	strbuf_reset(&path);
-	strbuf_adds(&path, jtext(pick, "log", ""));
+	strbuf_adds(&path, client_str(pick, "log", ""));
 	if (a.tail >= 0)
 		strbuf_addf(&path, "?tail=%lld", a.tail);
 	fflush(stdout);
-	code = request(&cl, "GET", strbuf_str(&path), NULL, &err, stdout);
+	code = client_request(&cl, "GET", strbuf_str(&path), NULL, &err, stdout);
 	if (code < 0)
 		goto out;
 	if (code >= 300) {
-		api_failed(code, &err);
+		client_failed(code, &err);
 		goto out;
 	}
 	rc = fflush(stdout) ? 1 : 0;
@@ -750,39 +444,39 @@ static int bisect_show(struct client *cl, const struct client_args *a)
 	int rc;
 
 	strbuf_addf(&path, "/api/v1/bisections/%s", id);
-	rc = call_json(cl, "GET", strbuf_str(&path), NULL, &b);
+	rc = client_call(cl, "GET", strbuf_str(&path), NULL, &b) < 0 ? 1 : 0;
 	strbuf_release(&path);
 	if (rc || cl->json) {
 		json_decref(b);
 		return rc;
 	}
-	printf("bisection %lld of %s/%s (%s): %s\n", jint(b, "id"), jtext(b, "plan", "?"),
-	       jtext(b, "stage", "-"), jtext(b, "reason", "?"), jtext(b, "state", "?"));
-	printf("  good %.12s  bad %.12s\n", jtext(b, "good_commit", "?"),
-	       jtext(b, "bad_commit", "?"));
+	printf("bisection %lld of %s/%s (%s): %s\n", client_int(b, "id"), client_str(b, "plan", "?"),
+	       client_str(b, "stage", "-"), client_str(b, "reason", "?"), client_str(b, "state", "?"));
+	printf("  good %.12s  bad %.12s\n", client_str(b, "good_commit", "?"),
+	       client_str(b, "bad_commit", "?"));
 	json_array_foreach(json_object_get(b, "tests"), i, v)
 		printf("  test %s\n", json_string_value(v));
 	culprit = json_object_get(b, "culprit");
 	if (json_is_object(culprit))
 		printf("  first bad commit: %.12s %s (%s) in stage %s\n",
-		       jtext(culprit, "commit", "?"), jtext(culprit, "subject", ""),
-		       jtext(culprit, "author", ""), jtext(culprit, "stage", "?"));
+		       client_str(culprit, "commit", "?"), client_str(culprit, "subject", ""),
+		       client_str(culprit, "author", ""), client_str(culprit, "stage", "?"));
 	range = json_object_get(b, "range");
 	if (json_is_object(range))
 		printf("  range: last good %.12s, first bad %.12s, %zu untestable\n",
-		       jtext(range, "good", "?"), jtext(range, "bad", "?"),
+		       client_str(range, "good", "?"), client_str(range, "bad", "?"),
 		       json_array_size(json_object_get(range, "untestable")));
-	if (*jtext(b, "detail", ""))
-		printf("  %s\n", jtext(b, "detail", ""));
-	printf("  %lld runs, %lld reused, %lld rounds\n", jint(b, "runs"),
-	       jint(b, "reused"), jint(b, "rounds"));
+	if (*client_str(b, "detail", ""))
+		printf("  %s\n", client_str(b, "detail", ""));
+	printf("  %lld runs, %lld reused, %lld rounds\n", client_int(b, "runs"),
+	       client_int(b, "reused"), client_int(b, "rounds"));
 	if (json_array_size(json_object_get(b, "steps")))
 		printf("  %-6s %-5s %-12s %-8s %-6s %-8s %s\n", "run", "seq", "commit",
 		       "phase", "round", "verdict", "state");
 	json_array_foreach(json_object_get(b, "steps"), i, v)
-		printf("  %-6lld %-5lld %-12.12s %-8s %-6lld %-8s %s\n", jint(v, "run_id"),
-		       jint(v, "seq"), jtext(v, "commit", "?"), jtext(v, "phase", "?"),
-		       jint(v, "round"), jtext(v, "verdict", "-"), jtext(v, "run_state", "?"));
+		printf("  %-6lld %-5lld %-12.12s %-8s %-6lld %-8s %s\n", client_int(v, "run_id"),
+		       client_int(v, "seq"), client_str(v, "commit", "?"), client_str(v, "phase", "?"),
+		       client_int(v, "round"), client_str(v, "verdict", "-"), client_str(v, "run_state", "?"));
 	json_decref(b);
 	return 0;
 }
@@ -805,12 +499,12 @@ static int bisect_start(struct client *cl, const struct client_args *a)
 		fprintf(stderr, "kstage: names must be UTF-8\n");
 		return 2;
 	}
-	rc = call_json(cl, "POST", "/api/v1/bisections", text, &r);
+	rc = client_call(cl, "POST", "/api/v1/bisections", text, &r) < 0 ? 1 : 0;
 	free(text);
 	if (!rc && !cl->json)
 		printf(json_is_true(json_object_get(r, "existing")) ?
 		       "bisection %lld is already under way\n" :
-		       "bisection %lld requested\n", jint(r, "bisection"));
+		       "bisection %lld requested\n", client_int(r, "bisection"));
 	json_decref(r);
 	return rc;
 }
@@ -822,7 +516,7 @@ static int bisect_cancel(struct client *cl, const struct client_args *a)
 	int rc;
 
 	strbuf_addf(&path, "/api/v1/bisections/%s/cancel", a->args[1]);
-	rc = call_json(cl, "POST", strbuf_str(&path), "{}", &r);
+	rc = client_call(cl, "POST", strbuf_str(&path), "{}", &r) < 0 ? 1 : 0;
 	if (!rc && !cl->json)
 		printf("bisection %s canceled\n", a->args[1]);
 	json_decref(r);

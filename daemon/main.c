@@ -13,11 +13,13 @@
 
 #include "api.h"
 #include "cli.h"
+#include "client.h"
 #include "config.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"
 #include "options.h"
+#include "report.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -227,13 +229,65 @@ static const char run_usage[] =
 "\n"
 DAEMON_OPTIONS;
 
+static void free_names(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/*
+ * The names of the plans at paths[], for the table; the engine loads them
+ * again (a plan is a small file and its profile's digest cheap to compute).
+ * NULL (printed) when one does not load: bad input.
+ */
+static char **plan_names(const char *const *paths, size_t n)
+{
+	char **names = xcalloc(n, sizeof(*names));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *err = NULL;
+		struct plan_def *p = plan_def_load(paths[i], &err);
+
+		if (!p) {
+			fprintf(stderr, "kstage: %s\n", err);
+			free(err);
+			free_names(names, i);
+			return NULL;
+		}
+		names[i] = xstrdup(p->name);
+		plan_def_free(p);
+	}
+	return names;
+}
+
+/*
+ * The table of the plans run --once followed, read back from the database
+ * the way "kstage status --db" reads it, on a connection of its own.
+ * Returns the exit status.
+ */
+static int print_table(const char *db, char **names, size_t n)
+{
+	struct client cl = CLIENT_INIT;
+	int verdict = 2;
+
+	if (client_open_db(&cl, db) < 0 ||
+	    report_plans(&cl, stdout, (const char *const *)names, n, &verdict) < 0)
+		verdict = 2;
+	client_release(&cl);
+	return verdict;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct daemon_args a = DAEMON_ARGS_INIT;
 	struct engine_options opt = { 0 };
 	struct kstage_config *cfg = NULL;
 	struct engine *e = NULL;
-	char *err = NULL;
+	char *err = NULL, **names = NULL;
 	int status = 2;
 
 	if (daemon_args_parse(&a, argc, argv, run_options, run_usage, &status) < 0)
@@ -242,13 +296,16 @@ static int cmd_run(int argc, char **argv)
 	if (!cfg)
 		goto out;
 	opt.once = 1;
-	opt.plan_paths = a.plans;
-	opt.nr_plan_paths = a.nr_plans;
-	if (!a.nr_plans && !cfg->nr_plans) {
+	opt.plan_paths = a.nr_plans ? a.plans : (const char *const *)cfg->plans;
+	opt.nr_plan_paths = a.nr_plans ? a.nr_plans : cfg->nr_plans;
+	if (!opt.nr_plan_paths) {
 		fprintf(stderr, "kstage: no plan: give --plan FILE or list plans in "
 			"the configuration\n");
 		goto out;
 	}
+	names = plan_names(opt.plan_paths, opt.nr_plan_paths);
+	if (!names)
+		goto out;
 	block_signals();
 	e = engine_new(cfg, &opt, &err);
 	if (!e) {
@@ -258,10 +315,14 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (engine_loop(e) < 0)
 		goto out;
-	status = engine_report(e, stdout);
+	engine_free(e);
+	e = NULL;
+	status = print_table(cfg->db, names, opt.nr_plan_paths);
 out:
 	engine_free(e);
 	free(err);
+	if (names)
+		free_names(names, opt.nr_plan_paths);
 	config_free(cfg);
 	daemon_args_release(&a);
 	return status;

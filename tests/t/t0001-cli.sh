@@ -144,6 +144,17 @@ test_expect_success 'a bad plan leaves an existing database untouched' '
 	test "$before" = "$after"
 '
 
+test_expect_success 'run --once prints the plans it followed, status every plan' '
+	sed "s/\"name\": \"demo\"/\"name\": \"other\"/" plan.json > other.json &&
+	"$KSTAGE" run --once --plan other.json --db k.db --artifacts art \
+		--work work --cache cache > out 2> err &&
+	test_grep "^plan other \(profile fake, [0-9a-f]{12}\), gate " out &&
+	! grep "^plan demo" out &&
+	"$KSTAGE" status --db k.db > all &&
+	test_grep "^plan demo " all &&
+	test_grep "^plan other " all
+'
+
 test_expect_success 'a profile step that does not exist is an error verdict, not a crash' '
 	write_profile p3.json &&
 	sed -i "s|$FAKE/build|$TRASH/no-such-build|" p3.json &&
