@@ -32,6 +32,7 @@ static const char usage_text[] =
 "compares each stage with the stage below, and bisects regressions.\n"
 "\n"
 "commands:\n"
+"  run            follow the plans without a server, until SIGTERM\n"
 "  run --once     one full pass over the plans without a server; exits 1 if\n"
 "                 a stage regressed or failed, 3 if the stack is not\n"
 "                 consistent (a stage needs a rebase), 0 otherwise\n"
@@ -216,16 +217,24 @@ CONFIG_OPTIONS \
 /* --- run ------------------------------------------------------------------------ */
 
 static const char run_usage[] =
-"usage: kstage run --once [-c FILE] [-p PLAN]... [--db FILE] [--slots N]\n"
+"usage: kstage run [--once] [-c FILE] [-p PLAN]... [--db FILE] [--slots N]\n"
 "                  [--artifacts DIR] [--work DIR] [--cache DIR]\n"
 "\n"
-"One full pass without a server: resolve every stage of every plan, run\n"
+"Follow the plans without a server: resolve every stage of every plan, run\n"
 "each head that has no result yet (lowest stage first), compare every\n"
-"stage with the stage below, print the table and exit:\n"
-"  0  every stage green\n"
-"  1  a stage regressed (red) or could not be built/booted (error)\n"
-"  2  bad input (configuration, plan, profile)\n"
-"  3  nothing red, but the stack is not consistent (needs rebase / missing)\n"
+"stage with the stage below and bisect regressions; look at the branches\n"
+"again every \"poll_interval\" seconds of the configuration (0: only at\n"
+"start and on SIGHUP), until SIGTERM or SIGINT: running steps are stopped\n"
+"and their runs re-queued at the next start.  'kstage status --db FILE'\n"
+"prints the state meanwhile.  Exit 0 after a clean stop, 2 on bad input.\n"
+"\n"
+"  --once  one full pass: run what the branches need, then print the\n"
+"          table of the plans (as 'kstage status' does) and exit:\n"
+"            0  every stage green\n"
+"            1  a stage regressed (red) or could not be built/booted (error)\n"
+"            2  bad input (configuration, plan, profile)\n"
+"            3  nothing red, but the stack is not consistent (needs rebase\n"
+"               or missing)\n"
 "\n"
 DAEMON_OPTIONS;
 
@@ -295,7 +304,7 @@ static int cmd_run(int argc, char **argv)
 	cfg = daemon_config(&a);
 	if (!cfg)
 		goto out;
-	opt.once = 1;
+	opt.once = a.once;
 	opt.plan_paths = a.nr_plans ? a.plans : (const char *const *)cfg->plans;
 	opt.nr_plan_paths = a.nr_plans ? a.nr_plans : cfg->nr_plans;
 	if (!opt.nr_plan_paths) {
@@ -303,8 +312,7 @@ static int cmd_run(int argc, char **argv)
 			"the configuration\n");
 		goto out;
 	}
-	names = plan_names(opt.plan_paths, opt.nr_plan_paths);
-	if (!names)
+	if (a.once && !(names = plan_names(opt.plan_paths, opt.nr_plan_paths)))
 		goto out;
 	block_signals();
 	e = engine_new(cfg, &opt, &err);
@@ -313,11 +321,14 @@ static int cmd_run(int argc, char **argv)
 			fprintf(stderr, "kstage: %s\n", err);
 		goto out;
 	}
+	if (!a.once)
+		info("following %zu plan(s), no server; SIGTERM or SIGINT stop it",
+		     opt.nr_plan_paths);
 	if (engine_loop(e) < 0)
 		goto out;
 	engine_free(e);
 	e = NULL;
-	status = print_table(cfg->db, names, opt.nr_plan_paths);
+	status = a.once ? print_table(cfg->db, names, opt.nr_plan_paths) : 0;
 out:
 	engine_free(e);
 	free(err);

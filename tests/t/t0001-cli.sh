@@ -165,4 +165,40 @@ test_expect_success 'a profile step that does not exist is an error verdict, not
 	sql k3.db "SELECT error FROM runs" | grep "no-such-build"
 '
 
+# done_runs DB: how many runs of DB are done (0 while there is no DB).
+done_runs() {
+	if [ -f "$1" ]; then
+		sql "$1" "SELECT count(*) FROM runs WHERE state = \"done\""
+	else
+		echo 0
+	fi
+}
+
+test_expect_success 'run without --once follows the plans until SIGTERM, then exits 0' '
+	cat > follow.json <<-EOF &&
+	{ "db": "follow.db", "artifacts": "art-f", "work": "work-f",
+	  "cache": "cache-f", "poll_interval": 1, "plans": ["plan.json"] }
+	EOF
+	"$KSTAGE" run -c follow.json > out 2> err &
+	pid=$! &&
+	for i in $(seq 300); do
+		test "$(done_runs follow.db)" -ge 2 && break
+		sleep 0.1
+	done &&
+	test "$(done_runs follow.db)" = 2 &&
+	test "$(sql follow.db "SELECT verdict FROM stages WHERE name = \"one\"")" = green &&
+	git -C repo checkout -q s1 &&
+	fake_commit repo "mm: follow" mm/follow.c "int follow;" &&
+	for i in $(seq 300); do
+		test "$(done_runs follow.db)" -ge 3 && break
+		sleep 0.1
+	done &&
+	test "$(done_runs follow.db)" = 3 &&
+	kill -0 $pid &&
+	kill -TERM $pid &&
+	test_exit 0 wait $pid &&
+	test_grep "following 1 plan" err &&
+	test ! -s out
+'
+
 test_done
