@@ -26,7 +26,7 @@
 /* --- the command line ------------------------------------------------------------- */
 
 /* What a client command reads from its command line. */
-struct client_args {
+struct cli_args {
 	struct options o;	/* for usage errors found after the options */
 	const char *config;	/* -c: where the server listens, the database */
 	const char *url, *token, *db;
@@ -70,7 +70,7 @@ static const struct option token_options[] = {
 };
 
 /* One option into *a.  0, or -1 with a->o.status. */
-static int client_option(struct client_args *a, int opt)
+static int cli_option(struct cli_args *a, int opt)
 {
 	switch (opt) {
 	case 'c': a->config = optarg; break;
@@ -93,18 +93,15 @@ static int client_option(struct client_args *a, int opt)
  * limit).  0, or -1 when the command is to exit with a->o.status (after
  * --help, or a usage error).
  */
-static int client_args_parse(struct client_args *a, int argc, char **argv,
+static int cli_args_parse(struct cli_args *a, int argc, char **argv,
 			     const struct option *table, const char *usage,
 			     int min, int max)
 {
-	struct options o = OPTIONS_INIT(table, usage);
 	int opt;
 
-	memset(a, 0, sizeof(*a));
-	a->o = o;
-	a->tail = -1;
+	*a = (struct cli_args){ .o = OPTIONS_INIT(table, usage), .tail = -1 };
 	while ((opt = options_next(&a->o, argc, argv)) > 0 &&
-	       client_option(a, opt) == 0)
+	       cli_option(a, opt) == 0)
 		;
 	if (opt)
 		return -1;
@@ -116,7 +113,7 @@ static int client_args_parse(struct client_args *a, int argc, char **argv,
 }
 
 /* The configuration (-c, with --db), or NULL (printed). */
-static struct kstage_config *client_config(const struct client_args *a)
+static struct kstage_config *cli_config(const struct cli_args *a)
 {
 	struct config_overrides ov = CONFIG_OVERRIDES_INIT;
 	struct kstage_config *cfg;
@@ -136,7 +133,7 @@ static struct kstage_config *client_config(const struct client_args *a)
  * The server and the token, from the options and the configuration.
  * 0, or 2 (the exit status) when the configuration is invalid (printed).
  */
-static int client_init(struct client *cl, const struct client_args *a)
+static int cli_connect(struct client *cl, const struct cli_args *a)
 {
 	const char *token = a->token ? a->token : getenv("KSTAGE_TOKEN");
 	struct kstage_config *cfg;
@@ -147,7 +144,7 @@ static int client_init(struct client *cl, const struct client_args *a)
 		client_init_url(cl, a->url, token);
 		return 0;
 	}
-	cfg = client_config(a);
+	cfg = cli_config(a);
 	if (!cfg)
 		return 2;
 	client_init_listen(cl, cfg->listen, token);
@@ -185,16 +182,16 @@ SERVER_OPTIONS
 int cmd_status(int argc, char **argv)
 {
 	struct client cl = CLIENT_INIT;
-	struct client_args a;
+	struct cli_args a;
 	json_t *plans = NULL;
 	int rc, verdict;
 
-	if (client_args_parse(&a, argc, argv, status_options, status_usage, 0, 0) < 0)
+	if (cli_args_parse(&a, argc, argv, status_options, status_usage, 0, 0) < 0)
 		return a.o.status;
 	if (a.db && !a.url) {
 		if (client_open_db(&cl, a.db) < 0)
 			return 1;
-	} else if ((rc = client_init(&cl, &a))) {
+	} else if ((rc = cli_connect(&cl, &a))) {
 		return rc;
 	}
 	if (a.json) {
@@ -206,7 +203,7 @@ int cmd_status(int argc, char **argv)
 			free(text);
 		}
 	} else {
-		/* The verdict is run --once's business; status printed it. */
+		/* status exits 0 whatever the verdict: only run --once judges. */
 		rc = report_plans(&cl, stdout, NULL, 0, &verdict);
 	}
 	json_decref(plans);
@@ -253,7 +250,7 @@ SERVER_OPTIONS
 "already finished), 2 usage.\n";
 
 /* A run or bisection id: 0, or 2 after printing the usage error. */
-static int check_id(struct client_args *a, const char *s)
+static int check_id(struct cli_args *a, const char *s)
 {
 	long long id;
 
@@ -267,14 +264,14 @@ static int check_id(struct client_args *a, const char *s)
 int cmd_trigger(int argc, char **argv)
 {
 	struct strbuf path = STRBUF_INIT;
-	struct client_args a;
+	struct cli_args a;
 	struct client cl;
 	json_t *r = NULL;
 	int rc;
 
-	if (client_args_parse(&a, argc, argv, request_options, trigger_usage, 2, 2) < 0)
+	if (cli_args_parse(&a, argc, argv, request_options, trigger_usage, 2, 2) < 0)
 		return a.o.status;
-	if ((rc = client_init(&cl, &a)))
+	if ((rc = cli_connect(&cl, &a)))
 		return rc;
 	strbuf_adds(&path, "/api/v1/plans/");
 	client_url_escape(&path, a.args[0]);
@@ -302,14 +299,14 @@ int cmd_trigger(int argc, char **argv)
 static int run_action(int argc, char **argv, const char *usage, const char *action)
 {
 	struct strbuf path = STRBUF_INIT;
-	struct client_args a;
+	struct cli_args a;
 	struct client cl;
 	json_t *r = NULL;
 	int rc;
 
-	if (client_args_parse(&a, argc, argv, request_options, usage, 1, 1) < 0)
+	if (cli_args_parse(&a, argc, argv, request_options, usage, 1, 1) < 0)
 		return a.o.status;
-	if ((rc = check_id(&a, a.args[0])) || (rc = client_init(&cl, &a)))
+	if ((rc = check_id(&a, a.args[0])) || (rc = cli_connect(&cl, &a)))
 		return rc;
 	strbuf_addf(&path, "/api/v1/runs/%s/%s", a.args[0], action);
 	rc = client_call(&cl, "POST", strbuf_str(&path), "{}", &r) < 0 ? 1 : 0;
@@ -354,16 +351,16 @@ SERVER_OPTIONS
 int cmd_log(int argc, char **argv)
 {
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
-	struct client_args a;
+	struct cli_args a;
 	struct client cl;
 	json_t *run = NULL, *steps, *st, *pick = NULL;
 	size_t i;
 	long code;
 	int rc;
 
-	if (client_args_parse(&a, argc, argv, log_options, log_usage, 1, 2) < 0)
+	if (cli_args_parse(&a, argc, argv, log_options, log_usage, 1, 2) < 0)
 		return a.o.status;
-	if ((rc = check_id(&a, a.args[0])) || (rc = client_init(&cl, &a)))
+	if ((rc = check_id(&a, a.args[0])) || (rc = cli_connect(&cl, &a)))
 		return rc;
 	cl.json = 0;
 	strbuf_addf(&path, "/api/v1/runs/%s", a.args[0]);
@@ -435,7 +432,7 @@ SERVER_OPTIONS
 "\n"
 "start and cancel need a token.  Exit 0 done, 1 the request failed, 2 usage.\n";
 
-static int bisect_show(struct client *cl, const struct client_args *a)
+static int bisect_show(struct client *cl, const struct cli_args *a)
 {
 	const char *id = a->args[1];
 	struct strbuf path = STRBUF_INIT;
@@ -450,8 +447,9 @@ static int bisect_show(struct client *cl, const struct client_args *a)
 		json_decref(b);
 		return rc;
 	}
-	printf("bisection %lld of %s/%s (%s): %s\n", client_int(b, "id"), client_str(b, "plan", "?"),
-	       client_str(b, "stage", "-"), client_str(b, "reason", "?"), client_str(b, "state", "?"));
+	printf("bisection %lld of %s/%s (%s): %s\n", client_int(b, "id"),
+	       client_str(b, "plan", "?"), client_str(b, "stage", "-"),
+	       client_str(b, "reason", "?"), client_str(b, "state", "?"));
 	printf("  good %.12s  bad %.12s\n", client_str(b, "good_commit", "?"),
 	       client_str(b, "bad_commit", "?"));
 	json_array_foreach(json_object_get(b, "tests"), i, v)
@@ -474,14 +472,16 @@ static int bisect_show(struct client *cl, const struct client_args *a)
 		printf("  %-6s %-5s %-12s %-8s %-6s %-8s %s\n", "run", "seq", "commit",
 		       "phase", "round", "verdict", "state");
 	json_array_foreach(json_object_get(b, "steps"), i, v)
-		printf("  %-6lld %-5lld %-12.12s %-8s %-6lld %-8s %s\n", client_int(v, "run_id"),
-		       client_int(v, "seq"), client_str(v, "commit", "?"), client_str(v, "phase", "?"),
-		       client_int(v, "round"), client_str(v, "verdict", "-"), client_str(v, "run_state", "?"));
+		printf("  %-6lld %-5lld %-12.12s %-8s %-6lld %-8s %s\n",
+		       client_int(v, "run_id"), client_int(v, "seq"),
+		       client_str(v, "commit", "?"), client_str(v, "phase", "?"),
+		       client_int(v, "round"), client_str(v, "verdict", "-"),
+		       client_str(v, "run_state", "?"));
 	json_decref(b);
 	return 0;
 }
 
-static int bisect_start(struct client *cl, const struct client_args *a)
+static int bisect_start(struct client *cl, const struct cli_args *a)
 {
 	json_t *body, *tests = json_array(), *r = NULL;
 	char *text;
@@ -509,7 +509,7 @@ static int bisect_start(struct client *cl, const struct client_args *a)
 	return rc;
 }
 
-static int bisect_cancel(struct client *cl, const struct client_args *a)
+static int bisect_cancel(struct client *cl, const struct cli_args *a)
 {
 	struct strbuf path = STRBUF_INIT;
 	json_t *r = NULL;
@@ -527,7 +527,7 @@ static int bisect_cancel(struct client *cl, const struct client_args *a)
 static const struct bisect_command {
 	const char *name;
 	int min, max;		/* arguments, its own name included; -1: no limit */
-	int (*fn)(struct client *cl, const struct client_args *a);
+	int (*fn)(struct client *cl, const struct cli_args *a);
 } bisect_commands[] = {
 	{ "start", 3, -1, bisect_start },	/* PLAN STAGE [TEST...] */
 	{ "cancel", 2, 2, bisect_cancel },	/* ID */
@@ -537,12 +537,12 @@ static const struct bisect_command {
 int cmd_bisect(int argc, char **argv)
 {
 	const struct bisect_command *sub = NULL;
-	struct client_args a;
+	struct cli_args a;
 	struct client cl;
 	size_t i;
 	int rc;
 
-	if (client_args_parse(&a, argc, argv, request_options, bisect_usage, 0, -1) < 0)
+	if (cli_args_parse(&a, argc, argv, request_options, bisect_usage, 0, -1) < 0)
 		return a.o.status;
 	for (i = 0; a.nr_args && i < sizeof(bisect_commands) / sizeof(*sub); i++)
 		if (!strcmp(bisect_commands[i].name, a.args[0]))
@@ -558,7 +558,7 @@ int cmd_bisect(int argc, char **argv)
 	/* cancel and show take the bisection's id */
 	if (sub->max == 2 && (rc = check_id(&a, a.args[1])))
 		return rc;
-	if ((rc = client_init(&cl, &a)))
+	if ((rc = cli_connect(&cl, &a)))
 		return rc;
 	rc = sub->fn(&cl, &a);
 	client_release(&cl);
@@ -659,9 +659,9 @@ static const struct token_command {
 };
 
 /* The database of the configuration (-c, --db); NULL (printed) if none. */
-static struct db *token_db(const struct client_args *a, int create, int *status)
+static struct db *token_db(const struct cli_args *a, int create, int *status)
 {
-	struct kstage_config *cfg = client_config(a);
+	struct kstage_config *cfg = cli_config(a);
 	struct db *db = NULL;
 	char *dir;
 
@@ -685,12 +685,12 @@ out:
 int cmd_token(int argc, char **argv)
 {
 	const struct token_command *sub = NULL;
-	struct client_args a;
+	struct cli_args a;
 	struct db *db;
 	size_t i;
 	int rc;
 
-	if (client_args_parse(&a, argc, argv, token_options, token_usage, 0, -1) < 0)
+	if (cli_args_parse(&a, argc, argv, token_options, token_usage, 0, -1) < 0)
 		return a.o.status;
 	for (i = 0; a.nr_args && i < sizeof(token_commands) / sizeof(*sub); i++)
 		if (!strcmp(token_commands[i].name, a.args[0]) &&

@@ -65,7 +65,7 @@ static const char usage_text[] =
 /* The command line of the commands that compose the daemon. */
 struct daemon_args {
 	struct config_overrides cfg;
-	const char **plans;	/* --plan, in order (argv's strings); NULL: none */
+	const char **plans;	/* --plan, in order (the strings are argv's) */
 	size_t nr_plans;
 	int once;		/* run --once */
 };
