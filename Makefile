@@ -10,7 +10,7 @@
 # WERROR=1 (set by .ci/run) turns warnings into errors.
 
 CC ?= cc
-PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson
+PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -36,6 +36,7 @@ LIB_OBJS += daemon/bisector.o
 LIB_OBJS += daemon/bisector_range.o
 LIB_OBJS += daemon/child.o
 LIB_OBJS += daemon/cli.o
+LIB_OBJS += daemon/client.o
 LIB_OBJS += daemon/compare.o
 LIB_OBJS += daemon/config.o
 LIB_OBJS += daemon/console.o
@@ -49,12 +50,13 @@ LIB_OBJS += daemon/json.o
 LIB_OBJS += daemon/ktap.o
 LIB_OBJS += daemon/log.o
 LIB_OBJS += daemon/metrics.o
+LIB_OBJS += daemon/options.o
 LIB_OBJS += daemon/plain.o
 LIB_OBJS += daemon/plan.o
 LIB_OBJS += daemon/queue.o
 LIB_OBJS += daemon/repo.o
+LIB_OBJS += daemon/report.o
 LIB_OBJS += daemon/schema.o
-LIB_OBJS += daemon/sha256.o
 LIB_OBJS += daemon/stages.o
 LIB_OBJS += daemon/states.o
 LIB_OBJS += daemon/strbuf.o
@@ -67,13 +69,14 @@ UNIT_TESTS =
 UNIT_TESTS += tests/unit/test_api
 UNIT_TESTS += tests/unit/test_bisect
 UNIT_TESTS += tests/unit/test_child
+UNIT_TESTS += tests/unit/test_client
 UNIT_TESTS += tests/unit/test_compare
 UNIT_TESTS += tests/unit/test_config
 UNIT_TESTS += tests/unit/test_console
 UNIT_TESTS += tests/unit/test_ktap
+UNIT_TESTS += tests/unit/test_options
 UNIT_TESTS += tests/unit/test_plan
 UNIT_TESTS += tests/unit/test_queue
-UNIT_TESTS += tests/unit/test_sha256
 UNIT_TESTS += tests/unit/test_states
 UNIT_TESTS += tests/unit/test_strbuf
 UNIT_TESTS += tests/unit/test_token
@@ -103,10 +106,10 @@ unit: $(UNIT_TESTS)
 
 # --- installing what a fresh Debian 12 lacks --------------------------------
 DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
-	libsqlite3-dev libmicrohttpd-dev libjansson-dev libcmocka-dev git \
-	curl ca-certificates sqlite3 jq procps
+	libsqlite3-dev libmicrohttpd-dev libjansson-dev libssl-dev libcmocka-dev \
+	git curl ca-certificates sqlite3 jq procps
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
-	bc flex bison libelf-dev libssl-dev xz-utils e2fsprogs
+	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk
 DEB_ALL = $(DEB_BUILD) $(DEB_KERNEL) $(DEB_WEB)
 

@@ -1,14 +1,9 @@
 #ifndef CLI_H
 #define CLI_H
 
-#include <stddef.h>
-
-#include "config.h"
-
 /*
  * cli: the commands around the HTTP API.
  *
- *   serve    the daemon: the engine's loop plus the HTTP server
  *   status, trigger, retry, cancel, log, bisect
  *            clients of the API (libcurl); the server's URL comes from
  *            --url, else from the configuration's "listen"; the token
@@ -16,50 +11,18 @@
  *   token    create, list and revoke API tokens, on the database itself
  *            (no server needed)
  *
- * Every command returns its exit status: 0 done, 1 the request failed
- * (the API's message is printed), 2 usage error or bad configuration.
+ * Each takes its command line as main() does, argv[0] being the command
+ * ("kstage status"), reads its own options (options.h: --help prints its
+ * usage) and returns its exit status: 0 done, 1 the request failed (the
+ * API's message is printed), 2 usage error or bad configuration.
  */
 
-/* The options every command shares, parsed by main.c. */
-struct common {
-	const char *config;
-	const char *db;
-	const char **plans;
-	size_t nr_plans;
-	unsigned slots;
-	const char *artifacts, *work, *cache, *listen, *url, *token;
-	int json;
-};
-
-/*
- * main.c: load the configuration (-c, or configs/kstage.json, or the
- * defaults) with the command-line overrides applied.  Exits with status 2
- * and a message naming the file, line and field when it is invalid.
- */
-struct kstage_config *load_config(const struct common *c);
-
-/*
- * main.c: block the signals the engine reads from its signalfd (in this
- * thread and every thread started later) and ignore SIGPIPE.
- */
-void block_signals(void);
-
-extern const char serve_usage[];
-extern const char status_usage[];
-extern const char trigger_usage[];
-extern const char retry_usage[];
-extern const char cancel_usage[];
-extern const char log_usage[];
-extern const char bisect_usage[];
-extern const char token_usage[];
-
-int cmd_serve(struct common *c, int argc, char **argv);
-int cmd_status(struct common *c, int argc, char **argv);
-int cmd_trigger(struct common *c, int argc, char **argv);
-int cmd_retry(struct common *c, int argc, char **argv);
-int cmd_cancel(struct common *c, int argc, char **argv);
-int cmd_log(struct common *c, int argc, char **argv);
-int cmd_bisect(struct common *c, int argc, char **argv);
-int cmd_token(struct common *c, int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_trigger(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_bisect(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <git2.h>
 
 #include "config.h"
@@ -1047,6 +1048,38 @@ fail:
 	free(dir);
 	config_free(cfg);
 	return NULL;
+}
+
+/* Replace *field by an absolute copy of value, when one is given. */
+static void override_path(char **field, const char *value)
+{
+	if (!value)
+		return;
+	free(*field);
+	*field = path_absolute(value);
+}
+
+struct kstage_config *config_load_with(const struct config_overrides *o, char **err)
+{
+	const char *path = o->path;
+	struct kstage_config *cfg;
+
+	if (!path && access("configs/kstage.json", R_OK) == 0)
+		path = "configs/kstage.json";
+	cfg = config_load(path, err);
+	if (!cfg)
+		return NULL;
+	override_path(&cfg->db, o->db);
+	override_path(&cfg->artifacts, o->artifacts);
+	override_path(&cfg->work, o->work);
+	override_path(&cfg->cache, o->cache);
+	if (o->listen) {
+		free(cfg->listen);
+		cfg->listen = xstrdup(o->listen);
+	}
+	if (o->slots)
+		cfg->slots = o->slots;
+	return cfg;
 }
 
 void config_free(struct kstage_config *cfg)

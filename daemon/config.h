@@ -99,6 +99,30 @@ struct kstage_config {
 struct kstage_config *config_load(const char *path, char **err);
 void config_free(struct kstage_config *cfg);
 
+/*
+ * What the command line overrides.  A NULL or 0 field keeps the value of
+ * the file (or of the defaults); paths given here are made absolute
+ * against the current directory, as a user typing them expects.
+ */
+struct config_overrides {
+	const char *path;	/* -c; NULL: ./configs/kstage.json if it exists */
+	const char *db;
+	const char *artifacts;
+	const char *work;
+	const char *cache;
+	const char *listen;	/* "ADDRESS:PORT", taken as given */
+	unsigned slots;		/* 1..64 (the caller checks the range) */
+};
+
+#define CONFIG_OVERRIDES_INIT { NULL }
+
+/*
+ * config_load() of o->path, or of configs/kstage.json in the current
+ * directory when o->path is NULL and that file exists, or the defaults;
+ * then the overrides.  NULL and *err (caller frees) as config_load().
+ */
+struct kstage_config *config_load_with(const struct config_overrides *o, char **err);
+
 struct plan_def *plan_def_load(const char *path, char **err);
 void plan_def_free(struct plan_def *plan);
 

@@ -63,11 +63,4 @@ void engine_wake(struct engine *e, int pass);
 /* From any thread: ask the loop to stop. */
 void engine_stop(struct engine *e);
 
-/*
- * Print the state of every plan (stages, verdicts, regressions) and
- * return the exit status of "kstage run --once": 0 all green, 1 a stage is
- * red or in error, 3 the stack is not consistent (but nothing is red).
- */
-int engine_report(struct engine *e, FILE *out);
-
 #endif

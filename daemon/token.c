@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <openssl/evp.h>
 
 #include "config.h"
 #include "log.h"
-#include "sha256.h"
 #include "token.h"
 #include "wrapper.h"
 #include "banned.h"
@@ -39,17 +39,33 @@ int token_generate(char secret[TOKEN_SECRET_SIZE])
 	return 0;
 }
 
+int token_hash(char out[TOKEN_HASH_SIZE], const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) ||
+	    2 * n + 1 != TOKEN_HASH_SIZE)
+		return error("libcrypto: cannot compute a SHA-256");
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return 0;
+}
+
 int token_create(struct db *db, const char *name, char secret[TOKEN_SECRET_SIZE])
 {
-	char hash[SHA256_HEX_SIZE];
+	char hash[TOKEN_HASH_SIZE];
 	long long revoked = 0;
 	int rc;
 
 	if (!config_valid_name(name))
 		return 2;
-	if (token_generate(secret) < 0)
+	if (token_generate(secret) < 0 || token_hash(hash, secret, strlen(secret)) < 0)
 		return -1;
-	sha256_hex(hash, secret, strlen(secret));
 	if (db_begin(db) < 0)
 		return -1;
 	rc = db_get_int(db, &revoked, "SELECT revoked FROM tokens WHERE name = ?",
@@ -93,13 +109,14 @@ static void fill_info(struct token_info *t, sqlite3_stmt *st)
 int token_verify(struct db *db, const char *secret, struct token_info *info)
 {
 	struct token_info found = { 0 };
-	char hash[SHA256_HEX_SIZE];
+	char hash[TOKEN_HASH_SIZE];
 	sqlite3_stmt *st;
 	int match = 0, rc;
 
 	if (!secret || strlen(secret) != TOKEN_SECRET_SIZE - 1)
 		return TOKEN_UNKNOWN;
-	sha256_hex(hash, secret, strlen(secret));
+	if (token_hash(hash, secret, strlen(secret)) < 0)
+		return -1;
 	st = db_stmt(db, "SELECT id, name, hash, revoked, created_at,"
 		     " coalesce(last_used_at, 0) FROM tokens", NULL);
 	if (!st)
@@ -108,8 +125,8 @@ int token_verify(struct db *db, const char *secret, struct token_info *info)
 		const char *h = db_col_text(st, 2);
 
 		/* Every row is compared: no early exit on a match. */
-		if (strlen(h) == SHA256_HEX_SIZE - 1 &&
-		    ct_equal(h, hash, SHA256_HEX_SIZE - 1) && !match) {
+		if (strlen(h) == TOKEN_HASH_SIZE - 1 &&
+		    ct_equal(h, hash, TOKEN_HASH_SIZE - 1) && !match) {
 			match = 1;
 			fill_info(&found, st);
 		}

@@ -8,8 +8,8 @@
  *
  * A token is a name and a secret: "kst_" followed by 64 hex digits (32
  * bytes from getrandom(2)).  The secret is handed out once, by
- * token_create(); only its SHA-256 (hex) is stored, so a copy of the
- * database does not give access.  A client presents the secret as
+ * token_create(); only its SHA-256 (hex, token_hash()) is stored, so a
+ * copy of the database does not give access.  A client presents the secret as
  * "Authorization: Bearer kst_...".
  *
  * Revoked tokens stay in the table (so that a revoked token is told apart
@@ -22,6 +22,7 @@
 
 #define TOKEN_PREFIX "kst_"
 #define TOKEN_SECRET_SIZE (4 + 64 + 1)	/* prefix, hex, NUL */
+#define TOKEN_HASH_SIZE (64 + 1)	/* SHA-256 in lower-case hex, NUL */
 #define TOKEN_NAME_MAX 64
 
 enum token_status {
@@ -68,5 +69,12 @@ int token_list(struct db *db,
 
 /* Fill secret with a fresh random secret (exposed for the unit tests). */
 int token_generate(char secret[TOKEN_SECRET_SIZE]);
+
+/*
+ * The stored form of a secret: the SHA-256 of data (libcrypto) in
+ * lower-case hex, NUL-terminated.  0, or -1 (logged) if libcrypto fails.
+ * Exposed for the unit tests, which check it against known vectors.
+ */
+int token_hash(char out[TOKEN_HASH_SIZE], const void *data, size_t len);
 
 #endif

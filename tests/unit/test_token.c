@@ -1,13 +1,13 @@
 /*
  * Unit tests of API tokens (token.c) on a temporary database: only the
- * SHA-256 of a secret is stored; unknown, revoked and reused names.
+ * SHA-256 of a secret is stored (checked against known vectors); unknown,
+ * revoked and reused names.
  */
 #include "unit.h"
 
 #include <unistd.h>
 
 #include "db.h"
-#include "sha256.h"
 #include "token.h"
 #include "wrapper.h"
 
@@ -33,6 +33,27 @@ static void drop_db(struct db *db)
 	remove_tree(dir);
 }
 
+static void check_hash(const char *data, const char *want)
+{
+	char hex[TOKEN_HASH_SIZE];
+
+	assert_int_equal(token_hash(hex, data, strlen(data)), 0);
+	assert_string_equal(hex, want);
+}
+
+/* FIPS 180-2, appendix B.1 and B.2, and the empty message. */
+static void test_hash_vectors(void **state)
+{
+	(void)state;
+	check_hash("abc", "ba7816bf8f01cfea414140de5dae2223"
+			  "b00361a396177a9cb410ff61f20015ad");
+	check_hash("", "e3b0c44298fc1c149afbf4c8996fb924"
+		       "27ae41e4649b934ca495991b7852b855");
+	check_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		   "248d6a61d20638b8e5c026930c3e6039"
+		   "a33ce45964ff2167f6ecedd419db06c1");
+}
+
 static void test_generate(void **state)
 {
 	char a[TOKEN_SECRET_SIZE], b[TOKEN_SECRET_SIZE];
@@ -51,14 +72,14 @@ static void test_generate(void **state)
 static void test_create_verify(void **state)
 {
 	struct db *db = fresh_db();
-	char secret[TOKEN_SECRET_SIZE], hash[SHA256_HEX_SIZE], *stored = NULL;
+	char secret[TOKEN_SECRET_SIZE], hash[TOKEN_HASH_SIZE], *stored = NULL;
 	struct token_info info;
 	long long n = -1;
 
 	(void)state;
 	assert_int_equal(token_create(db, "ci", secret), 0);
 	/* Only the hash is stored, never the secret. */
-	sha256_hex(hash, secret, strlen(secret));
+	assert_int_equal(token_hash(hash, secret, strlen(secret)), 0);
 	assert_int_equal(db_get_text(db, &stored, "SELECT hash FROM tokens WHERE"
 				     " name = 'ci'", NULL), 1);
 	assert_string_equal(stored, hash);
@@ -127,6 +148,7 @@ static void test_revoke(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hash_vectors),
 		cmocka_unit_test(test_generate),
 		cmocka_unit_test(test_create_verify),
 		cmocka_unit_test(test_names),
