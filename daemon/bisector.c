@@ -249,10 +249,7 @@ int bisector_run_finished(struct bisect_env *env, long long run_id)
 static int copy_cached(struct db *db, const struct bis *b, long long old,
 		       enum bisection_state state, const char *culprit_tree)
 {
-	if (db_exec(db, "UPDATE bisection_commits SET mark = coalesce((SELECT o.mark"
-		    " FROM bisection_commits o WHERE o.bisection_id = ? AND o.tree_id ="
-		    " bisection_commits.tree_id AND o.mark != 'pending' LIMIT 1), mark)"
-		    " WHERE bisection_id = ?", "ll", old, b->id) < 0)
+	if (range_copy_marks(db, b, old) < 0)
 		return -1;
 	if (state == BISECTION_FOUND && culprit_tree)
 		return db_exec(db, "UPDATE bisections SET culprit = (SELECT commit_id"

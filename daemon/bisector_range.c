@@ -287,3 +287,11 @@ int range_find_cached(struct db *db, const struct bis *b, const char *good_tree,
 	db_done(st);
 	return rc;
 }
+
+int range_copy_marks(struct db *db, const struct bis *b, long long old)
+{
+	return db_exec(db, "UPDATE bisection_commits SET mark = coalesce((SELECT"
+		       " o.mark FROM bisection_commits o WHERE o.bisection_id = ? AND"
+		       " o.tree_id = bisection_commits.tree_id AND o.mark != 'pending'"
+		       " LIMIT 1), mark) WHERE bisection_id = ?", "ll", old, b->id);
+}

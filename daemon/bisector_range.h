@@ -88,4 +88,7 @@ int range_find_cached(struct db *db, const struct bis *b, const char *good_tree,
 		      const char *bad_tree, long long *old,
 		      enum bisection_state *state, char **culprit_tree);
 
+/* The marks of bisection old, by tree, onto the commits of b. */
+int range_copy_marks(struct db *db, const struct bis *b, long long old);
+
 #endif
