@@ -24,10 +24,10 @@
  * api_read_end(), so that a reply that takes several queries sees one
  * snapshot of the database (no torn reads).  Writes take their own short
  * BEGIN IMMEDIATE transaction and must not be called inside a read one;
- * after a successful write they wake the engine (req->engine, if any).
+ * after a successful write they tell the loop (req->loop, if any).
  */
 
-struct engine;
+struct loop;
 struct MHD_Response;
 
 #define API_MAX_PARAMS 4
@@ -36,7 +36,7 @@ struct MHD_Response;
 
 struct api_request {
 	const struct kstage_config *cfg;	/* may be NULL outside the server */
-	struct engine *engine;		/* NULL: nothing to wake */
+	struct loop *loop;		/* NULL: nothing to wake */
 	struct db *db;			/* the calling thread's connection */
 	/* Path parameters in the order of the route pattern, already
 	 * validated (names: [A-Za-z0-9._-]{1,64}; ids: positive integers). */

@@ -9,7 +9,7 @@
  *
  * Every handler must run inside api_read_begin() / api_read_end() on
  * req->db, so that a reply made of several queries sees one snapshot of
- * the database.  None writes to the database or wakes the engine.  Path
+ * the database.  None writes to the database or tells the loop anything.  Path
  * parameters (req->params) come in the order of the route pattern,
  * already validated by http.c; query arguments are checked here (a bad
  * one is a 400 reply).  api_run_artifacts() needs req->cfg (the

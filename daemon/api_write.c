@@ -6,7 +6,7 @@
  * Each handler checks its input, then changes state only through the
  * module that owns the table (queue for runs, bisector for bisections,
  * ack for acks) in one transaction that end_write() commits or rolls
- * back, and then tells the loop what changed (engine_notify()).
+ * back, and then tells the loop what changed (loop_notify()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@
 #include "ack.h"
 #include "api_write.h"
 #include "bisector.h"
-#include "engine.h"
+#include "loop.h"
 #include "log.h"
 #include "queue.h"
 #include "wrapper.h"
@@ -117,8 +117,8 @@ static int get_string(struct api_reply *out, json_t *root, const char *key,
 /* Tell the loop what changed (after the commit). */
 static void wake(const struct api_request *req, enum wake_kind kind, long long id)
 {
-	if (req->engine)
-		engine_notify(req->engine, kind, id);
+	if (req->loop)
+		loop_notify(req->loop, kind, id);
 }
 
 /*

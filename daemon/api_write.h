@@ -17,8 +17,8 @@
  * or by queue_cancel()), so these must not be called inside a read one
  * (api_read_begin()).  A reply below 300 commits, anything else rolls
  * back: a refused request changes nothing.  After a commit the handler
- * wakes req->engine (if any) so that the loop sees the change at once;
- * api_refresh() writes nothing: it wakes the engine to re-read the
+ * wakes req->loop (if any) so that the loop sees the change at once;
+ * api_refresh() writes nothing: it tells the loop to re-read the
  * plans' branches.
  */
 

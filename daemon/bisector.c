@@ -73,7 +73,7 @@ static int bis_load(struct db *db, long long id, struct bis *b)
 	return rc;
 }
 
-/* Load a bisection with its plan from the engine. */
+/* Load a bisection with its plan from the loop. */
 static int bis_load_env(struct bisect_env *env, long long id, struct bis *b)
 {
 	int rc = bis_load(env->db, id, b);

@@ -6,7 +6,7 @@
 #include "states.h"
 
 /*
- * bisector: automatic bisection of regressions, driven by the engine's
+ * bisector: automatic bisection of regressions, driven by the event
  * loop, stored in SQLite so that it survives a restart.  The one writer
  * of the bisections, bisection_commits and bisection_runs tables: the API
  * asks and cancels through bisector_request() and bisector_cancel().

@@ -33,7 +33,7 @@
  * processes that left the group).  The daemon is a child subreaper, so
  * orphans are reaped too.
  *
- * The executor runs inside the engine's event loop: it hands out the
+ * The executor runs inside the event loop (loop.h): it hands out the
  * descriptors it waits on (executor_pollfds), is told when they are ready
  * (executor_service) and when SIGCHLD arrived (executor_reap).  It never
  * blocks, except in executor_shutdown().

@@ -69,7 +69,7 @@
 
 struct http_server {
 	const struct kstage_config *cfg;
-	struct engine *engine;
+	struct loop *loop;
 	struct MHD_Daemon *d;
 	pthread_key_t db_key;
 	int have_key;
@@ -878,7 +878,7 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn,
 	int rc;
 
 	req.cfg = s->cfg;
-	req.engine = s->engine;
+	req.loop = s->loop;
 	req.db = thread_db(s);
 	if (!req.db) {
 		api_error(&r->reply, 500, "cannot open the database");
@@ -1047,7 +1047,7 @@ static int resolve_listen(struct http_server *s, const char *listen, char **err)
 }
 
 struct http_server *http_start(const struct kstage_config *cfg,
-			       struct engine *engine, char **err)
+			       struct loop *loop, char **err)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	const union MHD_DaemonInfo *di;
@@ -1056,7 +1056,7 @@ struct http_server *http_start(const struct kstage_config *cfg,
 
 	*err = NULL;
 	s->cfg = cfg;
-	s->engine = engine;
+	s->loop = loop;
 	if (resolve_listen(s, cfg->listen, err) < 0)
 		goto fail;
 	if (s->addr.ss_family == AF_INET6)

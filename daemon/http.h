@@ -10,18 +10,18 @@
  *
  * The server runs on its own threads; each thread that touches SQLite has
  * its own connection.  Requests never run jobs: a change is written to the
- * database and the engine's loop is woken (engine_wake()).
+ * database and the loop is told what changed (loop_notify()).
  */
 
-struct engine;
+struct loop;
 struct http_server;
 
 /*
- * Start listening on cfg->listen.  engine may be NULL (a read-only server,
+ * Start listening on cfg->listen.  loop may be NULL (a read-only server,
  * e.g. in tests).  NULL on failure, with *err set (caller frees).
  */
 struct http_server *http_start(const struct kstage_config *cfg,
-			       struct engine *engine, char **err);
+			       struct loop *loop, char **err);
 
 /* The port actually bound (useful with port 0). */
 unsigned http_port(const struct http_server *s);

@@ -1,6 +1,6 @@
 /*
  * main: the kstage command line, one binary with a table of subcommands,
- * and the composition root: "serve", "run" and "check" put the engine,
+ * and the composition root: "serve", "run" and "check" put the loop,
  * the HTTP server and the configuration together here.  The client
  * commands are cli.c's.  Every command reads its own options (options.h).
  */
@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "client.h"
 #include "config.h"
-#include "engine.h"
+#include "loop.h"
 #include "http.h"
 #include "log.h"
 #include "options.h"
@@ -36,7 +36,7 @@ static const char usage_text[] =
 "  run --once     one full pass over the plans without a server; exits 1 if\n"
 "                 a stage regressed or failed, 3 if the stack is not\n"
 "                 consistent (a stage needs a rebase), 0 otherwise\n"
-"  serve          the daemon: engine, HTTP API, dashboard, events, metrics\n"
+"  serve          the daemon: loop, HTTP API, dashboard, events, metrics\n"
 "  status         the state of every plan and stage (from the server, or\n"
 "                 --db FILE without one)\n"
 "  trigger PLAN STAGE    queue a run of a stage's head\n"
@@ -183,7 +183,7 @@ static struct kstage_config *daemon_config(const struct daemon_args *a)
 }
 
 /*
- * Block the signals the engine's loop reads from its signalfd, before any
+ * Block the signals the loop reads from its signalfd, before any
  * thread starts (threads inherit the mask), and ignore SIGPIPE: a client
  * that hangs up must not kill the daemon.
  */
@@ -248,7 +248,7 @@ static void free_names(char **names, size_t n)
 }
 
 /*
- * The names of the plans at paths[], for the table; the engine loads them
+ * The names of the plans at paths[], for the table; the loop loads them
  * again (a plan is a small file and its profile's digest cheap to compute).
  * NULL (printed) when one does not load: bad input.
  */
@@ -293,9 +293,9 @@ static int print_table(const char *db, char **names, size_t n)
 static int cmd_run(int argc, char **argv)
 {
 	struct daemon_args a = DAEMON_ARGS_INIT;
-	struct engine_options opt = { 0 };
+	struct loop_options opt = { 0 };
 	struct kstage_config *cfg = NULL;
-	struct engine *e = NULL;
+	struct loop *e = NULL;
 	char *err = NULL, **names = NULL;
 	int status = 2;
 
@@ -315,7 +315,7 @@ static int cmd_run(int argc, char **argv)
 	if (a.once && !(names = plan_names(opt.plan_paths, opt.nr_plan_paths)))
 		goto out;
 	block_signals();
-	e = engine_new(cfg, &opt, &err);
+	e = loop_new(cfg, &opt, &err);
 	if (!e) {
 		if (err)
 			fprintf(stderr, "kstage: %s\n", err);
@@ -324,13 +324,13 @@ static int cmd_run(int argc, char **argv)
 	if (!a.once)
 		info("following %zu plan(s), no server; SIGTERM or SIGINT stop it",
 		     opt.nr_plan_paths);
-	if (engine_loop(e) < 0)
+	if (loop_run(e) < 0)
 		goto out;
-	engine_free(e);
+	loop_free(e);
 	e = NULL;
 	status = a.once ? print_table(cfg->db, names, opt.nr_plan_paths) : 0;
 out:
-	engine_free(e);
+	loop_free(e);
 	free(err);
 	if (names)
 		free_names(names, opt.nr_plan_paths);
@@ -345,7 +345,7 @@ static const char serve_usage[] =
 "usage: kstage serve [-c FILE] [-p PLAN]... [--listen ADDRESS:PORT] [--db FILE]\n"
 "                    [--slots N] [--artifacts DIR] [--work DIR] [--cache DIR]\n"
 "\n"
-"Run the daemon: the engine (plans, queue, runs, comparisons, bisections)\n"
+"Run the daemon: the loop (plans, queue, runs, comparisons, bisections)\n"
 "and the HTTP server: the dashboard on /, the JSON API on /api/v1 (see\n"
 "daemon/API.md), live events on /api/v1/events, Prometheus metrics on\n"
 "/metrics and plain HTML views that need no JavaScript on /plain.\n"
@@ -373,10 +373,10 @@ static int host_len(const char *listen)
 static int cmd_serve(int argc, char **argv)
 {
 	struct daemon_args a = DAEMON_ARGS_INIT;
-	struct engine_options opt = { 0 };
+	struct loop_options opt = { 0 };
 	struct kstage_config *cfg = NULL;
 	struct http_server *srv = NULL;
-	struct engine *e = NULL;
+	struct loop *e = NULL;
 	char *err = NULL;
 	int status = 2;
 
@@ -391,7 +391,7 @@ static int cmd_serve(int argc, char **argv)
 		warn("no plans configured: serving an empty state (give --plan FILE"
 		     " or list plans in the configuration)");
 	block_signals();
-	e = engine_new(cfg, &opt, &err);
+	e = loop_new(cfg, &opt, &err);
 	if (!e) {
 		if (err)
 			fprintf(stderr, "kstage: %s\n", err);
@@ -406,10 +406,10 @@ static int cmd_serve(int argc, char **argv)
 	printf("kstage: serving http://%.*s:%u/ (dashboard), API at /api/v1\n",
 	       host_len(cfg->listen), cfg->listen, http_port(srv));
 	fflush(stdout);
-	status = engine_loop(e) < 0 ? 1 : 0;
+	status = loop_run(e) < 0 ? 1 : 0;
 out:
 	http_stop(srv);
-	engine_free(e);
+	loop_free(e);
 	free(err);
 	config_free(cfg);
 	daemon_args_release(&a);

@@ -1,6 +1,6 @@
 /*
- * engine: the event loop.  Passes over the plans, scheduling, wakes from
- * other threads, and what follows a finished run (see engine.h).
+ * loop: the event loop.  Passes over the plans, scheduling, wakes from
+ * other threads, and what follows a finished run (see loop.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <git2.h>
 
 #include "bisector.h"
-#include "engine.h"
+#include "loop.h"
 #include "executor.h"
 #include "gate.h"
 #include "log.h"
@@ -39,7 +39,7 @@ struct wake {
 	long long id;
 };
 
-struct engine {
+struct loop {
 	struct kstage_config *cfg;
 	struct db *db;
 	struct executor *ex;
@@ -55,12 +55,12 @@ struct engine {
 	struct bisect_env bisect;
 };
 
-static int plan_changed(struct engine *e, struct plan_entry *pe);
+static int plan_changed(struct loop *e, struct plan_entry *pe);
 
 /* --- passes ------------------------------------------------------------------- */
 
 /* Queue a full run of the stage's head unless one exists already. */
-static int want_run(struct engine *e, struct plan_entry *pe, long long stage_id,
+static int want_run(struct loop *e, struct plan_entry *pe, long long stage_id,
 		    size_t idx, const struct stack_entry *se)
 {
 	struct run_request req = { 0 };
@@ -94,7 +94,7 @@ static int want_run(struct engine *e, struct plan_entry *pe, long long stage_id,
 }
 
 /* Store each stage's head and queue runs for the new ones. */
-static int store_stack(struct engine *e, struct plan_entry *pe,
+static int store_stack(struct loop *e, struct plan_entry *pe,
 		       const struct stack *st)
 {
 	size_t i;
@@ -119,7 +119,7 @@ static int store_stack(struct engine *e, struct plan_entry *pe,
 	return 0;
 }
 
-static int pass_plan(struct engine *e, struct plan_entry *pe)
+static int pass_plan(struct loop *e, struct plan_entry *pe)
 {
 	git_repository *repo = NULL;
 	struct stack st = STACK_INIT;
@@ -143,7 +143,7 @@ out:
 	return ret;
 }
 
-static int engine_pass(struct engine *e)
+static int loop_pass(struct loop *e)
 {
 	size_t i;
 	int ret = 0;
@@ -156,7 +156,7 @@ static int engine_pass(struct engine *e)
 
 /* --- after a change ------------------------------------------------------------ */
 
-static struct plan_entry *plan_by_id(struct engine *e, long long id)
+static struct plan_entry *plan_by_id(struct loop *e, long long id)
 {
 	size_t i;
 
@@ -166,7 +166,7 @@ static struct plan_entry *plan_by_id(struct engine *e, long long id)
 	return NULL;
 }
 
-static long long plan_of_run(struct engine *e, long long run_id)
+static long long plan_of_run(struct loop *e, long long run_id)
 {
 	long long plan_id = 0;
 
@@ -180,7 +180,7 @@ static long long plan_of_run(struct engine *e, long long run_id)
  * Runs on our slots that are canceled in the database (by the API, or by
  * a bisection that was canceled or went stale): stop them.
  */
-static void stop_canceled(struct engine *e)
+static void stop_canceled(struct loop *e)
 {
 	long long ids[64];
 	size_t n = executor_running(e->ex, ids, 64), i;
@@ -198,7 +198,7 @@ static void stop_canceled(struct engine *e)
  * Something about a plan changed (a head, a run, an ack): judge its
  * stages, start or cancel bisections, update the gate.
  */
-static int plan_changed(struct engine *e, struct plan_entry *pe)
+static int plan_changed(struct loop *e, struct plan_entry *pe)
 {
 	int ret = 0;
 
@@ -212,7 +212,7 @@ static int plan_changed(struct engine *e, struct plan_entry *pe)
 	return ret;
 }
 
-static void after_run(struct engine *e, long long run_id)
+static void after_run(struct loop *e, long long run_id)
 {
 	struct plan_entry *pe = plan_by_id(e, plan_of_run(e, run_id));
 
@@ -225,7 +225,7 @@ static void after_run(struct engine *e, long long run_id)
 
 /* --- scheduling ------------------------------------------------------------------ */
 
-/* The bisector's view of the engine. */
+/* The bisector's view of the loop. */
 static const struct plan_def *bisect_plan(void *payload, long long plan_id)
 {
 	struct plan_entry *pe = plan_by_id(payload, plan_id);
@@ -235,7 +235,7 @@ static const struct plan_def *bisect_plan(void *payload, long long plan_id)
 
 static size_t bisect_free_slots(void *payload)
 {
-	struct engine *e = payload;
+	struct loop *e = payload;
 
 	return executor_idle(e->ex);
 }
@@ -244,7 +244,7 @@ static size_t bisect_free_slots(void *payload)
  * The run spec of queued run id: 0, 1 if it cannot run (its plan is gone
  * or its profile changed: it is canceled), -1 on error.
  */
-static int load_spec(struct engine *e, long long id, struct run_spec *spec,
+static int load_spec(struct loop *e, long long id, struct run_spec *spec,
 		     char **tests)
 {
 	struct plan_entry *pe = NULL;
@@ -287,7 +287,7 @@ static int load_spec(struct engine *e, long long id, struct run_spec *spec,
 }
 
 /* Start queued runs while slots are idle. */
-static void schedule(struct engine *e)
+static void schedule(struct loop *e)
 {
 	while (executor_idle(e->ex)) {
 		struct run_spec spec;
@@ -317,7 +317,7 @@ static void schedule(struct engine *e)
 
 /* --- wakes ------------------------------------------------------------------------- */
 
-void engine_notify(struct engine *e, enum wake_kind kind, long long id)
+void loop_notify(struct loop *e, enum wake_kind kind, long long id)
 {
 	struct wake w = { kind, id };
 
@@ -326,19 +326,19 @@ void engine_notify(struct engine *e, enum wake_kind kind, long long id)
 		atomic_store(&e->wake_lost, 1);
 }
 
-void engine_wake(struct engine *e, int pass)
+void loop_wake(struct loop *e, int pass)
 {
-	engine_notify(e, pass ? WAKE_PASS : WAKE_ALL, 0);
+	loop_notify(e, pass ? WAKE_PASS : WAKE_ALL, 0);
 }
 
-void engine_stop(struct engine *e)
+void loop_stop(struct loop *e)
 {
 	atomic_store(&e->stop, 1);
-	engine_notify(e, WAKE_ALL, 0);
+	loop_notify(e, WAKE_ALL, 0);
 }
 
 /* Every plan, as if everything had changed. */
-static void all_changed(struct engine *e)
+static void all_changed(struct loop *e)
 {
 	size_t i;
 
@@ -346,7 +346,7 @@ static void all_changed(struct engine *e)
 		plan_changed(e, &e->plans[i]);
 }
 
-static void on_wake(struct engine *e, const struct wake *w)
+static void on_wake(struct loop *e, const struct wake *w)
 {
 	struct plan_entry *pe = NULL;
 	long long plan_id = 0;
@@ -377,7 +377,7 @@ static void on_wake(struct engine *e, const struct wake *w)
 }
 
 /* Read every wake message; a lost one (pipe full) means: look at all. */
-static void drain_wakes(struct engine *e)
+static void drain_wakes(struct loop *e)
 {
 	struct wake w[64];
 	ssize_t n;
@@ -394,12 +394,12 @@ static void drain_wakes(struct engine *e)
 
 /* --- the loop -------------------------------------------------------------------- */
 
-static int nothing_left(struct engine *e)
+static int nothing_left(struct loop *e)
 {
 	return executor_busy(e->ex) == 0 && queue_next(e->db) == 0;
 }
 
-static void read_signals(struct engine *e)
+static void read_signals(struct loop *e)
 {
 	struct signalfd_siginfo si;
 
@@ -426,13 +426,13 @@ static int poll_timeout(double deadline)
 	return (int)((deadline - now) * 1000) + 1;
 }
 
-static double next_pass_at(const struct engine *e)
+static double next_pass_at(const struct loop *e)
 {
 	return now_monotonic() + (e->cfg->poll_interval ? e->cfg->poll_interval : 1e9);
 }
 
 /* One turn: wait for something, then handle all of it. */
-static int turn(struct engine *e)
+static int turn(struct loop *e)
 {
 	struct pollfd pfd[80];
 	long long finished[64];
@@ -461,17 +461,17 @@ static int turn(struct engine *e)
 		after_run(e, finished[i]);
 	if (e->pass_wanted || (!e->once && now_monotonic() >= e->next_pass)) {
 		e->pass_wanted = 0;
-		engine_pass(e);
+		loop_pass(e);
 		e->next_pass = next_pass_at(e);
 	}
 	return 0;
 }
 
-int engine_loop(struct engine *e)
+int loop_run(struct loop *e)
 {
 	if (queue_recover(e->db) < 0 || bisector_resume(&e->bisect) < 0)
 		return -1;
-	if (engine_pass(e) < 0 && e->once)
+	if (loop_pass(e) < 0 && e->once)
 		return -1;
 	e->next_pass = next_pass_at(e);
 	while (!atomic_load(&e->stop)) {
@@ -489,10 +489,10 @@ int engine_loop(struct engine *e)
 
 /* --- setup ------------------------------------------------------------------------ */
 
-struct engine *engine_new(struct kstage_config *cfg,
-			  const struct engine_options *opt, char **err)
+struct loop *loop_new(struct kstage_config *cfg, const struct loop_options *opt,
+		      char **err)
 {
-	struct engine *e = xcalloc(1, sizeof(*e));
+	struct loop *e = xcalloc(1, sizeof(*e));
 	const char *const *paths = opt->nr_plan_paths ? opt->plan_paths
 						      : (const char *const *)cfg->plans;
 	size_t n = opt->nr_plan_paths ? opt->nr_plan_paths : cfg->nr_plans, i;
@@ -563,11 +563,11 @@ struct engine *engine_new(struct kstage_config *cfg,
 	}
 	return e;
 fail:
-	engine_free(e);
+	loop_free(e);
 	return NULL;
 }
 
-void engine_free(struct engine *e)
+void loop_free(struct loop *e)
 {
 	size_t i;
 

@@ -1,0 +1,66 @@
+#ifndef LOOP_H
+#define LOOP_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "db.h"
+
+/*
+ * loop: the daemon's event loop, and the order in which things happen.
+ *
+ *  - a pass: every stage head of every plan is resolved (plan.h) and
+ *    stored (stages.h), and a run is queued (queue.h) for each head that
+ *    has none under the plan's profile, lowest stage first
+ *  - scheduling: queued runs go to idle executor slots (executor.h)
+ *  - after a change (a pass, a finished run, a wake from another thread):
+ *    the plan's stages are judged (stages.h, verdict.h), bisections are
+ *    started or canceled (bisector.h), and the gate is updated (gate.h)
+ *  - bisections advance on every turn (bisector_tick())
+ *
+ * One thread owns the loop.  Other threads (HTTP) change state only
+ * through the modules that own the tables and then call loop_notify()
+ * with what changed.
+ * Signals (SIGCHLD, SIGTERM, SIGINT, SIGHUP) must be blocked in every
+ * thread before loop_new(): the loop reads them from a signalfd.
+ */
+
+struct loop;
+
+struct loop_options {
+	int once;		/* stop when there is nothing left to do */
+	const char *const *plan_paths;	/* overrides the config's plans */
+	size_t nr_plan_paths;
+};
+
+/* NULL on failure (logged, or *err for bad configuration). */
+struct loop *loop_new(struct kstage_config *cfg, const struct loop_options *opt,
+		      char **err);
+void loop_free(struct loop *e);
+
+/* Run the loop until stopped (SIGTERM/SIGINT) or, with once, done. */
+int loop_run(struct loop *e);
+
+/*
+ * What changed, for the loop.  Other threads change the database through
+ * the module that owns the table, commit, and then tell the loop what
+ * they changed; the loop acts on that alone (no polling of the tables).
+ */
+enum wake_kind {
+	WAKE_PASS,		/* re-read the plans' branches */
+	WAKE_RUN,		/* run id was queued or canceled */
+	WAKE_BISECTION,		/* bisection id was requested or canceled */
+	WAKE_PLAN,		/* plan id's acks changed: judge it again */
+	WAKE_ALL,		/* anything: look at every plan */
+};
+
+/* From any thread: tell the loop.  Async-signal-safe, never blocks. */
+void loop_notify(struct loop *e, enum wake_kind kind, long long id);
+
+/* loop_notify() with WAKE_PASS (pass) or WAKE_ALL. */
+void loop_wake(struct loop *e, int pass);
+
+/* From any thread: ask the loop to stop. */
+void loop_stop(struct loop *e);
+
+#endif
