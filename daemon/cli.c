@@ -33,11 +33,12 @@ struct cli_args {
 	const char *url, *token, *db;
 	int json;
 	long long tail;		/* log --tail N; -1: not given */
+	const char *until;	/* ack add --until STAGE */
 	char **args;		/* the arguments, the options taken out */
 	int nr_args;
 };
 
-enum { OPT_URL = 256, OPT_TOKEN, OPT_JSON, OPT_DB, OPT_TAIL };
+enum { OPT_URL = 256, OPT_TOKEN, OPT_JSON, OPT_DB, OPT_TAIL, OPT_UNTIL };
 
 #define OPT_CONFIG { "config", required_argument, NULL, 'c' }
 #define OPT_SERVER \
@@ -55,6 +56,13 @@ static const struct option status_options[] = {
 static const struct option request_options[] = {
 	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
 	{ "json", no_argument, NULL, OPT_JSON },
+	OPTION_END
+};
+
+static const struct option ack_options[] = {
+	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "until", required_argument, NULL, OPT_UNTIL },
 	OPTION_END
 };
 
@@ -79,6 +87,7 @@ static int cli_option(struct cli_args *a, int opt)
 	case OPT_TOKEN: a->token = optarg; break;
 	case OPT_DB: a->db = optarg; break;
 	case OPT_JSON: a->json = 1; break;
+	case OPT_UNTIL: a->until = optarg; break;
 	case OPT_TAIL:
 		if (api_parse_int(optarg, 0, (long long)1 << 53, &a->tail) < 0)
 			return options_error(&a->o, "--tail needs a number of bytes"
@@ -525,11 +534,37 @@ static int bisect_cancel(struct client *cl, const struct cli_args *a)
 	return rc;
 }
 
-static const struct bisect_command {
+/* A sub-command of bisect or ack. */
+struct sub_command {
 	const char *name;
 	int min, max;		/* arguments, its own name included; -1: no limit */
 	int (*fn)(struct client *cl, const struct cli_args *a);
-} bisect_commands[] = {
+};
+
+/*
+ * The sub-command named by the first argument, with a fitting number of
+ * arguments; NULL after a usage error (printed).
+ */
+static const struct sub_command *find_sub(struct cli_args *a,
+					  const struct sub_command *v, size_t n,
+					  const char *what)
+{
+	size_t i;
+
+	for (i = 0; a->nr_args && i < n; i++) {
+		if (strcmp(v[i].name, a->args[0]))
+			continue;
+		if (a->nr_args < v[i].min || (v[i].max >= 0 && a->nr_args > v[i].max)) {
+			options_error(&a->o, "wrong number of arguments");
+			return NULL;
+		}
+		return &v[i];
+	}
+	options_error(&a->o, "%s", what);
+	return NULL;
+}
+
+static const struct sub_command bisect_commands[] = {
 	{ "start", 3, -1, bisect_start },	/* PLAN STAGE [TEST...] */
 	{ "cancel", 2, 2, bisect_cancel },	/* ID */
 	{ "show", 2, 2, bisect_show },		/* ID */
@@ -537,27 +572,145 @@ static const struct bisect_command {
 
 int cmd_bisect(int argc, char **argv)
 {
-	const struct bisect_command *sub = NULL;
+	const struct sub_command *sub;
 	struct cli_args a;
 	struct client cl;
-	size_t i;
 	int rc;
 
 	if (cli_args_parse(&a, argc, argv, request_options, bisect_usage, 0, -1) < 0)
 		return a.o.status;
-	for (i = 0; a.nr_args && i < sizeof(bisect_commands) / sizeof(*sub); i++)
-		if (!strcmp(bisect_commands[i].name, a.args[0]))
-			sub = &bisect_commands[i];
-	if (!sub) {
-		options_error(&a.o, "bisect needs start, cancel or show");
+	sub = find_sub(&a, bisect_commands, sizeof(bisect_commands) / sizeof(*sub),
+		       "bisect needs start, cancel or show");
+	if (!sub)
 		return 2;
-	}
-	if (a.nr_args < sub->min || (sub->max >= 0 && a.nr_args > sub->max)) {
-		options_error(&a.o, "wrong number of arguments");
-		return 2;
-	}
 	/* cancel and show take the bisection's id */
 	if (sub->max == 2 && (rc = check_id(&a, a.args[1])))
+		return rc;
+	if ((rc = cli_connect(&cl, &a)))
+		return rc;
+	rc = sub->fn(&cl, &a);
+	client_release(&cl);
+	return rc;
+}
+
+/* --- ack ------------------------------------------------------------------------------------ */
+
+static const char ack_usage[] =
+"usage: kstage ack add [<options>] [--until STAGE] PLAN TEST REASON\n"
+"       kstage ack list [<options>] PLAN\n"
+"       kstage ack delete [<options>] PLAN ID\n"
+"\n"
+"An acknowledged failure: TEST (a name, or an fnmatch pattern such as\n"
+"'hmm-tests/*.migrate') fails on PLAN for REASON.  Its failures count as\n"
+"known (shown, not a regression, never bisected) on every stage below\n"
+"STAGE (on every stage without --until) until the ack is deleted; the\n"
+"daemon judges the plan's stages again at once.\n"
+"\n"
+"add     acknowledge a failure; prints the ack's id\n"
+"list    the plan's acks: id, test, until, who, reason\n"
+"delete  remove ack ID: its test counts again\n"
+"\n"
+"      --until STAGE      the first stage where the test counts again\n"
+"      --json             print the API's answer\n"
+SERVER_OPTIONS
+"\n"
+"add and delete need a token.  Exit 0 done, 1 the request failed, 2 usage.\n";
+
+/* "/api/v1/plans/PLAN/acks" and what follows it. */
+static void acks_path(struct strbuf *path, const char *plan, const char *id)
+{
+	strbuf_adds(path, "/api/v1/plans/");
+	client_url_escape(path, plan);
+	strbuf_adds(path, "/acks");
+	if (id)
+		strbuf_addf(path, "/%s", id);
+}
+
+static int ack_add(struct client *cl, const struct cli_args *a)
+{
+	struct strbuf path = STRBUF_INIT;
+	json_t *body, *r = NULL;
+	char *text;
+	int rc;
+
+	body = json_pack("{s:s,s:s}", "test", a->args[2], "reason", a->args[3]);
+	if (body && a->until)
+		json_object_set_new(body, "until", json_string(a->until));
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text) {
+		fprintf(stderr, "kstage: the test, the reason and the stage must be UTF-8\n");
+		return 2;
+	}
+	acks_path(&path, a->args[1], NULL);
+	rc = client_call(cl, "POST", path.buf, text, &r) < 0 ? 1 : 0;
+	if (!rc && !cl->json)
+		printf("ack %lld: %s on %s\n", client_int(r, "ack"), a->args[2],
+		       a->args[1]);
+	free(text);
+	json_decref(r);
+	strbuf_release(&path);
+	return rc;
+}
+
+static int ack_list(struct client *cl, const struct cli_args *a)
+{
+	struct strbuf path = STRBUF_INIT;
+	json_t *r = NULL, *v;
+	size_t i;
+	int rc;
+
+	acks_path(&path, a->args[1], NULL);
+	rc = client_call(cl, "GET", path.buf, NULL, &r) < 0 ? 1 : 0;
+	strbuf_release(&path);
+	if (!rc && !cl->json) {
+		printf("%-6s %-40s %-16s %-12s %s\n", "id", "test", "until", "by",
+		       "reason");
+		json_array_foreach(json_object_get(r, "acks"), i, v)
+			printf("%-6lld %-40s %-16s %-12s %s\n", client_int(v, "id"),
+			       client_str(v, "test", "?"), client_str(v, "until", "-"),
+			       client_str(v, "created_by", "-"),
+			       client_str(v, "reason", ""));
+	}
+	json_decref(r);
+	return rc;
+}
+
+static int ack_delete(struct client *cl, const struct cli_args *a)
+{
+	struct strbuf path = STRBUF_INIT;
+	json_t *r = NULL;
+	int rc;
+
+	acks_path(&path, a->args[1], a->args[2]);
+	rc = client_call(cl, "DELETE", path.buf, NULL, &r) < 0 ? 1 : 0;
+	if (!rc && !cl->json)
+		printf("ack %s deleted\n", a->args[2]);
+	json_decref(r);
+	strbuf_release(&path);
+	return rc;
+}
+
+static const struct sub_command ack_commands[] = {
+	{ "add", 4, 4, ack_add },		/* PLAN TEST REASON */
+	{ "list", 2, 2, ack_list },		/* PLAN */
+	{ "delete", 3, 3, ack_delete },		/* PLAN ID */
+};
+
+int cmd_ack(int argc, char **argv)
+{
+	const struct sub_command *sub;
+	struct cli_args a;
+	struct client cl;
+	int rc;
+
+	if (cli_args_parse(&a, argc, argv, ack_options, ack_usage, 0, -1) < 0)
+		return a.o.status;
+	sub = find_sub(&a, ack_commands, sizeof(ack_commands) / sizeof(*sub),
+		       "ack needs add, list or delete");
+	if (!sub)
+		return 2;
+	if (sub->fn == ack_delete && (rc = check_id(&a, a.args[2])))
 		return rc;
 	if ((rc = cli_connect(&cl, &a)))
 		return rc;

@@ -22,6 +22,7 @@ int cmd_trigger(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_ack(int argc, char **argv);
 int cmd_bisect(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 

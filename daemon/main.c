@@ -43,6 +43,7 @@ static const char usage_text[] =
 "  retry RUN      run a finished run's commit again, without reuse\n"
 "  cancel RUN     cancel a queued or running run\n"
 "  log RUN [STEP] print a step's log (--tail N for the end)\n"
+"  ack add|list|delete        acknowledge a known failure, list, remove\n"
 "  bisect start|cancel|show   ask for, stop or show a bisection\n"
 "  token create|list|revoke   manage the API tokens (on the database)\n"
 "  check          validate the configuration, plans and profiles\n"
@@ -507,6 +508,7 @@ static const struct command commands[] = {
 	{ "retry", cmd_retry },
 	{ "cancel", cmd_cancel },
 	{ "log", cmd_log },
+	{ "ack", cmd_ack },
 	{ "bisect", cmd_bisect },
 	{ "token", cmd_token },
 	{ "version", cmd_version },

@@ -87,6 +87,35 @@ test_expect_success 'bad acks are refused and change nothing' '
 	test "$(sql k.db "SELECT count(*) FROM acks")" = 0
 '
 
+test_expect_success 'kstage ack: add, list, delete from the command line' '
+	url=$(cat url) &&
+	KSTAGE_TOKEN=$(cat token) &&
+	export KSTAGE_TOKEN &&
+	"$KSTAGE" ack add --url "$url" --until two demo "hmm-tests/*.migrate" "cli reason" > add.out &&
+	grep "^ack [0-9]*: hmm-tests/\*.migrate on demo$" add.out &&
+	id=$(sed -n "s/^ack \([0-9]*\):.*/\1/p" add.out) &&
+	"$KSTAGE" ack list --url "$url" demo > list.out &&
+	grep "^$id  *hmm-tests/\*.migrate  *two  *ci  *cli reason$" list.out &&
+	"$KSTAGE" ack list --url "$url" --json demo | jq -e ".acks[0].until == \"two\"" &&
+	"$KSTAGE" ack delete --url "$url" demo $id > del.out &&
+	grep "^ack $id deleted$" del.out &&
+	test "$(sql k.db "SELECT count(*) FROM acks")" = 0 &&
+	test_must_fail "$KSTAGE" ack delete --url "$url" demo $id 2> err &&
+	grep "no ack $id in plan demo" err &&
+	test_exit 2 "$KSTAGE" ack add --url "$url" demo onlytest &&
+	test_exit 2 "$KSTAGE" ack delete --url "$url" demo notanumber &&
+	KSTAGE_TOKEN= test_must_fail "$KSTAGE" ack add --url "$url" demo x y
+'
+
+test_expect_success 'an ack through the command line re-judges the stage' '
+	KSTAGE_TOKEN=$(cat token) "$KSTAGE" ack add --url "$(cat url)" demo \
+		"$MIGRATE" "known" > add.out &&
+	wait_verdict green &&
+	KSTAGE_TOKEN=$(cat token) "$KSTAGE" ack delete --url "$(cat url)" demo \
+		"$(sed -n "s/^ack \([0-9]*\):.*/\1/p" add.out)" > /dev/null &&
+	wait_verdict red
+'
+
 test_expect_success 'stop the daemon' '
 	stop_daemon
 '
