@@ -41,35 +41,28 @@ struct cli_args {
 enum { OPT_URL = 256, OPT_TOKEN, OPT_JSON, OPT_DB, OPT_TAIL, OPT_UNTIL };
 
 #define OPT_CONFIG { "config", required_argument, NULL, 'c' }
-#define OPT_SERVER \
+/* What every command that talks to the server takes. */
+#define OPT_CLIENT OPTION_HELP, OPT_CONFIG, \
 	{ "url", required_argument, NULL, OPT_URL }, \
 	{ "token", required_argument, NULL, OPT_TOKEN }
+#define OPT_JSON_ { "json", no_argument, NULL, OPT_JSON }
 
 static const struct option status_options[] = {
-	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "db", required_argument, NULL, OPT_DB },
-	OPTION_END
+	OPT_CLIENT, OPT_JSON_, { "db", required_argument, NULL, OPT_DB }, OPTION_END
 };
 
 /* trigger, retry, cancel and bisect */
 static const struct option request_options[] = {
-	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
-	{ "json", no_argument, NULL, OPT_JSON },
-	OPTION_END
+	OPT_CLIENT, OPT_JSON_, OPTION_END
 };
 
 static const struct option ack_options[] = {
-	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "until", required_argument, NULL, OPT_UNTIL },
+	OPT_CLIENT, OPT_JSON_, { "until", required_argument, NULL, OPT_UNTIL },
 	OPTION_END
 };
 
 static const struct option log_options[] = {
-	OPTION_HELP, OPT_CONFIG, OPT_SERVER,
-	{ "tail", required_argument, NULL, OPT_TAIL },
-	OPTION_END
+	OPT_CLIENT, { "tail", required_argument, NULL, OPT_TAIL }, OPTION_END
 };
 
 static const struct option token_options[] = {
@@ -539,6 +532,7 @@ struct sub_command {
 	const char *name;
 	int min, max;		/* arguments, its own name included; -1: no limit */
 	int (*fn)(struct client *cl, const struct cli_args *a);
+	int takes_id;		/* its last argument is an id */
 };
 
 /*
@@ -565,32 +559,45 @@ static const struct sub_command *find_sub(struct cli_args *a,
 }
 
 static const struct sub_command bisect_commands[] = {
-	{ "start", 3, -1, bisect_start },	/* PLAN STAGE [TEST...] */
-	{ "cancel", 2, 2, bisect_cancel },	/* ID */
-	{ "show", 2, 2, bisect_show },		/* ID */
+	{ "start", 3, -1, bisect_start, 0 },	/* PLAN STAGE [TEST...] */
+	{ "cancel", 2, 2, bisect_cancel, 1 },	/* ID */
+	{ "show", 2, 2, bisect_show, 1 },	/* ID */
 };
 
-int cmd_bisect(int argc, char **argv)
+/*
+ * A command made of sub-commands (bisect, ack): parse, find the
+ * sub-command, check its id argument, connect and run it.  The exit
+ * status.
+ */
+static int run_sub(int argc, char **argv, const struct option *table,
+		   const char *usage, const struct sub_command *subs, size_t n,
+		   const char *what)
 {
 	const struct sub_command *sub;
 	struct cli_args a;
 	struct client cl;
 	int rc;
 
-	if (cli_args_parse(&a, argc, argv, request_options, bisect_usage, 0, -1) < 0)
+	if (cli_args_parse(&a, argc, argv, table, usage, 0, -1) < 0)
 		return a.o.status;
-	sub = find_sub(&a, bisect_commands, sizeof(bisect_commands) / sizeof(*sub),
-		       "bisect needs start, cancel or show");
+	sub = find_sub(&a, subs, n, what);
 	if (!sub)
 		return 2;
-	/* cancel and show take the bisection's id */
-	if (sub->max == 2 && (rc = check_id(&a, a.args[1])))
+	if (sub->takes_id &&
+	    (rc = check_id(&a, a.args[a.nr_args - 1])))
 		return rc;
 	if ((rc = cli_connect(&cl, &a)))
 		return rc;
 	rc = sub->fn(&cl, &a);
 	client_release(&cl);
 	return rc;
+}
+
+int cmd_bisect(int argc, char **argv)
+{
+	return run_sub(argc, argv, request_options, bisect_usage, bisect_commands,
+		       sizeof(bisect_commands) / sizeof(bisect_commands[0]),
+		       "bisect needs start, cancel or show");
 }
 
 /* --- ack ------------------------------------------------------------------------------------ */
@@ -692,31 +699,16 @@ static int ack_delete(struct client *cl, const struct cli_args *a)
 }
 
 static const struct sub_command ack_commands[] = {
-	{ "add", 4, 4, ack_add },		/* PLAN TEST REASON */
-	{ "list", 2, 2, ack_list },		/* PLAN */
-	{ "delete", 3, 3, ack_delete },		/* PLAN ID */
+	{ "add", 4, 4, ack_add, 0 },		/* PLAN TEST REASON */
+	{ "list", 2, 2, ack_list, 0 },		/* PLAN */
+	{ "delete", 3, 3, ack_delete, 1 },	/* PLAN ID */
 };
 
 int cmd_ack(int argc, char **argv)
 {
-	const struct sub_command *sub;
-	struct cli_args a;
-	struct client cl;
-	int rc;
-
-	if (cli_args_parse(&a, argc, argv, ack_options, ack_usage, 0, -1) < 0)
-		return a.o.status;
-	sub = find_sub(&a, ack_commands, sizeof(ack_commands) / sizeof(*sub),
+	return run_sub(argc, argv, ack_options, ack_usage, ack_commands,
+		       sizeof(ack_commands) / sizeof(ack_commands[0]),
 		       "ack needs add, list or delete");
-	if (!sub)
-		return 2;
-	if (sub->fn == ack_delete && (rc = check_id(&a, a.args[2])))
-		return rc;
-	if ((rc = cli_connect(&cl, &a)))
-		return rc;
-	rc = sub->fn(&cl, &a);
-	client_release(&cl);
-	return rc;
 }
 
 /* --- token ------------------------------------------------------------------------------------ */

@@ -170,52 +170,58 @@ int db_exec(struct db *db, const char *sql, const char *fmt, ...)
 	return 0;
 }
 
-int db_get_int(struct db *db, long long *out, const char *sql, const char *fmt, ...)
+/*
+ * Step a query once: 1 with the statement on its first row (the caller
+ * reads it and calls db_done()), 0 no row, -1 an error.
+ */
+static int first_row(struct db *db, sqlite3_stmt **out, const char *sql,
+		     const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st;
-	va_list ap;
-	int rc, ret;
+	sqlite3_stmt *st = vstmt(db, sql, fmt, ap);
+	int rc;
 
-	va_start(ap, fmt);
-	st = vstmt(db, sql, fmt, ap);
-	va_end(ap);
+	*out = NULL;
 	if (!st)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		ret = 1;
-	} else if (rc == SQLITE_DONE) {
-		ret = 0;
-	} else {
-		ret = db_fail(db, "query", sql);
+		*out = st;
+		return 1;
 	}
 	db_done(st);
-	return ret;
+	return rc == SQLITE_DONE ? 0 : db_fail(db, "query", sql);
+}
+
+int db_get_int(struct db *db, long long *out, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = first_row(db, &st, sql, fmt, ap);
+	va_end(ap);
+	if (rc == 1) {
+		*out = sqlite3_column_int64(st, 0);
+		db_done(st);
+	}
+	return rc;
 }
 
 int db_get_text(struct db *db, char **out, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
-	int rc, ret;
+	int rc;
 
 	va_start(ap, fmt);
-	st = vstmt(db, sql, fmt, ap);
+	rc = first_row(db, &st, sql, fmt, ap);
 	va_end(ap);
-	if (!st)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (rc == 1) {
 		*out = db_col_dup(st, 0);
-		ret = 1;
-	} else if (rc == SQLITE_DONE) {
-		ret = 0;
-	} else {
-		ret = db_fail(db, "query", sql);
+		db_done(st);
 	}
-	db_done(st);
-	return ret;
+	return rc;
 }
 
 int db_get_ids(struct db *db, long long *out, size_t max, const char *sql,
