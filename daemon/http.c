@@ -16,13 +16,15 @@
  * A request goes through the access handler several times: once with
  * the headers (route, token and Content-Length checked here; a body
  * declared too large is refused before it is read), once per chunk of
- * body (kept in a capped buffer, or dropped when the request already
- * failed), and once more with no data, when the handler runs and the
- * reply is queued.  The per-request
- * state lives in *req_cls; it is made by the URI callback (which also
- * gives us the URI exactly as the client sent it: MHD decodes the path
- * before the access handler sees it, and we must tell "%2f" from "/")
- * and freed by the completion callback.
+ * body (kept in a buffer capped by the config's max_body, and by
+ * API_JSON_BODY_MAX on writes; or read and thrown away when the request
+ * already failed or a chunked body went past the cap: see take_body()),
+ * and once more with no data, when the handler runs and the reply (413
+ * for a body over the cap) is queued.  The per-request state lives in
+ * *req_cls; it is made by the URI callback (which also gives us the URI
+ * exactly as the client sent it: MHD decodes the path before the access
+ * handler sees it, and we must tell "%2f" from "/") and freed by the
+ * completion callback.
  *
  * Beyond daemon/API.md: "/static/PATH" serves web_root/PATH (and "/"
  * web_root/index.html, or the plain view when there is none); "/plain"
@@ -64,6 +66,7 @@
 #define MAX_PATH_LEN 2048
 #define FILE_MAX ((unsigned long long)16 << 20)	/* bytes per file response */
 #define MAX_STATUS 600
+#define DRAIN_SECONDS 30		/* reading a body that is thrown away */
 
 /* --- the server ------------------------------------------------------------- */
 
@@ -159,10 +162,10 @@ struct request {
 	size_t nr_params;
 	const char *rest;		/* {path*}: segments joined with '/' */
 	char *rest_buf;
-	struct strbuf body;
-	size_t received;
-	int too_large;
+	struct strbuf body;		/* body.max is the request's cap */
+	int too_large;			/* the body went past the cap */
 	int failed;			/* the reply is an error made early */
+	double drain_since;		/* when the body began to be thrown away */
 	struct token_info token;
 	int authed;
 };
@@ -907,6 +910,43 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn,
 	}
 }
 
+/*
+ * The cap of a request's body: max_body from the config, and at most
+ * API_JSON_BODY_MAX for the routes that take a JSON body (the writes),
+ * which jansson parses in memory.
+ */
+static size_t body_cap(const struct http_server *s, const struct route *rt)
+{
+	size_t cap = s->cfg->max_body;
+
+	if ((rt->flags & F_WRITE) && cap > API_JSON_BODY_MAX)
+		cap = API_JSON_BODY_MAX;
+	return cap;
+}
+
+/*
+ * 413, naming the cap and where it comes from.  declared: the
+ * Content-Length, or -1 for a body that went past the cap as it came.
+ */
+static void reply_too_large(const struct http_server *s, struct request *r,
+			    long long declared)
+{
+	char size[64];
+
+	if (declared >= 0)
+		snprintf(size, sizeof(size), "%lld bytes", declared);
+	else
+		snprintf(size, sizeof(size), "over %zu bytes", r->body.max);
+	if (r->body.max < s->cfg->max_body)
+		api_error(&r->reply, 413, "the body is %s; at most %zu bytes are accepted"
+			  " (the cap of a JSON body; max_body is %zu MiB)", size,
+			  r->body.max, s->cfg->max_body >> 20);
+	else
+		api_error(&r->reply, 413, "the body is %s; at most %zu bytes are accepted"
+			  " (max_body: %zu MiB)", size, r->body.max,
+			  s->cfg->max_body >> 20);
+}
+
 /* First call: route, token, declared body size. 0 to go on, -1 replied. */
 static int start_request(struct http_server *s, struct MHD_Connection *conn,
 			 struct request *r, const char *method)
@@ -918,14 +958,35 @@ static int start_request(struct http_server *s, struct MHD_Connection *conn,
 		return -1;
 	if (check_token(s, conn, r, method) < 0)
 		return -1;
-	r->body.max = API_JSON_BODY_MAX;
+	r->body.max = body_cap(s, r->route);
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && api_parse_int(cl, 0, (long long)1 << 53, &n) == 0 &&
 	    (size_t)n > r->body.max)
-		return api_error(&r->reply, 413, "the body is %lld bytes; at most %zu are"
-				 " accepted", n, r->body.max), -1;
+		return reply_too_large(s, r, n), -1;
 	return 0;
+}
+
+/*
+ * A piece of the body: kept, or thrown away when the request already
+ * failed or the body went past its cap (a chunked body, whose size was
+ * not declared).  A body that is thrown away is still read to its end,
+ * so that the reply can follow it: libmicrohttpd 0.9.75 cannot queue a
+ * reply while a body is arriving, and closing on a client that is still
+ * sending resets the connection, which loses the reply.  Past
+ * DRAIN_SECONDS of that, the connection is closed: MHD_NO.
+ */
+static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
+{
+	if (!r->failed && !r->too_large && strbuf_add(&r->body, data, n) < 0) {
+		r->too_large = 1;
+		strbuf_release(&r->body);	/* keeps body.max, for the reply */
+	}
+	if (!r->failed && !r->too_large)
+		return MHD_YES;
+	if (!r->drain_since)
+		r->drain_since = now_monotonic();
+	return now_monotonic() - r->drain_since < DRAIN_SECONDS ? MHD_YES : MHD_NO;
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
@@ -955,18 +1016,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		r->received += *upload_data_size;
-		if (!r->failed && !r->too_large &&
-		    strbuf_add(&r->body, upload_data, *upload_data_size) < 0)
-			r->too_large = 1;
+		size_t n = *upload_data_size;
+
 		*upload_data_size = 0;
-		/* Past four times the cap, stop reading: close the connection. */
-		return r->received > 4 * API_JSON_BODY_MAX ? MHD_NO : MHD_YES;
+		return take_body(r, upload_data, n);
 	}
 	if (r->failed)
 		;	/* the reply is the error */
 	else if (r->too_large)
-		api_error(&r->reply, 413, "the body is over %zu bytes", r->body.max);
+		reply_too_large(s, r, -1);
 	else if (r->body.len && !is_json_type(MHD_lookup_connection_value(conn,
 			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
 		api_error(&r->reply, 415, "the body must be JSON"

@@ -11,6 +11,10 @@
  * The server runs on its own threads; each thread that touches SQLite has
  * its own connection.  Requests never run jobs: a change is written to the
  * database and the loop is told what changed (loop_notify()).
+ *
+ * A request body is capped at cfg->max_body, and the JSON body of a
+ * write also at API_JSON_BODY_MAX; a body over its cap, declared or
+ * chunked, is answered 413 and never handed to a handler.
  */
 
 struct loop;
