@@ -14,7 +14,7 @@
  * regression, never bisected) on every stage below its "until" stage, or
  * on every stage without one, until the ack is deleted.  The verdicts of
  * the plan's stages are recomputed by the loop when it is told
- * (loop_wake() with WAKE_ACKS).
+ * (loop_notify() with WAKE_PLAN).
  */
 
 /*

@@ -233,17 +233,6 @@ size_t executor_running(const struct executor *ex, long long *ids, size_t max)
 	return n;
 }
 
-int executor_has(const struct executor *ex, long long run_id)
-{
-	size_t i;
-
-	for (i = 0; i < ex->nr_slots; i++)
-		if (ex->slots[i].phase != PHASE_IDLE &&
-		    ex->slots[i].spec.id == run_id)
-			return 1;
-	return 0;
-}
-
 /* --- the database side of steps ----------------------------------------- */
 
 static void step_started_db(struct executor *ex, struct slot *s)

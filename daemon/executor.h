@@ -65,9 +65,6 @@ int executor_start(struct executor *ex, const struct run_spec *spec);
 /* The ids of the runs on slots now (at most max); returns how many. */
 size_t executor_running(const struct executor *ex, long long *ids, size_t max);
 
-/* Is the run on a slot now? */
-int executor_has(const struct executor *ex, long long run_id);
-
 /*
  * Stop a running run (its state is already "canceled" in the database):
  * its process group gets TERM, then KILL.  0 if it was running here.

@@ -326,17 +326,6 @@ void loop_notify(struct loop *e, enum wake_kind kind, long long id)
 		atomic_store(&e->wake_lost, 1);
 }
 
-void loop_wake(struct loop *e, int pass)
-{
-	loop_notify(e, pass ? WAKE_PASS : WAKE_ALL, 0);
-}
-
-void loop_stop(struct loop *e)
-{
-	atomic_store(&e->stop, 1);
-	loop_notify(e, WAKE_ALL, 0);
-}
-
 /* Every plan, as if everything had changed. */
 static void all_changed(struct loop *e)
 {

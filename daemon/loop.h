@@ -1,8 +1,6 @@
 #ifndef LOOP_H
 #define LOOP_H
 
-#include <stdio.h>
-
 #include "config.h"
 #include "db.h"
 
@@ -56,11 +54,5 @@ enum wake_kind {
 
 /* From any thread: tell the loop.  Async-signal-safe, never blocks. */
 void loop_notify(struct loop *e, enum wake_kind kind, long long id);
-
-/* loop_notify() with WAKE_PASS (pass) or WAKE_ALL. */
-void loop_wake(struct loop *e, int pass);
-
-/* From any thread: ask the loop to stop. */
-void loop_stop(struct loop *e);
 
 #endif

@@ -116,18 +116,6 @@ static void fill_info(struct commit_info *out, const git_commit *c)
 	out->time = (long long)a->when.time;
 }
 
-int repo_commit_info(struct commit_info *out, git_repository *repo,
-		     const git_oid *commit)
-{
-	git_commit *c = NULL;
-
-	if (git_commit_lookup(&c, repo, commit) < 0)
-		return git_fail(__func__, "commit lookup");
-	fill_info(out, c);
-	git_commit_free(c);
-	return 0;
-}
-
 int repo_contains(git_repository *repo, const git_oid *commit,
 		  const git_oid *ancestor)
 {

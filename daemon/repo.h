@@ -39,10 +39,6 @@ int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev);
 /* The tree of a commit. */
 int repo_commit_tree(git_oid *tree, git_repository *repo, const git_oid *commit);
 
-/* Fill info for one commit (caller releases). */
-int repo_commit_info(struct commit_info *out, git_repository *repo,
-		     const git_oid *commit);
-
 /* Is "commit" equal to or a descendant of "ancestor"?  1, 0, or -1. */
 int repo_contains(git_repository *repo, const git_oid *commit,
 		  const git_oid *ancestor);
