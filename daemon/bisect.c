@@ -12,20 +12,7 @@
 
 #include "bisect.h"
 #include "wrapper.h"
-#include "states.h"
 #include "banned.h"
-
-static const char *const bisect_mark_names[] = {
-	[BISECT_UNTESTED] = "untested",
-	[BISECT_PENDING] = "pending",
-	[BISECT_GOOD] = "good",
-	[BISECT_BAD] = "bad",
-	[BISECT_SKIP] = "skip",
-};
-
-#define NR_MARKS (sizeof(bisect_mark_names) / sizeof(bisect_mark_names[0]))
-
-DEFINE_NAMES(bisect_mark, enum bisect_mark, NR_MARKS)
 
 /*
  * A stretch of the window between two commits whose fate is already

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "states.h"
+
 /*
  * bisect: the search for the first bad commit, as a pure function over a
  * list of marks.  No I/O, no allocation the caller does not free; the
@@ -43,18 +45,6 @@
  * the next call.  A search always ends: every round marks at least one
  * UNTESTED commit, even when marks are flaky or contradictory.
  */
-
-enum bisect_mark {
-	BISECT_UNTESTED = 0,
-	BISECT_PENDING,
-	BISECT_GOOD,
-	BISECT_BAD,
-	BISECT_SKIP,
-};
-
-/* "untested", "pending", "good", "bad", "skip" (and parse back). */
-const char *bisect_mark_name(enum bisect_mark m);
-int bisect_mark_parse(enum bisect_mark *out, const char *name);
 
 enum bisect_state {
 	BISECT_SEARCHING = 0,	/* more commits must be tested */

@@ -6,19 +6,7 @@
 
 #include "compare.h"
 #include "wrapper.h"
-#include "states.h"
 #include "banned.h"
-
-static const char *const change_kind_names[] = {
-	[CHANGE_REGRESSION] = "regression",
-	[CHANGE_MISSING] = "missing",
-	[CHANGE_FIXED] = "fixed",
-	[CHANGE_NEW] = "new",
-	[CHANGE_SKIPPED] = "skipped",
-	[CHANGE_KNOWN] = "known",
-};
-
-DEFINE_NAMES(change_kind, enum change_kind, CHANGE_KIND_COUNT)
 
 static int is_bad(int s)
 {

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "ktap.h"
+#include "states.h"
 
 /*
  * compare: a stage's results against its baseline, test by test.  Pure.
@@ -19,19 +20,6 @@
  *
  * A test whose status did not change is not a change.
  */
-
-enum change_kind {
-	CHANGE_REGRESSION = 0,
-	CHANGE_MISSING,
-	CHANGE_FIXED,
-	CHANGE_NEW,
-	CHANGE_SKIPPED,
-	CHANGE_KNOWN,
-};
-#define CHANGE_KIND_COUNT 6
-
-const char *change_kind_name(enum change_kind k);
-int change_kind_parse(enum change_kind *out, const char *s);
 
 /* One test's outcome in a run.  status < 0 means no result. */
 struct outcome {

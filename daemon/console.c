@@ -16,24 +16,10 @@
 
 #include "console.h"
 #include "text.h"
-#include "states.h"
 #include "banned.h"
 
 /* Bytes of a line that are looked at; the rest of a longer line is cut. */
 #define CONSOLE_MAX_LINE 4096
-
-static const char *const boot_verdict_names[BOOT_VERDICT_COUNT] = {
-	[BOOT_CLEAN] = "clean",
-	[BOOT_WARNING] = "warning",
-	[BOOT_HUNG] = "hung",
-	[BOOT_TIMEOUT] = "timeout",
-	[BOOT_BUG] = "bug",
-	[BOOT_OOPS] = "oops",
-	[BOOT_KASAN] = "kasan",
-	[BOOT_PANIC] = "panic",
-};
-
-DEFINE_NAMES(boot_verdict, enum boot_verdict, BOOT_VERDICT_COUNT)
 
 /*
  * Kernel messages that matter, matched at the start of a message; the

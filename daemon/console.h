@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "states.h"
+
 /*
  * console: the boot verdict from a kernel's serial console log.  Pure: no
  * I/O, no global state; the input may hold binary garbage, cut-off lines
@@ -35,24 +37,8 @@
  * that the dashboard can highlight them.
  */
 
-enum boot_verdict {
-	BOOT_CLEAN = 0,
-	BOOT_WARNING,
-	BOOT_HUNG,
-	BOOT_TIMEOUT,
-	BOOT_BUG,
-	BOOT_OOPS,
-	BOOT_KASAN,
-	BOOT_PANIC,
-};
-#define BOOT_VERDICT_COUNT 8
-
 #define CONSOLE_MAX_EVENTS 32
 #define CONSOLE_MAX_TEXT 240
-
-/* "clean", "warning", "hung", "timeout", "bug", "oops", "kasan", "panic". */
-const char *boot_verdict_name(enum boot_verdict v);
-int boot_verdict_parse(enum boot_verdict *out, const char *name);
 
 struct console_event {
 	enum boot_verdict kind;

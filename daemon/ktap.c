@@ -25,21 +25,11 @@
 #include "ktap.h"
 #include "text.h"
 #include "wrapper.h"
-#include "states.h"
 #include "banned.h"
 
 /* Comment lines kept per level for a failing test's detail. */
 #define DIAG_LINES 8
 #define DIAG_LINE_MAX 256
-
-static const char *const test_status_names[TEST_STATUS_COUNT] = {
-	[TEST_PASS] = "pass",
-	[TEST_FAIL] = "fail",
-	[TEST_SKIP] = "skip",
-	[TEST_ERROR] = "error",
-};
-
-DEFINE_NAMES(test_status, enum test_status, TEST_STATUS_COUNT)
 
 /*
  * TAP directives and what they make of "ok" / "not ok".  "what" starts the

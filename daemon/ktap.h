@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "states.h"
+
 /*
  * ktap: per-test results from a console or test log.  Pure: no I/O, no
  * global state; the input is a byte buffer that may hold anything (kernel
@@ -52,19 +54,6 @@
 #define KTAP_MAX_DETAIL 2048
 #define KTAP_MAX_RESULTS 100000
 #define KTAP_MAX_DEPTH 8
-
-enum test_status {
-	TEST_PASS = 0,
-	TEST_FAIL,
-	TEST_SKIP,
-	TEST_ERROR,
-};
-#define TEST_STATUS_COUNT 4
-
-/* "pass", "fail", "skip", "error". */
-const char *test_status_name(enum test_status s);
-/* Parse one of the names above; 0 on success, -1 if unknown. */
-int test_status_parse(enum test_status *out, const char *name);
 
 struct test_result {
 	char *name;		/* owned, never NULL */

@@ -291,13 +291,28 @@ static int print_table(const char *db, char **names, size_t n)
 	return verdict;
 }
 
+/* Block the signals and make the loop; NULL (printed) if it cannot be. */
+static struct loop *start_loop(struct kstage_config *cfg,
+			       const struct loop_options *opt)
+{
+	struct loop *l;
+	char *err = NULL;
+
+	block_signals();
+	l = loop_new(cfg, opt, &err);
+	if (!l && err)
+		fprintf(stderr, "kstage: %s\n", err);
+	free(err);
+	return l;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct daemon_args a = DAEMON_ARGS_INIT;
 	struct loop_options opt = { 0 };
 	struct kstage_config *cfg = NULL;
 	struct loop *e = NULL;
-	char *err = NULL, **names = NULL;
+	char **names = NULL;
 	int status = 2;
 
 	if (daemon_args_parse(&a, argc, argv, run_options, run_usage, &status) < 0)
@@ -315,13 +330,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (a.once && !(names = plan_names(opt.plan_paths, opt.nr_plan_paths)))
 		goto out;
-	block_signals();
-	e = loop_new(cfg, &opt, &err);
-	if (!e) {
-		if (err)
-			fprintf(stderr, "kstage: %s\n", err);
+	e = start_loop(cfg, &opt);
+	if (!e)
 		goto out;
-	}
 	if (!a.once)
 		info("following %zu plan(s), no server; SIGTERM or SIGINT stop it",
 		     opt.nr_plan_paths);
@@ -332,7 +343,6 @@ static int cmd_run(int argc, char **argv)
 	status = a.once ? print_table(cfg->db, names, opt.nr_plan_paths) : 0;
 out:
 	loop_free(e);
-	free(err);
 	if (names)
 		free_names(names, opt.nr_plan_paths);
 	config_free(cfg);
@@ -391,13 +401,9 @@ static int cmd_serve(int argc, char **argv)
 	if (!a.nr_plans && !cfg->nr_plans)
 		warn("no plans configured: serving an empty state (give --plan FILE"
 		     " or list plans in the configuration)");
-	block_signals();
-	e = loop_new(cfg, &opt, &err);
-	if (!e) {
-		if (err)
-			fprintf(stderr, "kstage: %s\n", err);
+	e = start_loop(cfg, &opt);
+	if (!e)
 		goto out;
-	}
 	srv = http_start(cfg, e, &err);
 	if (!srv) {
 		fprintf(stderr, "kstage: %s\n", err);

@@ -9,17 +9,7 @@
 #include "plan.h"
 #include "strbuf.h"
 #include "wrapper.h"
-#include "states.h"
 #include "banned.h"
-
-static const char *const stack_state_names[] = {
-	[STACK_OK] = "ok",
-	[STACK_NEEDS_REBASE] = "needs-rebase",
-	[STACK_MISSING] = "missing",
-	[STACK_UNKNOWN] = "unknown",
-};
-
-DEFINE_NAMES(stack_state, enum stack_state, STACK_STATE_COUNT)
 
 static void short_id(char *buf, size_t size, const git_oid *id)
 {

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "repo.h"
+#include "states.h"
 
 /*
  * plan: the stack logic.  Given a plan and its repository, resolve every
@@ -17,17 +18,6 @@
  * A stage's "below" is the nearest position under it whose head resolved
  * (so one missing branch does not mark every stage above as stale).
  */
-
-enum stack_state {
-	STACK_OK = 0,
-	STACK_NEEDS_REBASE,	/* does not contain the head of the stage below */
-	STACK_MISSING,		/* the branch does not exist */
-	STACK_UNKNOWN,		/* not resolved yet (stored only) */
-	STACK_STATE_COUNT
-};
-
-const char *stack_state_name(enum stack_state s);
-int stack_state_parse(enum stack_state *out, const char *s);
 
 #define PLAN_MAX_OWN_COMMITS 10000
 

@@ -39,6 +39,20 @@ int repo_open(git_repository **out, const char *path)
 	return 0;
 }
 
+/* The commit obj (freed here) peels to, for what a user named ("what"). */
+static int peel_commit(git_oid *out, git_object *obj, const char *what)
+{
+	git_object *peeled = NULL;
+	int rc = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT);
+
+	git_object_free(obj);
+	if (rc < 0)
+		return git_fail(__func__, what);
+	git_oid_cpy(out, git_object_id(peeled));
+	git_object_free(peeled);
+	return 0;
+}
+
 static int resolve_ref(git_oid *out, git_repository *repo, const char *name)
 {
 	git_object *obj = NULL;
@@ -50,13 +64,11 @@ static int resolve_ref(git_oid *out, git_repository *repo, const char *name)
 		return 1;
 	if (rc < 0)
 		return git_fail(__func__, name);
-	rc = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
+	rc = git_reference_peel(&obj, ref, GIT_OBJECT_ANY);
 	git_reference_free(ref);
 	if (rc < 0)
 		return git_fail(__func__, name);
-	git_oid_cpy(out, git_object_id(obj));
-	git_object_free(obj);
-	return 0;
+	return peel_commit(out, obj, name);
 }
 
 int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch)
@@ -75,7 +87,7 @@ int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch)
 
 int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev)
 {
-	git_object *obj = NULL, *peeled = NULL;
+	git_object *obj = NULL;
 	int rc;
 
 	rc = git_revparse_single(&obj, repo, rev);
@@ -83,13 +95,7 @@ int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev)
 		return 1;
 	if (rc < 0)
 		return git_fail(__func__, rev);
-	rc = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT);
-	git_object_free(obj);
-	if (rc < 0)
-		return git_fail(__func__, rev);
-	git_oid_cpy(out, git_object_id(peeled));
-	git_object_free(peeled);
-	return 0;
+	return peel_commit(out, obj, rev);
 }
 
 int repo_commit_tree(git_oid *tree, git_repository *repo, const git_oid *commit)

@@ -7,6 +7,21 @@
 #include "states.h"
 #include "banned.h"
 
+static const char *const test_status_names[] = {
+	"pass", "fail", "skip", "error",
+};
+static const char *const boot_verdict_names[] = {
+	"clean", "warning", "hung", "timeout", "bug", "oops", "kasan", "panic",
+};
+static const char *const stack_state_names[] = {
+	"ok", "needs-rebase", "missing", "unknown",
+};
+static const char *const change_kind_names[] = {
+	"regression", "missing", "fixed", "new", "skipped", "known",
+};
+static const char *const bisect_mark_names[] = {
+	"untested", "pending", "good", "bad", "skip",
+};
 static const char *const run_state_names[] = {
 	"queued", "running", "done", "canceled", "superseded",
 };
@@ -52,6 +67,11 @@ int name_index(const char *const *names, size_t n, const char *s)
 	return -1;
 }
 
+DEFINE_NAMES(test_status, enum test_status, TEST_STATUS_COUNT)
+DEFINE_NAMES(boot_verdict, enum boot_verdict, BOOT_VERDICT_COUNT)
+DEFINE_NAMES(stack_state, enum stack_state, STACK_STATE_COUNT)
+DEFINE_NAMES(change_kind, enum change_kind, CHANGE_KIND_COUNT)
+DEFINE_NAMES(bisect_mark, enum bisect_mark, BISECT_MARK_COUNT)
 DEFINE_NAMES(run_state, enum run_state, RUN_STATE_COUNT)
 DEFINE_NAMES(run_verdict, enum run_verdict, RUN_VERDICT_COUNT)
 DEFINE_NAMES(run_reason, enum run_reason, RUN_REASON_COUNT)

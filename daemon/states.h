@@ -14,10 +14,62 @@
  *   const char *X_name(enum X v)           "unknown" for a value out of range
  *   int X_parse(enum X *out, const char *s) 0, or -1 if s is not a name
  *
- * States of pure modules live with them: test_status (ktap.h),
- * boot_verdict (console.h), stack_state (plan.h), change_kind
- * (compare.h), bisect_mark (bisect.h).
+ * The modules that compute a state include this header for its enum:
+ * ktap.h (test_status), console.h (boot_verdict), plan.h (stack_state),
+ * compare.h (change_kind), bisect.h (bisect_mark).
  */
+
+/* A test's result ("pass", "fail", "skip", "error"). */
+enum test_status {
+	TEST_PASS = 0,
+	TEST_FAIL,
+	TEST_SKIP,
+	TEST_ERROR,
+	TEST_STATUS_COUNT
+};
+
+/* The boot verdict of a console log (console.h), mildest first. */
+enum boot_verdict {
+	BOOT_CLEAN = 0,
+	BOOT_WARNING,
+	BOOT_HUNG,
+	BOOT_TIMEOUT,
+	BOOT_BUG,
+	BOOT_OOPS,
+	BOOT_KASAN,
+	BOOT_PANIC,
+	BOOT_VERDICT_COUNT
+};
+
+/* Where a stage stands on the stack (plan.h). */
+enum stack_state {
+	STACK_OK = 0,
+	STACK_NEEDS_REBASE,	/* does not contain the head of the stage below */
+	STACK_MISSING,		/* the branch does not exist */
+	STACK_UNKNOWN,		/* not resolved yet (stored only) */
+	STACK_STATE_COUNT
+};
+
+/* A test's change from the baseline to the stage (compare.h). */
+enum change_kind {
+	CHANGE_REGRESSION = 0,
+	CHANGE_MISSING,
+	CHANGE_FIXED,
+	CHANGE_NEW,
+	CHANGE_SKIPPED,
+	CHANGE_KNOWN,
+	CHANGE_KIND_COUNT
+};
+
+/* What a bisection knows of one commit (bisect.h). */
+enum bisect_mark {
+	BISECT_UNTESTED = 0,
+	BISECT_PENDING,
+	BISECT_GOOD,
+	BISECT_BAD,
+	BISECT_SKIP,
+	BISECT_MARK_COUNT
+};
 
 /*
  * A run:  queued -> running -> done          (verdict pass | fail | error)
@@ -116,22 +168,26 @@ enum gate_state {
 	GATE_STATE_COUNT
 };
 
-const char *run_state_name(enum run_state v);
-int run_state_parse(enum run_state *out, const char *s);
-const char *run_verdict_name(enum run_verdict v);
-int run_verdict_parse(enum run_verdict *out, const char *s);
-const char *run_reason_name(enum run_reason v);
-int run_reason_parse(enum run_reason *out, const char *s);
-const char *step_state_name(enum step_state v);
-int step_state_parse(enum step_state *out, const char *s);
-const char *stage_verdict_name(enum stage_verdict v);
-int stage_verdict_parse(enum stage_verdict *out, const char *s);
-const char *bisection_state_name(enum bisection_state v);
-int bisection_state_parse(enum bisection_state *out, const char *s);
-const char *bisect_phase_name(enum bisect_phase v);
-int bisect_phase_parse(enum bisect_phase *out, const char *s);
-const char *gate_state_name(enum gate_state v);
-int gate_state_parse(enum gate_state *out, const char *s);
+/*
+ * The two mapping functions of each enum: X_name() and X_parse().
+ */
+#define DECLARE_NAMES(prefix, type)					\
+const char *prefix##_name(type v);					\
+int prefix##_parse(type *out, const char *s)
+
+DECLARE_NAMES(test_status, enum test_status);
+DECLARE_NAMES(boot_verdict, enum boot_verdict);
+DECLARE_NAMES(stack_state, enum stack_state);
+DECLARE_NAMES(change_kind, enum change_kind);
+DECLARE_NAMES(bisect_mark, enum bisect_mark);
+DECLARE_NAMES(run_state, enum run_state);
+DECLARE_NAMES(run_verdict, enum run_verdict);
+DECLARE_NAMES(run_reason, enum run_reason);
+DECLARE_NAMES(step_state, enum step_state);
+DECLARE_NAMES(stage_verdict, enum stage_verdict);
+DECLARE_NAMES(bisection_state, enum bisection_state);
+DECLARE_NAMES(bisect_phase, enum bisect_phase);
+DECLARE_NAMES(gate_state, enum gate_state);
 
 /*
  * The generic halves, for the name tables of other modules: the name of
