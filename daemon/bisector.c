@@ -44,13 +44,10 @@ static int bis_load(struct db *db, long long id, struct bis *b)
 	int rc;
 
 	memset(b, 0, sizeof(*b));
-	st = db_stmt(db, "SELECT id, plan_id, coalesce(stage_id, 0), state,"
-		     " good_commit, bad_commit, tests, runs_per_step, confirm_runs,"
-		     " coalesce(fail_rate, 1.0), rounds FROM bisections WHERE id = ?",
-		     "l", id);
-	if (!st)
-		return -1;
-	rc = db_step(db, st);
+	rc = db_first(db, &st, "SELECT id, plan_id, coalesce(stage_id, 0), state,"
+		      " good_commit, bad_commit, tests, runs_per_step, confirm_runs,"
+		      " coalesce(fail_rate, 1.0), rounds FROM bisections WHERE id = ?",
+		      "l", id);
 	if (rc == 1) {
 		b->id = sqlite3_column_int64(st, 0);
 		b->plan_id = sqlite3_column_int64(st, 1);
@@ -66,8 +63,8 @@ static int bis_load(struct db *db, long long id, struct bis *b)
 		b->rounds = sqlite3_column_int(st, 10);
 		if (b->runs_per_step < 1)
 			b->runs_per_step = 1;
+		db_done(st);
 	}
-	db_done(st);
 	if (rc < 0)
 		bis_release(b);
 	return rc;
@@ -177,14 +174,11 @@ static int load_brun(struct db *db, long long run_id, struct brun *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	st = db_stmt(db, "SELECT br.bisection_id, br.seq, br.phase, b.tests,"
-		     " b.runs_per_step, b.plan_id, coalesce(b.stage_id, 0)"
-		     " FROM bisection_runs br JOIN bisections b"
-		     " ON b.id = br.bisection_id WHERE br.run_id = ?"
-		     " AND br.verdict IS NULL", "l", run_id);
-	if (!st)
-		return -1;
-	rc = db_step(db, st);
+	rc = db_first(db, &st, "SELECT br.bisection_id, br.seq, br.phase, b.tests,"
+		      " b.runs_per_step, b.plan_id, coalesce(b.stage_id, 0)"
+		      " FROM bisection_runs br JOIN bisections b"
+		      " ON b.id = br.bisection_id WHERE br.run_id = ?"
+		      " AND br.verdict IS NULL", "l", run_id);
 	if (rc == 1) {
 		r->bid = sqlite3_column_int64(st, 0);
 		r->seq = sqlite3_column_int(st, 1);
@@ -194,8 +188,8 @@ static int load_brun(struct db *db, long long run_id, struct brun *r)
 		r->rps = (unsigned)sqlite3_column_int(st, 4);
 		r->plan_id = sqlite3_column_int64(st, 5);
 		r->stage_id = sqlite3_column_int64(st, 6);
+		db_done(st);
 	}
-	db_done(st);
 	return rc;
 }
 

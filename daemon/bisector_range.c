@@ -53,11 +53,8 @@ int range_run_mark(struct db *db, long long run_id, const char *tests,
 	int rc, judge = 0;
 
 	*m = BISECT_SKIP;
-	st = db_stmt(db, "SELECT state, coalesce(verdict, ''),"
-		     " coalesce(boot_verdict, '') FROM runs WHERE id = ?", "l", run_id);
-	if (!st)
-		return -1;
-	rc = db_step(db, st);
+	rc = db_first(db, &st, "SELECT state, coalesce(verdict, ''),"
+		      " coalesce(boot_verdict, '') FROM runs WHERE id = ?", "l", run_id);
 	if (rc == 1) {
 		const char *boot = db_col_text(st, 2);
 
@@ -65,8 +62,8 @@ int range_run_mark(struct db *db, long long run_id, const char *tests,
 			strcmp(db_col_text(st, 1), "error") &&
 			/* a boot failure unrelated to the tests says nothing */
 			(!*boot || !strcmp(boot, "clean") || lines_contain(tests, "boot"));
+		db_done(st);
 	}
-	db_done(st);
 	if (rc < 0)
 		return -1;
 	return judge ? tests_mark(db, run_id, tests, m) : 0;
@@ -76,19 +73,15 @@ int range_run_mark(struct db *db, long long run_id, const char *tests,
 int range_commit_at(struct db *db, const struct bis *b, int seq, char **commit,
 		    char **tree)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT commit_id, tree_id FROM"
-				   " bisection_commits WHERE bisection_id = ? AND"
-				   " seq = ?", "li", b->id, seq);
-	int rc;
+	sqlite3_stmt *st;
+	int rc = db_first(db, &st, "SELECT commit_id, tree_id FROM bisection_commits"
+			  " WHERE bisection_id = ? AND seq = ?", "li", b->id, seq);
 
-	if (!st)
-		return -1;
-	rc = db_step(db, st);
 	if (rc == 1) {
 		*commit = db_col_dup(st, 0);
 		*tree = db_col_dup(st, 1);
+		db_done(st);
 	}
-	db_done(st);
 	return rc;
 }
 
@@ -263,28 +256,25 @@ int range_find_cached(struct db *db, const struct bis *b, const char *good_tree,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = db_stmt(db, "SELECT b.id, b.state, (SELECT tree_id FROM"
-		     " bisection_commits WHERE bisection_id = b.id AND commit_id ="
-		     " b.culprit) FROM bisections b"
-		     " JOIN bisection_commits g ON g.bisection_id = b.id AND g.seq = -1"
-		     " JOIN runs r ON r.bisection_id = b.id"
-		     " WHERE b.id != ? AND b.plan_id = ? AND b.tests = ?"
-		     " AND b.state IN ('found', 'inconclusive') AND g.tree_id = ?"
-		     " AND r.profile_digest = ? AND (SELECT tree_id FROM"
-		     " bisection_commits WHERE bisection_id = b.id AND commit_id ="
-		     " b.bad_commit) = ? ORDER BY b.id DESC LIMIT 1", "llssss",
-		     b->id, b->plan_id, b->tests, good_tree, b->plan->profile->digest,
-		     bad_tree);
-	if (!st)
-		return -1;
-	rc = db_step(db, st);
+	rc = db_first(db, &st, "SELECT b.id, b.state, (SELECT tree_id FROM"
+		      " bisection_commits WHERE bisection_id = b.id AND commit_id ="
+		      " b.culprit) FROM bisections b"
+		      " JOIN bisection_commits g ON g.bisection_id = b.id AND g.seq = -1"
+		      " JOIN runs r ON r.bisection_id = b.id"
+		      " WHERE b.id != ? AND b.plan_id = ? AND b.tests = ?"
+		      " AND b.state IN ('found', 'inconclusive') AND g.tree_id = ?"
+		      " AND r.profile_digest = ? AND (SELECT tree_id FROM"
+		      " bisection_commits WHERE bisection_id = b.id AND commit_id ="
+		      " b.bad_commit) = ? ORDER BY b.id DESC LIMIT 1", "llssss",
+		      b->id, b->plan_id, b->tests, good_tree, b->plan->profile->digest,
+		      bad_tree);
 	if (rc == 1) {
 		*old = sqlite3_column_int64(st, 0);
 		if (bisection_state_parse(state, db_col_text(st, 1)) < 0)
 			rc = -1;
 		*culprit_tree = db_col_dup(st, 2);
+		db_done(st);
 	}
-	db_done(st);
 	return rc;
 }
 

@@ -192,6 +192,17 @@ static int first_row(struct db *db, sqlite3_stmt **out, const char *sql,
 	return rc == SQLITE_DONE ? 0 : db_fail(db, "query", sql);
 }
 
+int db_first(struct db *db, sqlite3_stmt **st, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = first_row(db, st, sql, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 int db_get_int(struct db *db, long long *out, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st;

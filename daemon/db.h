@@ -83,6 +83,13 @@ sqlite3_stmt *db_stmt(struct db *db, const char *sql, const char *fmt, ...);
 void db_done(sqlite3_stmt *st);
 
 /*
+ * Run a query for its first row: 1 with *st on that row (read its
+ * columns, then hand it back with db_done()), 0 no row (*st NULL), -1 an
+ * error (logged; *st NULL).
+ */
+int db_first(struct db *db, sqlite3_stmt **st, const char *sql, const char *fmt, ...);
+
+/*
  * Run a query for a single integer in the first column of the first row.
  * Returns 1 if a row was found (*out set), 0 if none, -1 on error.
  */

@@ -128,18 +128,16 @@ static int gate_store(struct db *db, long long plan_id, const struct gate_view *
 	sqlite3_stmt *st;
 	int moved = 1, rc;
 
-	st = db_stmt(db, "SELECT state, commit_id, integration_head FROM gates"
-		     " WHERE plan_id = ?", "l", plan_id);
-	if (!st)
-		return -1;
-	rc = db_step(db, st);
-	if (rc == 1)
-		moved = strcmp(db_col_text(st, 0), gate_state_name(g->state)) ||
-			!same(db_col_text(st, 1), g->commit ? g->commit : "") ||
-			!same(db_col_text(st, 2), g->integration_head ? g->integration_head : "");
-	db_done(st);
+	rc = db_first(db, &st, "SELECT state, commit_id, integration_head FROM gates"
+		      " WHERE plan_id = ?", "l", plan_id);
 	if (rc < 0)
 		return -1;
+	if (rc == 1) {
+		moved = strcmp(db_col_text(st, 0), gate_state_name(g->state)) ||
+			!same(db_col_text(st, 1), g->commit) ||
+			!same(db_col_text(st, 2), g->integration_head);
+		db_done(st);
+	}
 	if (db_exec(db, "INSERT INTO gates (plan_id, state, detail, integration_head,"
 		    " stage_id, commit_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 		    " ON CONFLICT (plan_id) DO UPDATE SET state = excluded.state,"

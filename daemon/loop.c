@@ -252,12 +252,10 @@ static int load_spec(struct loop *e, long long id, struct run_spec *spec,
 	const char *why = NULL;
 	size_t i;
 
-	st = db_stmt(e->db, "SELECT plan_id, coalesce(stage_id, 0), commit_id,"
-		     " tree_id, tests, profile_digest FROM runs WHERE id = ?", "l", id);
-	if (!st || db_step(e->db, st) != 1) {
-		db_done(st);
+	if (db_first(e->db, &st, "SELECT plan_id, coalesce(stage_id, 0), commit_id,"
+		     " tree_id, tests, profile_digest FROM runs WHERE id = ?", "l",
+		     id) != 1)
 		return error("run %lld: cannot read it", id);
-	}
 	memset(spec, 0, sizeof(*spec));
 	spec->id = id;
 	spec->plan_id = sqlite3_column_int64(st, 0);

@@ -25,23 +25,16 @@ static int run_event(struct db *db, const char *kind, long long run_id,
 	long long plan = 0, stage = 0, bis = 0;
 	int rc;
 
-	st = db_stmt(db, "SELECT plan_id, coalesce(stage_id, 0),"
-		     " coalesce(bisection_id, 0) FROM runs WHERE id = ?", "l", run_id);
-	if (!st) {
-		json_decref(data);
-		return -1;
-	}
-	rc = db_step(db, st);
-	if (rc == 1) {
-		plan = sqlite3_column_int64(st, 0);
-		stage = sqlite3_column_int64(st, 1);
-		bis = sqlite3_column_int64(st, 2);
-	}
-	db_done(st);
+	rc = db_first(db, &st, "SELECT plan_id, coalesce(stage_id, 0),"
+		      " coalesce(bisection_id, 0) FROM runs WHERE id = ?", "l", run_id);
 	if (rc != 1) {
 		json_decref(data);
-		return error("run %lld: not found", run_id);
+		return rc < 0 ? -1 : error("run %lld: not found", run_id);
 	}
+	plan = sqlite3_column_int64(st, 0);
+	stage = sqlite3_column_int64(st, 1);
+	bis = sqlite3_column_int64(st, 2);
+	db_done(st);
 	return events_add(db, kind, plan, stage, run_id, bis, data);
 }
 
@@ -166,18 +159,15 @@ static int reuse_late(struct db *db, long long run_id, const void *arg)
 	int no_reuse = 1, rc;
 
 	(void)arg;
-	st = db_stmt(db, "SELECT tree_id, profile_digest, tests, no_reuse FROM runs"
-		     " WHERE id = ? AND state = 'queued'", "l", run_id);
-	if (!st)
-		return -1;
-	rc = db_step(db, st);
+	rc = db_first(db, &st, "SELECT tree_id, profile_digest, tests, no_reuse FROM runs"
+		      " WHERE id = ? AND state = 'queued'", "l", run_id);
 	if (rc == 1) {
 		tree = db_col_dup(st, 0);
 		digest = db_col_dup(st, 1);
 		tests = db_col_dup(st, 2);
 		no_reuse = sqlite3_column_int(st, 3);
+		db_done(st);
 	}
-	db_done(st);
 	if (rc == 1 && !no_reuse)
 		from = find_reusable(db, tree, digest, tests);
 	if (from > 0 && (copy_outcome(db, run_id, from) < 0 ||

@@ -233,24 +233,21 @@ static int load_inputs(struct verdict_input *in, long long *ids, struct db *db,
 		ids[i] = stages_id_at(db, plan_id, i);
 		if (!ids[i])
 			continue;
-		st = db_stmt(db, "SELECT r.id, r.state, coalesce(r.verdict, 'error')"
-			     " FROM runs r JOIN stages s ON s.id = r.stage_id"
-			     " WHERE r.stage_id = ? AND r.commit_id = s.head"
-			     " AND r.profile_digest = ? AND r.tests IS NULL"
-			     " AND r.state IN ('queued', 'running', 'done')"
-			     " ORDER BY r.state = 'done' DESC, r.id DESC LIMIT 1", "ls",
-			     ids[i], plan->profile->digest);
-		if (!st)
-			return -1;
-		rc = db_step(db, st);
+		rc = db_first(db, &st, "SELECT r.id, r.state, coalesce(r.verdict, 'error')"
+			      " FROM runs r JOIN stages s ON s.id = r.stage_id"
+			      " WHERE r.stage_id = ? AND r.commit_id = s.head"
+			      " AND r.profile_digest = ? AND r.tests IS NULL"
+			      " AND r.state IN ('queued', 'running', 'done')"
+			      " ORDER BY r.state = 'done' DESC, r.id DESC LIMIT 1", "ls",
+			      ids[i], plan->profile->digest);
 		if (rc == 1) {
 			in[i].run_id = sqlite3_column_int64(st, 0);
 			if (run_state_parse(&in[i].state, db_col_text(st, 1)) < 0 ||
 			    run_verdict_parse(&in[i].verdict, db_col_text(st, 2)) < 0)
 				rc = error("run %lld: a state the schema should refuse",
 					   in[i].run_id);
+			db_done(st);
 		}
-		db_done(st);
 	}
 	return rc < 0 ? -1 : 0;
 }
