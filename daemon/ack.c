@@ -80,10 +80,7 @@ int ack_load(struct ack_list *out, struct db *db, long long plan_id)
 	while ((rc = db_step(db, st)) == 1) {
 		struct verdict_ack *a;
 
-		if (out->nr == alloc) {
-			alloc = alloc ? 2 * alloc : 8;
-			out->v = xrealloc(out->v, alloc * sizeof(*out->v));
-		}
+		ALLOC_GROW(out->v, out->nr + 1, alloc);
 		a = &out->v[out->nr++];
 		a->test = db_col_dup(st, 0);
 		a->reason = db_col_dup(st, 1);

@@ -116,7 +116,7 @@ static int set_state(struct bisect_env *env, struct bis *b,
 
 /* --- queueing ------------------------------------------------------------------- */
 
-static int apply_run(struct db *db, long long run_id);
+static int apply_run(struct db *db, long long run_id, const void *unused);
 
 /*
  * Queue a run of commit seq for a phase.  A run answered at once from an
@@ -149,7 +149,7 @@ static int queue_for(struct bisect_env *env, const struct bis *b, int seq,
 	if (db_exec(env->db, "INSERT INTO bisection_runs (bisection_id, run_id, seq,"
 		    " phase, round) VALUES (?, ?, ?, ?, ?)", "llisi", b->id, id, seq,
 		    bisect_phase_name(phase), b->rounds) < 0 ||
-	    (reused && apply_run(env->db, id) < 0))
+	    (reused && apply_run(env->db, id, NULL) < 0))
 		id = -1;
 out:
 	free(commit);
@@ -193,13 +193,14 @@ static int load_brun(struct db *db, long long run_id, struct brun *r)
 	return rc;
 }
 
-static int apply_run(struct db *db, long long run_id)
+static int apply_run(struct db *db, long long run_id, const void *unused)
 {
 	struct brun r;
 	long long reused = 0;
 	enum bisect_mark m;
 	int rc = load_brun(db, run_id, &r);
 
+	(void)unused;
 	if (rc <= 0)
 		goto out;
 	rc = -1;
@@ -228,13 +229,9 @@ out:
 
 int bisector_run_finished(struct bisect_env *env, long long run_id)
 {
-	if (db_begin(env->db) < 0)
-		return -1;
-	if (apply_run(env->db, run_id) < 0) {
-		db_rollback(env->db);
+	if (db_transaction(env->db, apply_run, run_id, NULL) < 0)
 		return error("run %lld: cannot record it in its bisection", run_id);
-	}
-	return db_commit(env->db);
+	return 0;
 }
 
 /* --- setting a bisection up ----------------------------------------------- */
@@ -757,8 +754,9 @@ int bisector_tick(struct bisect_env *env)
 
 /* --- starting and stopping ------------------------------------------------------ */
 
-static int cancel(struct db *db, long long id, const char *why)
+static int cancel(struct db *db, long long id, const void *arg)
 {
+	const char *why = arg;
 	struct bis b;
 	long long runs[256];
 	int n, i, rc = bis_load(db, id, &b);
@@ -783,17 +781,10 @@ static int cancel(struct db *db, long long id, const char *why)
 
 int bisector_cancel(struct db *db, long long id, const char *why)
 {
-	int rc;
+	int rc = db_transaction(db, cancel, id, why);
 
-	if (db_begin(db) < 0)
-		return -1;
-	rc = cancel(db, id, why);
-	if (rc < 0) {
-		db_rollback(db);
+	if (rc < 0)
 		return error("bisection %lld: cannot cancel it", id);
-	}
-	if (db_commit(db) < 0)
-		return -1;
 	return rc;
 }
 

@@ -62,10 +62,7 @@ int compare_outcomes(struct change **out, size_t *nr,
 			kind = classify(b ? b->status : -1, s ? s->status : -1);
 		if (kind < 0)
 			continue;
-		if (n == alloc) {
-			alloc = alloc ? alloc * 2 : 32;
-			v = xrealloc(v, alloc * sizeof(*v));
-		}
+		ALLOC_GROW(v, n + 1, alloc);
 		v[n].test = s ? s->test : b->test;
 		v[n].kind = kind;
 		v[n].before = b ? b->status : -1;

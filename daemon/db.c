@@ -338,6 +338,22 @@ void db_rollback(struct db *db)
 	db->failed = 0;
 }
 
+int db_transaction(struct db *db, db_body_fn *body, long long id, const void *arg)
+{
+	int rc;
+
+	if (db_begin(db) < 0)
+		return -1;
+	rc = body(db, id, arg);
+	if (rc < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db) < 0)
+		return -1;
+	return rc;
+}
+
 int db_in_transaction(const struct db *db)
 {
 	return db->depth > 0;

@@ -70,6 +70,14 @@ void db_rollback(struct db *db);
 int db_in_transaction(const struct db *db);
 
 /*
+ * body(db, id, arg) in a transaction of its own (or as part of the
+ * caller's): committed when it returns >= 0, all of it rolled back when
+ * it returns < 0.  Returns what body returned, or -1 if the commit failed.
+ */
+typedef int db_body_fn(struct db *db, long long id, const void *arg);
+int db_transaction(struct db *db, db_body_fn *body, long long id, const void *arg);
+
+/*
  * sqlite3_step() for a statement from db_stmt(): 1 a row, 0 done, -1 an
  * error (logged, and it dooms the transaction as above).
  */

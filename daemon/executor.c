@@ -280,10 +280,7 @@ static void env_set(struct envv *e, const char *key, const char *value)
 			return;
 		}
 	}
-	if (e->nr + 2 > e->alloc) {
-		e->alloc = e->alloc ? e->alloc * 2 : 32;
-		e->v = xrealloc(e->v, e->alloc * sizeof(char *));
-	}
+	ALLOC_GROW(e->v, e->nr + 2, e->alloc);	/* and the NULL after it */
 	e->v[e->nr++] = strbuf_detach(&sb);
 	e->v[e->nr] = NULL;
 }
@@ -594,10 +591,7 @@ static void add_boot_result(struct slot *s)
 
 	if (!s->have_boot)
 		return;
-	if (r->nr == r->alloc) {
-		r->alloc = r->alloc ? r->alloc * 2 : 16;
-		r->results = xrealloc(r->results, r->alloc * sizeof(*r->results));
-	}
+	ALLOC_GROW(r->results, r->nr + 1, r->alloc);
 	t = &r->results[r->nr++];
 	memset(t, 0, sizeof(*t));
 	t->name = xstrdup("boot");

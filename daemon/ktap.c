@@ -277,11 +277,7 @@ static void add_result(struct parser *p, char *name, enum test_status status,
 		free(detail);
 		return;
 	}
-	if (out->nr == out->alloc) {
-		out->alloc = out->alloc ? out->alloc * 2 : 64;
-		out->results = xrealloc(out->results,
-					out->alloc * sizeof(*out->results));
-	}
+	ALLOC_GROW(out->results, out->nr + 1, out->alloc);
 	r = &out->results[out->nr++];
 	r->name = name;
 	r->status = status;

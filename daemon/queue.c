@@ -38,24 +38,13 @@ static int run_event(struct db *db, const char *kind, long long run_id,
 	return events_add(db, kind, plan, stage, run_id, bis, data);
 }
 
-/*
- * Run body(db, run_id, arg) in a transaction of its own (or the caller's):
- * all of it or nothing.
- */
+/* body in a transaction (db_transaction()), saying what failed. */
 static int in_transaction(struct db *db, long long run_id, const char *what,
-			  int (*body)(struct db *, long long, const void *),
-			  const void *arg)
+			  db_body_fn *body, const void *arg)
 {
-	int rc;
+	int rc = db_transaction(db, body, run_id, arg);
 
-	if (db_begin(db) < 0)
-		return -1;
-	rc = body(db, run_id, arg);
-	if (rc < 0) {
-		db_rollback(db);
-		return error("run %lld: cannot %s", run_id, what);
-	}
-	if (db_commit(db) < 0)
+	if (rc < 0)
 		return error("run %lld: cannot %s", run_id, what);
 	return rc;
 }

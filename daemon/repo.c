@@ -170,10 +170,7 @@ int repo_range(struct commit_info **out, size_t *nr, int *truncated,
 			git_fail(__func__, "commit lookup");
 			goto out;
 		}
-		if (n == alloc) {
-			alloc = alloc ? alloc * 2 : 16;
-			v = xrealloc(v, alloc * sizeof(*v));
-		}
+		ALLOC_GROW(v, n + 1, alloc);
 		fill_info(&v[n++], c);
 		git_commit_free(c);
 	}
@@ -242,10 +239,7 @@ static void pathlist_add(struct pathlist *pl, const char *p)
 {
 	if (pl->nr && !strcmp(pl->v[pl->nr - 1], p))
 		return;
-	if (pl->nr == pl->alloc) {
-		pl->alloc = pl->alloc ? pl->alloc * 2 : 64;
-		pl->v = xrealloc(pl->v, pl->alloc * sizeof(char *));
-	}
+	ALLOC_GROW(pl->v, pl->nr + 1, pl->alloc);
 	pl->v[pl->nr++] = xstrdup(p);
 }
 

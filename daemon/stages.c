@@ -184,10 +184,7 @@ static int load_outcomes(struct outcomes *o, struct db *db, long long run_id)
 		struct outcome *t;
 		enum test_status s;
 
-		if (o->nr == o->alloc) {
-			o->alloc = o->alloc ? 2 * o->alloc : 64;
-			o->v = xrealloc(o->v, o->alloc * sizeof(*o->v));
-		}
+		ALLOC_GROW(o->v, o->nr + 1, o->alloc);
 		t = &o->v[o->nr++];
 		t->test = db_col_dup(st, 0);
 		t->detail = db_col_dup(st, 2);

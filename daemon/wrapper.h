@@ -59,4 +59,18 @@ int lines_contain(const char *list, const char *item);
 /* Is s a safe single path component (no '/', not "." or "..", no NUL)? */
 int is_safe_component(const char *s);
 
+/*
+ * Make room for at least n entries in array x of alloc entries (git's
+ * ALLOC_GROW): grows by half again as much, at least to 16.
+ */
+#define ALLOC_GROW(x, n, alloc)						\
+	do {								\
+		if ((size_t)(n) > (size_t)(alloc)) {			\
+			(alloc) = (alloc) * 3 / 2 < 16 ? 16 : (alloc) * 3 / 2; \
+			if ((size_t)(alloc) < (size_t)(n))		\
+				(alloc) = (n);				\
+			(x) = xrealloc((x), (alloc) * sizeof(*(x)));	\
+		}							\
+	} while (0)
+
 #endif
