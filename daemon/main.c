@@ -169,12 +169,21 @@ fail:
 	return -1;
 }
 
-/* The configuration with the overrides, or NULL (printed). */
-static struct kstage_config *daemon_config(const struct daemon_args *a)
+/*
+ * The command line (as daemon_args_parse()) and the configuration with its
+ * overrides: the configuration, or NULL when the command is to exit with
+ * *status (help, a usage error, a bad configuration: printed).
+ */
+static struct kstage_config *daemon_config(struct daemon_args *a, int argc,
+					   char **argv, const struct option *table,
+					   const char *usage, int *status)
 {
 	struct kstage_config *cfg;
 	char *err = NULL;
 
+	*status = 2;
+	if (daemon_args_parse(a, argc, argv, table, usage, status) < 0)
+		return NULL;
 	cfg = config_load_with(&a->cfg, &err);
 	if (!cfg) {
 		fprintf(stderr, "kstage: %s\n", err);
@@ -315,9 +324,7 @@ static int cmd_run(int argc, char **argv)
 	char **names = NULL;
 	int status = 2;
 
-	if (daemon_args_parse(&a, argc, argv, run_options, run_usage, &status) < 0)
-		return status;
-	cfg = daemon_config(&a);
+	cfg = daemon_config(&a, argc, argv, run_options, run_usage, &status);
 	if (!cfg)
 		goto out;
 	opt.once = a.once;
@@ -391,9 +398,7 @@ static int cmd_serve(int argc, char **argv)
 	char *err = NULL;
 	int status = 2;
 
-	if (daemon_args_parse(&a, argc, argv, serve_options, serve_usage, &status) < 0)
-		return status;
-	cfg = daemon_config(&a);
+	cfg = daemon_config(&a, argc, argv, serve_options, serve_usage, &status);
 	if (!cfg)
 		goto out;
 	opt.plan_paths = a.plans;
@@ -443,9 +448,7 @@ static int cmd_check(int argc, char **argv)
 	size_t n, i;
 	int status = 2;
 
-	if (daemon_args_parse(&a, argc, argv, check_options, check_usage, &status) < 0)
-		return status;
-	cfg = daemon_config(&a);
+	cfg = daemon_config(&a, argc, argv, check_options, check_usage, &status);
 	if (!cfg)
 		goto out;
 	status = 0;
