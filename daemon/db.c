@@ -423,6 +423,18 @@ static int migrate(struct db *db)
 	return ret;
 }
 
+void db_close(struct db *db)
+{
+	int i;
+
+	if (!db)
+		return;
+	for (i = 0; i < DB_CACHE_SIZE; i++)
+		if (db->cache[i].st)
+			sqlite3_finalize(db->cache[i].st);
+	sqlite3_close(db->h);
+	free(db);
+}
 struct db *db_open(const char *path)
 {
 	struct db *db = xcalloc(1, sizeof(*db));
@@ -449,15 +461,3 @@ fail:
 	return NULL;
 }
 
-void db_close(struct db *db)
-{
-	int i;
-
-	if (!db)
-		return;
-	for (i = 0; i < DB_CACHE_SIZE; i++)
-		if (db->cache[i].st)
-			sqlite3_finalize(db->cache[i].st);
-	sqlite3_close(db->h);
-	free(db);
-}

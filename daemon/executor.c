@@ -168,6 +168,20 @@ static void slot_reset(struct slot *s)
 	s->log_fd = -1;
 }
 
+void executor_free(struct executor *ex)
+{
+	size_t i;
+
+	if (!ex)
+		return;
+	for (i = 0; i < ex->nr_slots; i++)
+		slot_reset(&ex->slots[i]);
+	free(ex->slots);
+	close(ex->done_pipe[0]);
+	close(ex->done_pipe[1]);
+	free(ex);
+}
+
 struct executor *executor_new(const struct kstage_config *cfg, struct db *db)
 {
 	struct executor *ex = xcalloc(1, sizeof(*ex));
@@ -193,20 +207,6 @@ struct executor *executor_new(const struct kstage_config *cfg, struct db *db)
 	 */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	return ex;
-}
-
-void executor_free(struct executor *ex)
-{
-	size_t i;
-
-	if (!ex)
-		return;
-	for (i = 0; i < ex->nr_slots; i++)
-		slot_reset(&ex->slots[i]);
-	free(ex->slots);
-	close(ex->done_pipe[0]);
-	close(ex->done_pipe[1]);
-	free(ex);
 }
 
 size_t executor_idle(const struct executor *ex)

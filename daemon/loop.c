@@ -476,6 +476,25 @@ int loop_run(struct loop *e)
 
 /* --- setup ------------------------------------------------------------------------ */
 
+void loop_free(struct loop *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	executor_free(e->ex);
+	for (i = 0; i < e->nr_plans; i++)
+		plan_def_free(e->plans[i].def);
+	free(e->plans);
+	db_close(e->db);
+	if (e->sigfd >= 0)
+		close(e->sigfd);
+	if (e->wake_pipe[0] >= 0)
+		close(e->wake_pipe[0]);
+	if (e->wake_pipe[1] >= 0)
+		close(e->wake_pipe[1]);
+	free(e);
+}
 struct loop *loop_new(struct kstage_config *cfg, const struct loop_options *opt,
 		      char **err)
 {
@@ -554,22 +573,3 @@ fail:
 	return NULL;
 }
 
-void loop_free(struct loop *e)
-{
-	size_t i;
-
-	if (!e)
-		return;
-	executor_free(e->ex);
-	for (i = 0; i < e->nr_plans; i++)
-		plan_def_free(e->plans[i].def);
-	free(e->plans);
-	db_close(e->db);
-	if (e->sigfd >= 0)
-		close(e->sigfd);
-	if (e->wake_pipe[0] >= 0)
-		close(e->wake_pipe[0]);
-	if (e->wake_pipe[1] >= 0)
-		close(e->wake_pipe[1]);
-	free(e);
-}
