@@ -145,13 +145,53 @@ static int end_write(struct api_reply *out, const struct api_request *req,
 
 static const char *const no_fields[] = { NULL };
 
+/* A run request read from a row, with the strings it points to. */
+struct request_row {
+	struct run_request rr;
+	char *commit, *tree, *profile, *digest, *tests;
+};
+
+static void request_row_release(struct request_row *r)
+{
+	free(r->commit);
+	free(r->tree);
+	free(r->profile);
+	free(r->digest);
+	free(r->tests);
+}
+
+/*
+ * The first row of sql (one id parameter) as a run request: plan_id,
+ * stage_id, commit, tree, profile, digest, tests, then (into *extra, if
+ * given) one more text column.  1, 0 no row, -1 error.
+ */
+static int read_request(struct db *db, struct request_row *r, char **extra,
+			const char *sql, long long id)
+{
+	sqlite3_stmt *st;
+	int rc = db_first(db, &st, sql, "l", id);
+
+	memset(r, 0, sizeof(*r));
+	if (rc != 1)
+		return rc;
+	r->rr.plan_id = sqlite3_column_int64(st, 0);
+	r->rr.stage_id = sqlite3_column_int64(st, 1);
+	r->rr.commit = r->commit = db_col_dup(st, 2);
+	r->rr.tree = r->tree = db_col_dup(st, 3);
+	r->rr.profile = r->profile = db_col_dup(st, 4);
+	r->rr.digest = r->digest = db_col_dup(st, 5);
+	r->rr.tests = r->tests = db_col_dup(st, 6);
+	if (extra)
+		*extra = db_col_dup(st, 7);
+	db_done(st);
+	return 1;
+}
+
 int api_trigger(struct api_reply *out, const struct api_request *req)
 {
-	struct run_request rr = { 0 };
+	struct request_row r = { { 0 } };
 	struct db *db = req->db;
-	char *head = NULL, *tree = NULL, *profile = NULL, *digest = NULL;
 	long long plan_id, stage_id, existing = 0, id = 0;
-	sqlite3_stmt *st;
 	json_t *body;
 	int rc, reused = 0;
 
@@ -166,30 +206,23 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 				    &stage_id);
 	if (rc <= 0)
 		goto out;
-	rc = -1;
-	st = db_stmt(db, "SELECT s.head, s.tree, p.profile, p.profile_digest"
-		     " FROM stages s JOIN plans p ON p.id = s.plan_id WHERE s.id = ?",
-		     "l", stage_id);
-	if (!st)
+	rc = read_request(db, &r, NULL, "SELECT s.plan_id, s.id, s.head, s.tree,"
+			  " p.profile, p.profile_digest, NULL FROM stages s JOIN plans p"
+			  " ON p.id = s.plan_id WHERE s.id = ?", stage_id);
+	if (rc <= 0) {
+		rc = -1;
 		goto out;
-	if (db_step(db, st) == 1) {
-		head = db_col_dup(st, 0);
-		tree = db_col_dup(st, 1);
-		profile = db_col_dup(st, 2);
-		digest = db_col_dup(st, 3);
 	}
-	db_done(st);
-	if (!profile)
-		goto out;
-	if (!head || !tree) {
+	if (!r.commit || !r.tree) {
 		rc = api_error(out, 409, "stage %s has no head (its branch does not"
 			       " resolve); nothing to run", req->params[1]);
 		goto out;
 	}
+	rc = -1;
 	if (db_get_int(db, &existing, "SELECT id FROM runs WHERE stage_id = ?"
 		       " AND commit_id = ? AND profile_digest = ? AND tests IS NULL"
 		       " AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1",
-		       "lss", stage_id, head, digest) < 0)
+		       "lss", stage_id, r.commit, r.digest) < 0)
 		goto out;
 	if (existing) {
 		rc = reply_json(out, 200, json_pack("{s:I,s:b,s:b}", "run",
@@ -197,90 +230,51 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 						    "reused", 0));
 		goto out;
 	}
-	rr.plan_id = plan_id;
-	rr.stage_id = stage_id;
-	rr.commit = head;
-	rr.tree = tree;
-	rr.profile = profile;
-	rr.digest = digest;
-	rr.reason = REASON_MANUAL;
-	rr.priority = PRIO_MANUAL;
-	rr.supersede = 1;
-	id = queue_add(db, &rr, &reused);
-	if (id < 0)
-		goto out;
-	rc = reply_json(out, 202, json_pack("{s:I,s:b}", "run", (json_int_t)id,
-					    "reused", reused));
+	r.rr.reason = REASON_MANUAL;
+	r.rr.priority = PRIO_MANUAL;
+	r.rr.supersede = 1;
+	id = queue_add(db, &r.rr, &reused);
+	if (id >= 0)
+		rc = reply_json(out, 202, json_pack("{s:I,s:b}", "run", (json_int_t)id,
+						    "reused", reused));
 out:
 	rc = end_write(out, req, rc, WAKE_RUN, id > 0 ? id : 0);
-	free(head);
-	free(tree);
-	free(profile);
-	free(digest);
+	request_row_release(&r);
 	return rc;
 }
 
 int api_retry(struct api_reply *out, const struct api_request *req)
 {
-	struct run_request rr = { 0 };
-	struct db *db = req->db;
+	struct request_row r = { { 0 } };
 	long long run_id = api_param_id(req, 0), id = 0;
-	char *commit = NULL, *tree = NULL, *profile = NULL, *digest = NULL;
-	char *tests = NULL, *state = NULL;
-	sqlite3_stmt *st;
+	char *state = NULL;
 	json_t *body;
-	int rc = -1;
+	int rc;
 
 	if (!parse_body(out, req, &body, no_fields))
 		return 0;
 	json_decref(body);
-	if (db_begin(db) < 0)
+	if (db_begin(req->db) < 0)
 		return -1;
-	st = db_stmt(db, "SELECT plan_id, coalesce(stage_id, 0), commit_id, tree_id,"
-		     " profile, profile_digest, tests, state FROM runs WHERE id = ?",
-		     "l", run_id);
-	if (!st)
-		goto out;
-	if (db_step(db, st) == 1) {
-		rr.plan_id = sqlite3_column_int64(st, 0);
-		rr.stage_id = sqlite3_column_int64(st, 1);
-		commit = db_col_dup(st, 2);
-		tree = db_col_dup(st, 3);
-		profile = db_col_dup(st, 4);
-		digest = db_col_dup(st, 5);
-		tests = db_col_dup(st, 6);
-		state = db_col_dup(st, 7);
-	}
-	db_done(st);
-	if (!state) {
+	rc = read_request(req->db, &r, &state, "SELECT plan_id, coalesce(stage_id, 0),"
+			  " commit_id, tree_id, profile, profile_digest, tests, state"
+			  " FROM runs WHERE id = ?", run_id);
+	if (rc == 0)
 		rc = api_error(out, 404, "no such run: %lld", run_id);
-		goto out;
-	}
-	if (!strcmp(state, "queued") || !strcmp(state, "running")) {
+	else if (rc > 0 && (!strcmp(state, "queued") || !strcmp(state, "running")))
 		rc = api_error(out, 409, "run %lld is %s: wait for it or cancel it"
 			       " first", run_id, state);
-		goto out;
+	else if (rc > 0) {
+		r.rr.reason = REASON_RETRY;
+		r.rr.priority = PRIO_MANUAL;
+		r.rr.no_reuse = 1;
+		/* Not supersede: a retry of an old commit must not drop the head's run. */
+		id = queue_add(req->db, &r.rr, NULL);
+		rc = id < 0 ? -1 : reply_json(out, 202, json_pack("{s:I}", "run",
+								 (json_int_t)id));
 	}
-	rr.commit = commit;
-	rr.tree = tree;
-	rr.profile = profile;
-	rr.digest = digest;
-	rr.tests = tests;
-	rr.reason = REASON_RETRY;
-	rr.priority = PRIO_MANUAL;
-	rr.no_reuse = 1;
-	/* Not supersede: a retry of an old commit must not drop the head's run. */
-	id = queue_add(db, &rr, NULL);
-	if (id < 0)
-		goto out;
-	rc = reply_json(out, 202, json_pack("{s:I}", "run", (json_int_t)id));
-out:
 	rc = end_write(out, req, rc, WAKE_RUN, id > 0 ? id : 0);
-	free(commit);
-	free(tree);
-	free(profile);
-	free(digest);
-	free(tests);
+	request_row_release(&r);
 	free(state);
 	return rc;
 }
