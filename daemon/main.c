@@ -258,6 +258,39 @@ static void free_names(char **names, size_t n)
 }
 
 /*
+ * Load the plan at path and hand it to fn (NULL: a load error, printed).
+ * Returns fn's result, or -1 if it did not load.
+ */
+static int with_plan(const char *path, size_t i,
+		     int (*fn)(const struct plan_def *p, const char *path,
+			       size_t i, void *payload),
+		     void *payload)
+{
+	char *err = NULL;
+	struct plan_def *p = plan_def_load(path, &err);
+	int rc;
+
+	if (!p) {
+		fprintf(stderr, "kstage: %s\n", err);
+		free(err);
+		return -1;
+	}
+	rc = fn(p, path, i, payload);
+	plan_def_free(p);
+	return rc;
+}
+
+static int keep_name(const struct plan_def *p, const char *path, size_t i,
+		     void *payload)
+{
+	char **names = payload;
+
+	(void)path;
+	names[i] = xstrdup(p->name);
+	return 0;
+}
+
+/*
  * The names of the plans at paths[], for the table; the loop loads them
  * again (a plan is a small file and its profile's digest cheap to compute).
  * NULL (printed) when one does not load: bad input.
@@ -268,17 +301,10 @@ static char **plan_names(const char *const *paths, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char *err = NULL;
-		struct plan_def *p = plan_def_load(paths[i], &err);
-
-		if (!p) {
-			fprintf(stderr, "kstage: %s\n", err);
-			free(err);
+		if (with_plan(paths[i], i, keep_name, names) < 0) {
 			free_names(names, i);
 			return NULL;
 		}
-		names[i] = xstrdup(p->name);
-		plan_def_free(p);
 	}
 	return names;
 }
@@ -440,6 +466,16 @@ static const char check_usage[] =
 CONFIG_OPTIONS
 "  -h, --help           this text\n";
 
+static int print_plan(const struct plan_def *p, const char *path, size_t i,
+		      void *payload)
+{
+	(void)i;
+	(void)payload;
+	printf("%s: plan %s, %zu stages, profile %s (%.12s)\n", path, p->name,
+	       p->nr_stages, p->profile->name, p->profile->digest);
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct daemon_args a = DAEMON_ARGS_INIT;
@@ -454,20 +490,9 @@ static int cmd_check(int argc, char **argv)
 	status = 0;
 	paths = a.nr_plans ? a.plans : (const char *const *)cfg->plans;
 	n = a.nr_plans ? a.nr_plans : cfg->nr_plans;
-	for (i = 0; i < n; i++) {
-		char *err = NULL;
-		struct plan_def *p = plan_def_load(paths[i], &err);
-
-		if (!p) {
-			fprintf(stderr, "kstage: %s\n", err);
-			free(err);
+	for (i = 0; i < n; i++)
+		if (with_plan(paths[i], i, print_plan, NULL) < 0)
 			status = 2;
-			continue;
-		}
-		printf("%s: plan %s, %zu stages, profile %s (%.12s)\n", paths[i],
-		       p->name, p->nr_stages, p->profile->name, p->profile->digest);
-		plan_def_free(p);
-	}
 out:
 	config_free(cfg);
 	daemon_args_release(&a);
