@@ -233,6 +233,17 @@ size_t executor_running(const struct executor *ex, long long *ids, size_t max)
 	return n;
 }
 
+/*
+ * A run that cannot go on is done with verdict error.  If even that
+ * cannot be stored, it stays queued or running in the database, and the
+ * next start re-queues it: say so.
+ */
+static void fail_run(struct executor *ex, long long run_id, const char *why)
+{
+	if (queue_fail(ex->db, run_id, why) < 0)
+		warn("run %lld: its failure is not recorded (%s)", run_id, why);
+}
+
 /* --- the database side of steps ----------------------------------------- */
 
 static void step_started_db(struct executor *ex, struct slot *s)
@@ -613,7 +624,8 @@ static void finish_run(struct executor *ex, struct slot *s)
 	enum run_verdict verdict;
 
 	if (s->canceled) {
-		queue_finish_canceled(ex->db, s->spec.id);
+		if (queue_finish_canceled(ex->db, s->spec.id) < 0)
+			warn("run %lld: its steps still show it running", s->spec.id);
 		info("run %lld: canceled", s->spec.id);
 		return;
 	}
@@ -626,7 +638,7 @@ static void finish_run(struct executor *ex, struct slot *s)
 	else
 		verdict = VERDICT_PASS;
 	if (store_results(ex, s, verdict, counts) < 0)
-		queue_fail(ex->db, s->spec.id, "cannot store the results");
+		fail_run(ex, s->spec.id, "cannot store the results");
 	info("run %lld: %s %s %.12s: %s (pass %u, fail %u, skip %u, error %u)%s%s",
 	     s->spec.id, s->spec.plan->name, s->spec.stage, s->spec.commit,
 	     run_verdict_name(verdict),
@@ -753,12 +765,12 @@ int executor_start(struct executor *ex, const struct run_spec *spec)
 	s->run_started = now_monotonic();
 	random_token(s->token);
 	if (git_oid_fromstr(&s->tree_oid, spec->tree) < 0) {
-		queue_fail(ex->db, spec->id, "bad tree id");
+		fail_run(ex, spec->id, "bad tree id");
 		slot_reset(s);
 		return -1;
 	}
 	if (prepare_dirs(ex, s) < 0) {
-		queue_fail(ex->db, spec->id, "cannot prepare the run's directories");
+		fail_run(ex, spec->id, "cannot prepare the run's directories");
 		slot_reset(s);
 		return -1;
 	}
@@ -771,7 +783,7 @@ int executor_start(struct executor *ex, const struct run_spec *spec)
 	s->phase = PHASE_CHECKOUT;
 	rc = pthread_create(&s->thread, NULL, checkout_thread, s);
 	if (rc) {
-		queue_fail(ex->db, spec->id, "cannot start the checkout thread");
+		fail_run(ex, spec->id, "cannot start the checkout thread");
 		slot_reset(s);
 		return -1;
 	}
@@ -1024,7 +1036,9 @@ void executor_shutdown(struct executor *ex)
 		if (s->phase == PHASE_IDLE)
 			continue;
 		/* Not the run's fault: it goes back to the queue. */
-		queue_requeue(ex->db, s->spec.id);
+		if (queue_requeue(ex->db, s->spec.id) < 0)
+			warn("run %lld: left running; the next start re-queues it",
+			     s->spec.id);
 		info("run %lld: interrupted, back in the queue", s->spec.id);
 		slot_reset(s);
 	}

@@ -330,7 +330,9 @@ static void all_changed(struct loop *e)
 	size_t i;
 
 	for (i = 0; i < e->nr_plans; i++)
-		plan_changed(e, &e->plans[i]);
+		if (plan_changed(e, &e->plans[i]) < 0)
+			warn("plan %s: not every consequence is stored",
+			     e->plans[i].def->name);
 }
 
 static void on_wake(struct loop *e, const struct wake *w)
@@ -357,9 +359,9 @@ static void on_wake(struct loop *e, const struct wake *w)
 		pe = plan_by_id(e, w->id);
 		break;
 	}
-	if (pe)
-		plan_changed(e, pe);
-	else
+	if (pe && plan_changed(e, pe) < 0)
+		warn("plan %s: not every consequence is stored", pe->def->name);
+	else if (!pe)
 		stop_canceled(e);
 }
 
@@ -448,7 +450,8 @@ static int turn(struct loop *e)
 		after_run(e, finished[i]);
 	if (e->pass_wanted || (!e->once && now_monotonic() >= e->next_pass)) {
 		e->pass_wanted = 0;
-		loop_pass(e);
+		if (loop_pass(e) < 0)
+			warn("a pass over the plans failed; the next one tries again");
 		e->next_pass = next_pass_at(e);
 	}
 	return 0;
