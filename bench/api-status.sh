@@ -37,9 +37,10 @@ EOF
 sqlite3 bench.db <<'EOF'
 BEGIN;
 INSERT INTO plans (id, name, path, repo, base, integration, profile,
-	profile_digest, updated_at, gate_state)
+	profile_digest, updated_at)
 VALUES (1, 'bench', 'plan.json', '/nonexistent', 'base', 'integration', 'fake',
-	printf('%040d', 7), 0, 'blocked');
+	printf('%040d', 7), 0);
+INSERT INTO gates (plan_id, state, updated_at) VALUES (1, 'blocked', 0);
 WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < 10)
 INSERT INTO stages (id, plan_id, idx, name, branch, title, head, tree,
 	stack_state, verdict)
