@@ -47,14 +47,14 @@ static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
 		return -1;
 	sb = api_begin_json(out);
 	strbuf_addf(sb, "{\"%s\":[", key);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(db, st)) == 1) {
 		json_sep(sb);
 		if (fn(sb, db, st) < 0)
 			break;
 	}
 	db_done(st);
-	if (rc != SQLITE_DONE)
-		return -1;
+	if (rc)
+		return -1;	/* a failed step, or fn failed on a row */
 	json_lit(sb, "]}");
 	return api_end_json(out, 200);
 }
@@ -106,8 +106,8 @@ static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
 /* The stages of a plan, base first. */
 static int plan_stages(struct strbuf *sb, struct db *db, long long plan_id)
 {
-	return json_rows(sb, db_stmt(db, STAGE_SQL("commits") " WHERE s.plan_id = ?"
-				     " ORDER BY s.idx", "l", plan_id));
+	return json_rows(sb, db, db_stmt(db, STAGE_SQL("commits") " WHERE s.plan_id = ?"
+					 " ORDER BY s.idx", "l", plan_id));
 }
 
 /* The plan of the current row of st, with its stages. */
@@ -137,13 +137,13 @@ int api_plan(struct api_reply *out, const struct api_request *req)
 	st = db_stmt(req->db, PLAN_SQL " WHERE p.name = ?", "s", req->params[0]);
 	if (!st)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(req->db, st);
+	if (rc == 1)
 		ret = plan_object(sb, req->db, st);
 	db_done(st);
-	if (rc == SQLITE_DONE)
+	if (rc == 0)
 		return api_error(out, 404, "no such plan: %s", req->params[0]);
-	if (rc != SQLITE_ROW || ret < 0)
+	if (rc < 0 || ret < 0)
 		return -1;
 	return api_end_json(out, 200);
 }
@@ -156,7 +156,7 @@ static int stage_results(struct strbuf *sb, struct db *db, long long run,
 			 long long base)
 {
 	sqlite3_stmt *x, *b = NULL;
-	int rc, brc = SQLITE_DONE;
+	int rc = 0, brc = 0;
 
 	x = db_stmt(db, "SELECT test, status, detail, line FROM results"
 		    " WHERE run_id = ? ORDER BY test", "l", run);
@@ -169,20 +169,20 @@ static int stage_results(struct strbuf *sb, struct db *db, long long run,
 			db_done(x);
 			return -1;
 		}
-		brc = sqlite3_step(b);
+		brc = db_step(db, b);
 	}
 	json_ch(sb, '[');
-	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
+	while (brc >= 0 && (rc = db_step(db, x)) == 1) {
 		const char *test = db_col_text(x, 0);
 		int cmp = -1;
 
-		while (brc == SQLITE_ROW && (cmp = strcmp(db_col_text(b, 0), test)) < 0)
-			brc = sqlite3_step(b);
+		while (brc == 1 && (cmp = strcmp(db_col_text(b, 0), test)) < 0)
+			brc = db_step(db, b);
 		json_sep(sb);
 		json_ch(sb, '{');
 		json_fields(sb, x);
 		json_key(sb, "baseline");
-		if (brc == SQLITE_ROW && cmp == 0)
+		if (brc == 1 && cmp == 0)
 			json_col(sb, b, 1, 0);
 		else
 			json_lit(sb, "null");
@@ -191,7 +191,7 @@ static int stage_results(struct strbuf *sb, struct db *db, long long run,
 	json_ch(sb, ']');
 	db_done(x);
 	db_done(b);
-	return rc == SQLITE_DONE && (brc == SQLITE_ROW || brc == SQLITE_DONE) ? 0 : -1;
+	return rc < 0 || brc < 0 ? -1 : 0;
 }
 
 int api_stage(struct api_reply *out, const struct api_request *req)
@@ -209,8 +209,8 @@ int api_stage(struct api_reply *out, const struct api_request *req)
 		     "ls", plan_id, req->params[1]);
 	if (!st)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db_step(db, st);
+	if (rc == 1) {
 		stage_id = sqlite3_column_int64(st, 0);
 		run_id = sqlite3_column_int64(st, 1);
 		base_id = sqlite3_column_int64(st, 2);
@@ -218,29 +218,29 @@ int api_stage(struct api_reply *out, const struct api_request *req)
 		json_fields(sb, st);
 	}
 	db_done(st);
-	if (rc == SQLITE_DONE)
+	if (rc == 0)
 		return api_error(out, 404, "no stage %s in plan %s", req->params[1],
 				 req->params[0]);
-	if (rc != SQLITE_ROW)
+	if (rc < 0)
 		return -1;
 	json_key(sb, "commits");
-	if (json_rows(sb, db_stmt(db, "SELECT commit_id AS id, subject, author"
-				  " FROM stage_commits WHERE stage_id = ? ORDER BY seq",
-				  "l", stage_id)) < 0)
+	if (json_rows(sb, db, db_stmt(db, "SELECT commit_id AS id, subject, author"
+				      " FROM stage_commits WHERE stage_id = ? ORDER BY seq",
+				      "l", stage_id)) < 0)
 		return -1;
 	json_key(sb, "changes");
-	if (json_rows(sb, db_stmt(db, "SELECT test, kind, before, after, detail"
-				  " FROM changes WHERE stage_id = ? ORDER BY"
-				  " kind NOT IN ('regression', 'missing'), kind, test",
-				  "l", stage_id)) < 0)
+	if (json_rows(sb, db, db_stmt(db, "SELECT test, kind, before, after, detail"
+				      " FROM changes WHERE stage_id = ? ORDER BY"
+				      " kind NOT IN ('regression', 'missing'), kind, test",
+				      "l", stage_id)) < 0)
 		return -1;
 	json_key(sb, "results");
 	if (stage_results(sb, db, run_id, base_id) < 0)
 		return -1;
 	json_key(sb, "runs");
-	if (json_rows(sb, db_stmt(db, "SELECT" RUN_SUMMARY_COLS("") " FROM runs r"
-				  " WHERE r.stage_id = ? ORDER BY r.id DESC LIMIT 20",
-				  "l", stage_id)) < 0)
+	if (json_rows(sb, db, db_stmt(db, "SELECT" RUN_SUMMARY_COLS("") " FROM runs r"
+				      " WHERE r.stage_id = ? ORDER BY r.id DESC LIMIT 20",
+				      "l", stage_id)) < 0)
 		return -1;
 	json_ch(sb, '}');
 	return api_end_json(out, 200);
@@ -273,6 +273,30 @@ static void matrix_line(struct strbuf *sb, const struct strbuf *test, size_t n,
 	json_lit(sb, "]}");
 }
 
+/*
+ * The names of the first MATRIX_STAGES stages of a plan, as elements of
+ * an array; pos[i] gets the idx of the i-th and *n how many there are.
+ */
+static int matrix_stages(struct strbuf *sb, struct db *db, long long plan_id,
+			 long long *pos, size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	*n = 0;
+	st = db_stmt(db, "SELECT idx, name FROM stages WHERE plan_id = ? ORDER BY idx",
+		     "l", plan_id);
+	if (!st)
+		return -1;
+	while (*n < MATRIX_STAGES && (rc = db_step(db, st)) == 1) {
+		pos[(*n)++] = sqlite3_column_int64(st, 0);
+		json_sep(sb);
+		json_str(sb, db_col_text(st, 1));
+	}
+	db_done(st);
+	return rc < 0 ? -1 : 0;
+}
+
 int api_matrix(struct api_reply *out, const struct api_request *req)
 {
 	struct strbuf *sb = api_begin_json(out);
@@ -287,17 +311,9 @@ int api_matrix(struct api_reply *out, const struct api_request *req)
 	rc = api_find_plan(out, db, req->params[0], &plan_id);
 	if (rc <= 0)
 		return rc;
-	st = db_stmt(db, "SELECT idx, name FROM stages WHERE plan_id = ? ORDER BY idx",
-		     "l", plan_id);
-	if (!st)
-		return -1;
 	json_lit(sb, "{\"stages\":[");
-	while (sqlite3_step(st) == SQLITE_ROW && n < MATRIX_STAGES) {
-		pos[n++] = sqlite3_column_int64(st, 0);
-		json_sep(sb);
-		json_str(sb, db_col_text(st, 1));
-	}
-	db_done(st);
+	if (matrix_stages(sb, db, plan_id, pos, &n) < 0)
+		return -1;
 	json_lit(sb, "],\"tests\":[");
 	st = db_stmt(db, "SELECT x.test, s.idx, x.status, c.kind FROM stages s"
 		     " JOIN results x ON x.run_id = s.run_id LEFT JOIN changes c"
@@ -309,8 +325,8 @@ int api_matrix(struct api_reply *out, const struct api_request *req)
 	for (;;) {
 		const char *t = NULL;
 
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		rc = db_step(db, st);
+		if (rc == 1)
 			t = db_col_text(st, 0);
 		if (have && (!t || strcmp(t, strbuf_str(&test)))) {
 			matrix_line(sb, &test, n, status, kind);
@@ -335,7 +351,7 @@ int api_matrix(struct api_reply *out, const struct api_request *req)
 	}
 	db_done(st);
 	strbuf_release(&test);
-	if (rc != SQLITE_DONE)
+	if (rc < 0)
 		return -1;
 	json_lit(sb, "]}");
 	return api_end_json(out, 200);
@@ -358,14 +374,14 @@ int api_history(struct api_reply *out, const struct api_request *req)
 	json_lit(sb, "{\"test\":");
 	json_str(sb, test);
 	json_key(sb, "history");
-	if (json_rows(sb, db_stmt(req->db, "SELECT s.name AS stage, r.id AS run_id,"
-				  " r.commit_id AS \"commit\", x.status, x.detail,"
-				  " r.finished_at FROM results x"
-				  " JOIN runs r ON r.id = x.run_id"
-				  " LEFT JOIN stages s ON s.id = r.stage_id"
-				  " WHERE x.test = ? AND r.plan_id = ?"
-				  " ORDER BY x.run_id DESC LIMIT 500", "sl",
-				  test, plan_id)) < 0)
+	if (json_rows(sb, req->db, db_stmt(req->db, "SELECT s.name AS stage, r.id AS"
+					   " run_id, r.commit_id AS \"commit\", x.status,"
+					   " x.detail, r.finished_at FROM results x"
+					   " JOIN runs r ON r.id = x.run_id"
+					   " LEFT JOIN stages s ON s.id = r.stage_id"
+					   " WHERE x.test = ? AND r.plan_id = ?"
+					   " ORDER BY x.run_id DESC LIMIT 500", "sl",
+					   test, plan_id)) < 0)
 		return -1;
 	json_ch(sb, '}');
 	return api_end_json(out, 200);
@@ -382,9 +398,10 @@ int api_acks(struct api_reply *out, const struct api_request *req)
 		return rc;
 	sb = api_begin_json(out);
 	json_lit(sb, "{\"acks\":");
-	if (json_rows(sb, db_stmt(req->db, "SELECT id, test, reason, until_stage AS"
-				  " until, created_by, created_at FROM acks"
-				  " WHERE plan_id = ? ORDER BY id", "l", plan_id)) < 0)
+	if (json_rows(sb, req->db, db_stmt(req->db, "SELECT id, test, reason, until_stage"
+					   " AS until, created_by, created_at FROM acks"
+					   " WHERE plan_id = ? ORDER BY id", "l",
+					   plan_id)) < 0)
 		return -1;
 	json_ch(sb, '}');
 	return api_end_json(out, 200);
@@ -421,7 +438,7 @@ static int run_object(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 	if (!s)
 		return -1;
 	json_ch(sb, '[');
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(db, s)) == 1) {
 		json_sep(sb);
 		json_ch(sb, '{');
 		json_fields(sb, s);
@@ -435,7 +452,7 @@ static int run_object(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 	}
 	db_done(s);
 	json_lit(sb, "]}");
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc < 0 ? -1 : 0;
 }
 
 /* The plan=, stage= and limit= arguments shared by the list endpoints. */
@@ -500,13 +517,13 @@ int api_run(struct api_reply *out, const struct api_request *req)
 
 	if (!st)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(req->db, st);
+	if (rc == 1)
 		ret = run_object(sb, req->db, st);
 	db_done(st);
-	if (rc == SQLITE_DONE)
+	if (rc == 0)
 		return api_error(out, 404, "no such run: %lld", id);
-	if (rc != SQLITE_ROW || ret < 0)
+	if (rc < 0 || ret < 0)
 		return -1;
 	return api_end_json(out, 200);
 }
@@ -531,9 +548,9 @@ int api_run_results(struct api_reply *out, const struct api_request *req)
 		return rc;
 	sb = api_begin_json(out);
 	json_lit(sb, "{\"results\":");
-	if (json_rows(sb, db_stmt(req->db, "SELECT test, status, detail, line"
-				  " FROM results WHERE run_id = ? ORDER BY test",
-				  "l", id)) < 0)
+	if (json_rows(sb, req->db, db_stmt(req->db, "SELECT test, status, detail, line"
+					   " FROM results WHERE run_id = ? ORDER BY test",
+					   "l", id)) < 0)
 		return -1;
 	json_ch(sb, '}');
 	return api_end_json(out, 200);
@@ -650,24 +667,23 @@ enum { B_ID, B_PLAN, B_STAGE, B_REASON, B_STATE, B_GOOD, B_BAD, B_TESTS,
        B_RPS, B_CONFIRM, B_RATE, B_CONF, B_CULPRIT, B_CULPRIT_STAGE,
        B_RANGE_GOOD, B_RANGE_BAD };
 
-/* The members of a bisection (current row of st): fields, culprit, range. */
-static void bisection_fields(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
+/*
+ * The culprit of a bisection (current row of st, whose culprit is not
+ * null), with its subject, author and stage from the bisection's commits.
+ */
+static int bisection_culprit(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 {
-	long long id = sqlite3_column_int64(st, B_ID);
+	sqlite3_stmt *c = db_stmt(db, "SELECT subject, author, stage FROM"
+				  " bisection_commits WHERE bisection_id = ?"
+				  " AND commit_id = ? LIMIT 1", "ls",
+				  sqlite3_column_int64(st, B_ID),
+				  db_col_text(st, B_CULPRIT));
+	int found;
 
-	json_fields(sb, st);
-	json_key(sb, "tests");
-	json_lines(sb, (const char *)sqlite3_column_text(st, B_TESTS));
-	json_key(sb, "culprit");
-	if (col_is_null(st, B_CULPRIT)) {
-		json_lit(sb, "null");
-	} else {
-		sqlite3_stmt *c = db_stmt(db, "SELECT subject, author, stage FROM"
-					  " bisection_commits WHERE bisection_id = ?"
-					  " AND commit_id = ? LIMIT 1", "ls", id,
-					  db_col_text(st, B_CULPRIT));
-		int found = c && sqlite3_step(c) == SQLITE_ROW;
-
+	if (!c)
+		return -1;
+	found = db_step(db, c);
+	if (found >= 0) {
 		json_lit(sb, "{\"commit\":");
 		json_col(sb, st, B_CULPRIT, 0);
 		json_lit(sb, ",\"subject\":");
@@ -686,35 +702,60 @@ static void bisection_fields(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 		else
 			json_col(sb, c, 2, 0);
 		json_ch(sb, '}');
-		db_done(c);
 	}
-	json_key(sb, "range");
-	if (col_is_null(st, B_RANGE_GOOD) && col_is_null(st, B_RANGE_BAD)) {
-		json_lit(sb, "null");
-	} else {
-		sqlite3_stmt *c = db_stmt(db, "SELECT commit_id FROM bisection_commits"
-					  " WHERE bisection_id = ? AND mark = 'skip'"
-					  " ORDER BY seq", "l", id);
+	db_done(c);
+	return found < 0 ? -1 : 0;
+}
 
-		json_lit(sb, "{\"good\":");
-		json_col(sb, st, B_RANGE_GOOD, 0);
-		json_lit(sb, ",\"bad\":");
-		json_col(sb, st, B_RANGE_BAD, 0);
-		json_lit(sb, ",\"untestable\":[");
-		while (c && sqlite3_step(c) == SQLITE_ROW) {
-			json_sep(sb);
-			json_col(sb, c, 0, 0);
-		}
-		db_done(c);
-		json_lit(sb, "]}");
+/* The range of a bisection (current row of st), with its untestable commits. */
+static int bisection_range(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
+{
+	sqlite3_stmt *c = db_stmt(db, "SELECT commit_id FROM bisection_commits"
+				  " WHERE bisection_id = ? AND mark = 'skip'"
+				  " ORDER BY seq", "l", sqlite3_column_int64(st, B_ID));
+	int rc;
+
+	if (!c)
+		return -1;
+	json_lit(sb, "{\"good\":");
+	json_col(sb, st, B_RANGE_GOOD, 0);
+	json_lit(sb, ",\"bad\":");
+	json_col(sb, st, B_RANGE_BAD, 0);
+	json_lit(sb, ",\"untestable\":[");
+	while ((rc = db_step(db, c)) == 1) {
+		json_sep(sb);
+		json_col(sb, c, 0, 0);
 	}
+	db_done(c);
+	json_lit(sb, "]}");
+	return rc < 0 ? -1 : 0;
+}
+
+/* The members of a bisection (current row of st): fields, culprit, range. */
+static int bisection_fields(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
+{
+	json_fields(sb, st);
+	json_key(sb, "tests");
+	json_lines(sb, (const char *)sqlite3_column_text(st, B_TESTS));
+	json_key(sb, "culprit");
+	if (col_is_null(st, B_CULPRIT))
+		json_lit(sb, "null");
+	else if (bisection_culprit(sb, db, st) < 0)
+		return -1;
+	json_key(sb, "range");
+	if (col_is_null(st, B_RANGE_GOOD) && col_is_null(st, B_RANGE_BAD))
+		json_lit(sb, "null");
+	else if (bisection_range(sb, db, st) < 0)
+		return -1;
+	return 0;
 }
 
 /* A bisection without its commits and steps (for lists). */
 static int bisection_summary(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 {
 	json_ch(sb, '{');
-	bisection_fields(sb, db, st);
+	if (bisection_fields(sb, db, st) < 0)
+		return -1;
 	json_ch(sb, '}');
 	return 0;
 }
@@ -734,24 +775,27 @@ int api_bisections(struct api_reply *out, const struct api_request *req)
 	return reply_list(out, req->db, st, "bisections", bisection_summary);
 }
 
-/* The log of a run's console step (the one parsed for results). */
+/*
+ * The log of a run's console step (the one parsed for results): 1 with
+ * *idx and *rel (the caller's) set, 0 if the run has no log, -1 an error.
+ */
 static int console_log(struct db *db, long long run_id, int *idx, char **rel)
 {
 	/* The console step; for runs from before it was recorded, the last log. */
 	sqlite3_stmt *st = db_stmt(db, "SELECT idx, log FROM steps WHERE run_id = ?"
 				   " AND log IS NOT NULL ORDER BY console DESC, idx DESC"
 				   " LIMIT 1", "l", run_id);
-	int found = 0;
+	int rc;
 
 	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	rc = db_step(db, st);
+	if (rc == 1) {
 		*idx = sqlite3_column_int(st, 0);
 		*rel = db_col_dup(st, 1);
-		found = 1;
 	}
 	db_done(st);
-	return found;
+	return rc;
 }
 
 /*
@@ -801,20 +845,27 @@ done:
 	return 0;
 }
 
-/* {"run_id", "log", "first_line", "text"} for test's result line, or null. */
-static void excerpt_of(struct strbuf *sb, const struct api_request *req,
-		       long long run_id, const char *test)
+/*
+ * {"run_id", "log", "first_line", "text"} for test's result line, or null
+ * when it has none or its log cannot be read.  0, or -1 when a query
+ * failed.
+ */
+static int excerpt_of(struct strbuf *sb, const struct api_request *req,
+		      long long run_id, const char *test)
 {
 	struct strbuf text = STRBUF_INIT;
 	long long line = 0, first = 0;
 	char *rel = NULL, *abs = NULL;
-	int idx = 0;
+	int idx = 0, rc = 0;
 
-	if (!run_id || !req->cfg ||
-	    db_get_int(req->db, &line, "SELECT line FROM results WHERE run_id = ?"
-		       " AND test = ? AND line IS NOT NULL", "ls", run_id, test) != 1 ||
-	    line <= 0 || console_log(req->db, run_id, &idx, &rel) != 1 ||
-	    rel[0] == '/' || strstr(rel, ".."))
+	if (!run_id || !req->cfg)
+		goto none;
+	rc = db_get_int(req->db, &line, "SELECT line FROM results WHERE run_id = ?"
+			" AND test = ? AND line IS NOT NULL", "ls", run_id, test);
+	if (rc <= 0 || line <= 0)
+		goto none;
+	rc = console_log(req->db, run_id, &idx, &rel);
+	if (rc <= 0 || rel[0] == '/' || strstr(rel, ".."))
 		goto none;
 	abs = path_join(req->cfg->artifacts, rel);
 	if (read_excerpt(&text, &first, abs, line) < 0)
@@ -830,59 +881,78 @@ out:
 	strbuf_release(&text);
 	free(rel);
 	free(abs);
+	return rc < 0 ? -1 : 0;
 }
 
-/* The last verify-phase run of commit position seq, 0 if none. */
-static long long verify_run(struct db *db, long long bisection_id, long long seq)
+/* *run_id: the last verify-phase run of commit position seq, 0 if none. */
+static int verify_run(long long *run_id, struct db *db, long long bisection_id,
+		      long long seq)
 {
-	long long id = 0;
-
-	if (db_get_int(db, &id, "SELECT max(run_id) FROM bisection_runs WHERE"
+	*run_id = 0;
+	if (db_get_int(db, run_id, "SELECT max(run_id) FROM bisection_runs WHERE"
 		       " bisection_id = ? AND seq = ? AND phase = 'verify'", "ll",
-		       bisection_id, seq) != 1)
-		return 0;
-	return id;
+		       bisection_id, seq) < 0)
+		return -1;
+	return 0;
 }
 
-/*
- * The console lines around the first failing bisected test in the
- * culprit's last verify run, and around the same test in its parent's.
- */
-static void excerpts(struct strbuf *sb, const struct api_request *req, long long id,
-		     const char *culprit, const char *tests)
+/* *test: the first failing test of run that is one of tests, NULL if none. */
+static int first_failing(char **test, struct db *db, long long run, const char *tests)
 {
-	long long seq = 0, culprit_run, parent_run;
-	char *test = NULL;
 	sqlite3_stmt *st;
-	size_t mark;
+	int rc;
 
-	if (!culprit ||
-	    db_get_int(req->db, &seq, "SELECT seq FROM bisection_commits WHERE"
-		       " bisection_id = ? AND commit_id = ?", "ls", id, culprit) != 1 ||
-	    !(culprit_run = verify_run(req->db, id, seq))) {
-		json_lit(sb, "null");
-		return;
-	}
-	parent_run = verify_run(req->db, id, seq - 1);
-	st = db_stmt(req->db, "SELECT test FROM results WHERE run_id = ? AND status"
+	*test = NULL;
+	st = db_stmt(db, "SELECT test FROM results WHERE run_id = ? AND status"
 		     " IN ('fail', 'error') AND line IS NOT NULL ORDER BY line", "l",
-		     culprit_run);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		     run);
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st)) == 1) {
 		if (lines_contain(tests, db_col_text(st, 0))) {
-			test = db_col_dup(st, 0);
+			*test = db_col_dup(st, 0);
 			break;
 		}
 	}
 	db_done(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * The console lines around the first failing bisected test in the
+ * culprit's last verify run, and around the same test in its parent's;
+ * null when there is no such run or test.  0, or -1 when a query failed.
+ */
+static int excerpts(struct strbuf *sb, const struct api_request *req, long long id,
+		    const char *culprit, const char *tests)
+{
+	long long seq = 0, culprit_run = 0, parent_run = 0;
+	char *test = NULL;
+	size_t mark;
+	int rc = 0;
+
+	/* Each lookup needs what the one before found; rc < 0 stops them all. */
+	if (culprit)
+		rc = db_get_int(req->db, &seq, "SELECT seq FROM bisection_commits WHERE"
+				" bisection_id = ? AND commit_id = ?", "ls", id, culprit);
+	if (rc == 1)
+		rc = verify_run(&culprit_run, req->db, id, seq);
+	if (rc == 0 && culprit_run)
+		rc = verify_run(&parent_run, req->db, id, seq - 1);
+	if (rc == 0 && culprit_run)
+		rc = first_failing(&test, req->db, culprit_run, tests);
+	if (rc < 0)
+		return -1;
 	if (!test) {
 		json_lit(sb, "null");
-		return;
+		return 0;
 	}
 	mark = sb->len;
 	json_lit(sb, "{\"culprit\":");
-	excerpt_of(sb, req, culprit_run, test);
+	rc = excerpt_of(sb, req, culprit_run, test);
 	json_lit(sb, ",\"parent\":");
-	excerpt_of(sb, req, parent_run, test);
+	if (excerpt_of(sb, req, parent_run, test) < 0)
+		rc = -1;
 	json_ch(sb, '}');
 	if (!strcmp(sb->buf + mark, "{\"culprit\":null,\"parent\":null}")) {
 		sb->len = mark;
@@ -890,6 +960,7 @@ static void excerpts(struct strbuf *sb, const struct api_request *req, long long
 		json_lit(sb, "null");
 	}
 	free(test);
+	return rc;
 }
 
 int api_bisection(struct api_reply *out, const struct api_request *req)
@@ -898,41 +969,46 @@ int api_bisection(struct api_reply *out, const struct api_request *req)
 	struct strbuf *sb = api_begin_json(out);
 	char *culprit = NULL, *tests = NULL;
 	sqlite3_stmt *st;
-	int rc;
+	int rc, ret = -1;
 
 	st = db_stmt(req->db, BISECTION_SQL " WHERE b.id = ?", "l", id);
 	if (!st)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db_step(req->db, st);
+	if (rc == 1) {
 		json_ch(sb, '{');
-		bisection_fields(sb, req->db, st);
+		if (bisection_fields(sb, req->db, st) < 0)
+			rc = -1;
 		culprit = db_col_dup(st, B_CULPRIT);
 		tests = db_col_dup(st, B_TESTS);
 	}
 	db_done(st);
-	if (rc == SQLITE_DONE)
+	if (rc == 0)
 		return api_error(out, 404, "no such bisection: %lld", id);
-	if (rc != SQLITE_ROW)
-		return -1;
+	if (rc < 0)
+		goto out;
 	json_key(sb, "commits");
-	rc = json_rows(sb, db_stmt(req->db, "SELECT seq, commit_id AS \"commit\", subject,"
-				   " author, stage, boundary AS \"?boundary\", mark"
-				   " FROM bisection_commits WHERE bisection_id = ?"
-				   " ORDER BY seq", "l", id));
+	if (json_rows(sb, req->db, db_stmt(req->db, "SELECT seq, commit_id AS \"commit\","
+					   " subject, author, stage, boundary AS"
+					   " \"?boundary\", mark FROM bisection_commits"
+					   " WHERE bisection_id = ? ORDER BY seq",
+					   "l", id)) < 0)
+		goto out;
 	json_key(sb, "steps");
-	if (json_rows(sb, db_stmt(req->db, "SELECT x.run_id, x.seq, r.commit_id AS"
-				  " \"commit\", x.phase, x.round, x.verdict,"
-				  " r.state AS run_state FROM bisection_runs x"
-				  " JOIN runs r ON r.id = x.run_id"
-				  " WHERE x.bisection_id = ? ORDER BY x.run_id", "l", id)) < 0)
-		rc = -1;
+	if (json_rows(sb, req->db, db_stmt(req->db, "SELECT x.run_id, x.seq, r.commit_id"
+					   " AS \"commit\", x.phase, x.round, x.verdict,"
+					   " r.state AS run_state FROM bisection_runs x"
+					   " JOIN runs r ON r.id = x.run_id"
+					   " WHERE x.bisection_id = ? ORDER BY x.run_id",
+					   "l", id)) < 0)
+		goto out;
 	json_key(sb, "excerpts");
-	excerpts(sb, req, id, culprit, tests ? tests : "");
+	if (excerpts(sb, req, id, culprit, tests ? tests : "") < 0)
+		goto out;
 	json_ch(sb, '}');
+	ret = api_end_json(out, 200);
+out:
 	free(culprit);
 	free(tests);
-	if (rc < 0)
-		return -1;
-	return api_end_json(out, 200);
+	return ret;
 }

@@ -14,6 +14,8 @@
  * already validated by http.c; query arguments are checked here (a bad
  * one is a 400 reply).  api_run_artifacts() needs req->cfg (the
  * artifacts root); api_bisection() leaves out its log excerpts without it.
+ * A query that fails, at its first row or a later one, makes the handler
+ * return -1 (a 500): never a 200 with the rows read so far.
  */
 
 api_fn api_plans;		/* GET /api/v1/plans */

@@ -122,7 +122,7 @@ int events_fetch(struct db *db, long long *last_id, int max, struct strbuf *out)
 		     " WHERE e.id > ? ORDER BY e.id LIMIT ?", "li", *last_id, max);
 	if (!st)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(db, st)) == 1) {
 		long long id = sqlite3_column_int64(st, 0);
 		const char *data = (const char *)sqlite3_column_text(st, 7);
 		json_t *o, *d = NULL;
@@ -154,8 +154,8 @@ int events_fetch(struct db *db, long long *last_id, int max, struct strbuf *out)
 		n++;
 	}
 	db_done(st);
-	if (rc != SQLITE_DONE)
-		return error("events: %s", sqlite3_errmsg(db->h));
+	if (rc < 0)
+		return -1;
 	return n;
 }
 

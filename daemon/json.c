@@ -198,20 +198,20 @@ void json_row(struct strbuf *sb, sqlite3_stmt *st)
 }
 
 /* Every row of st (stepped here, then done) as an array of objects. */
-int json_rows(struct strbuf *sb, sqlite3_stmt *st)
+int json_rows(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 {
 	int rc;
 
 	if (!st)
 		return -1;
 	json_ch(sb, '[');
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(db, st)) == 1) {
 		json_sep(sb);
 		json_row(sb, st);
 	}
 	json_ch(sb, ']');
 	db_done(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc < 0 ? -1 : 0;
 }
 
 /* A newline-separated list as an array of strings; NULL -> null. */

@@ -7,6 +7,8 @@
 
 #include "strbuf.h"
 
+struct db;
+
 /*
  * json: the one JSON writer.  Text goes straight into a strbuf, piece by
  * piece, with no tree in between: a reply of thousands of keys and values
@@ -112,12 +114,13 @@ void json_fields(struct strbuf *sb, sqlite3_stmt *st);
 void json_row(struct strbuf *sb, sqlite3_stmt *st);
 
 /*
- * Every row of st as an array of objects.  st is stepped here and handed
- * back with db_done(), also on failure; st may be NULL (the failed
- * db_stmt() of the caller), which writes nothing.  0, or -1 when st was
- * NULL or a step failed (the text written so far stays in sb).
+ * Every row of st (a statement of db) as an array of objects.  st is
+ * stepped here with db_step() and handed back with db_done(), also on
+ * failure; st may be NULL (the failed db_stmt() of the caller), which
+ * writes nothing.  0, or -1 when st was NULL or a step failed (logged by
+ * db_step(); the text written so far stays in sb, and must not be sent).
  */
-int json_rows(struct strbuf *sb, sqlite3_stmt *st);
+int json_rows(struct strbuf *sb, struct db *db, sqlite3_stmt *st);
 
 /*
  * A newline-separated list as an array of strings (empty lines are

@@ -34,7 +34,7 @@ static int grouped(struct strbuf *out, struct db *db, const char *metric,
 	strbuf_addf(out, "# HELP %s %s\n# TYPE %s gauge\n", metric, help, metric);
 	if (!st)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(db, st)) == 1) {
 		const char *v = db_col_text(st, 0);
 
 		for (i = 0; known[i]; i++)
@@ -51,7 +51,32 @@ static int grouped(struct strbuf *out, struct db *db, const char *metric,
 	db_done(st);
 	for (i = 0; known[i] && i < 16; i++)
 		strbuf_addf(out, "%s{%s=\"%s\"} %lld\n", metric, label, known[i], counts[i]);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc < 0 ? -1 : 0;
+}
+
+/* The time spent in finished steps, by step name. */
+static int step_durations(struct strbuf *out, struct db *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	strbuf_adds(out, "# HELP kstage_step_duration_seconds Time spent in finished"
+		    " steps.\n# TYPE kstage_step_duration_seconds summary\n");
+	st = db_stmt(db, "SELECT name, sum(finished_at - started_at) / 1000.0,"
+		     " count(*) FROM steps WHERE finished_at IS NOT NULL AND"
+		     " started_at IS NOT NULL GROUP BY name ORDER BY name", NULL);
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st)) == 1) {
+		strbuf_adds(out, "kstage_step_duration_seconds_sum{step=\"");
+		label_escape(out, db_col_text(st, 0));
+		strbuf_addf(out, "\"} %.3f\nkstage_step_duration_seconds_count{step=\"",
+			    sqlite3_column_double(st, 1));
+		label_escape(out, db_col_text(st, 0));
+		strbuf_addf(out, "\"} %lld\n", (long long)sqlite3_column_int64(st, 2));
+	}
+	db_done(st);
+	return rc < 0 ? -1 : 0;
 }
 
 int metrics_append(struct strbuf *out, struct db *db)
@@ -63,7 +88,6 @@ int metrics_append(struct strbuf *out, struct db *db)
 		"requested", "confirming", "searching", "verifying", "found",
 		"inconclusive", "flaky", "not-reproduced", "canceled", "error", NULL
 	};
-	sqlite3_stmt *st;
 	long long n = 0;
 	int ret = 0;
 
@@ -74,20 +98,7 @@ int metrics_append(struct strbuf *out, struct db *db)
 		    "# TYPE kstage_queue_length gauge\nkstage_queue_length %lld\n", n);
 	ret |= grouped(out, db, "kstage_runs", "state", "Runs by state.",
 		       "SELECT state, count(*) FROM runs GROUP BY state", api_run_states);
-	strbuf_adds(out, "# HELP kstage_step_duration_seconds Time spent in finished"
-		    " steps.\n# TYPE kstage_step_duration_seconds summary\n");
-	st = db_stmt(db, "SELECT name, sum(finished_at - started_at) / 1000.0,"
-		     " count(*) FROM steps WHERE finished_at IS NOT NULL AND"
-		     " started_at IS NOT NULL GROUP BY name ORDER BY name", NULL);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		strbuf_adds(out, "kstage_step_duration_seconds_sum{step=\"");
-		label_escape(out, db_col_text(st, 0));
-		strbuf_addf(out, "\"} %.3f\nkstage_step_duration_seconds_count{step=\"",
-			    sqlite3_column_double(st, 1));
-		label_escape(out, db_col_text(st, 0));
-		strbuf_addf(out, "\"} %lld\n", (long long)sqlite3_column_int64(st, 2));
-	}
-	db_done(st);
+	ret |= step_durations(out, db);
 	ret |= grouped(out, db, "kstage_bisections", "state", "Bisections by state.",
 		       "SELECT state, count(*) FROM bisections GROUP BY state", bstates);
 	ret |= grouped(out, db, "kstage_stages", "verdict", "Stages by verdict.",

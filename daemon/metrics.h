@@ -17,8 +17,8 @@
  * escaped as the format asks.  The known states are always listed (0
  * when there are none), so that a graph does not lose its series.  It
  * reads several tables: call it inside api_read_begin() / api_read_end()
- * for one snapshot.  0, or -1 when a count could not be read (out holds
- * what was written; step durations that cannot be read are left out).
+ * for one snapshot.  0, or -1 when a query failed (logged; out holds
+ * what was written, which is not all of it and must not be served).
  */
 int metrics_append(struct strbuf *out, struct db *db);
 

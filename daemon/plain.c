@@ -89,10 +89,11 @@ static void stage_row(struct strbuf *b, const char *plan, sqlite3_stmt *s)
 }
 
 /* The table of the stages of a plan. */
-static void plan_stages(struct strbuf *b, struct db *db, long long plan_id,
-			const char *plan)
+static int plan_stages(struct strbuf *b, struct db *db, long long plan_id,
+		       const char *plan)
 {
 	sqlite3_stmt *s;
+	int rc;
 
 	strbuf_adds(b, "<table><tr><th>#</th><th>stage</th>"
 		    "<th>head</th><th>stack</th><th>verdict</th><th>pass</th>"
@@ -104,17 +105,20 @@ static void plan_stages(struct strbuf *b, struct db *db, long long plan_id,
 		    " coalesce(r.n_error, 0), s.regressions, s.run_id"
 		    " FROM stages s LEFT JOIN runs r ON r.id = s.run_id"
 		    " WHERE s.plan_id = ? ORDER BY s.idx", "l", plan_id);
-	while (s && sqlite3_step(s) == SQLITE_ROW)
+	if (!s)
+		return -1;
+	while ((rc = db_step(db, s)) == 1)
 		stage_row(b, plan, s);
 	db_done(s);
 	strbuf_adds(b, "</table>\n");
+	return rc < 0 ? -1 : 0;
 }
 
 int plain_plans(struct api_reply *out, const struct api_request *req)
 {
 	struct strbuf *b = &out->body;
 	sqlite3_stmt *p;
-	int nplans = 0;
+	int nplans = 0, rc;
 
 	strbuf_reset(b);
 	html_head(b, "kstage");
@@ -124,7 +128,7 @@ int plain_plans(struct api_reply *out, const struct api_request *req)
 		    " ON g.plan_id = p.id ORDER BY p.name", NULL);
 	if (!p)
 		return -1;
-	while (sqlite3_step(p) == SQLITE_ROW) {
+	while ((rc = db_step(req->db, p)) == 1) {
 		const char *plan = db_col_text(p, 1);
 
 		nplans++;
@@ -141,9 +145,12 @@ int plain_plans(struct api_reply *out, const struct api_request *req)
 		strbuf_adds(b, " &mdash; <a href=\"/api/v1/plans/");
 		plain_html_escape(b, plan);
 		strbuf_adds(b, "\">JSON</a></p>\n");
-		plan_stages(b, req->db, sqlite3_column_int64(p, 0), plan);
+		if (plan_stages(b, req->db, sqlite3_column_int64(p, 0), plan) < 0)
+			break;
 	}
 	db_done(p);
+	if (rc)
+		return -1;	/* a failed step, or a plan's stages */
 	if (!nplans)
 		strbuf_adds(b, "<p>No plans yet.</p>\n");
 	reply_html(out, 200);
@@ -156,16 +163,20 @@ int plain_plans(struct api_reply *out, const struct api_request *req)
  * The line under the title: branch, head, stack state, verdict.  Sets
  * *run_id and *base_id to the stage's run and its baseline (0: none).
  */
-static void stage_summary(struct strbuf *b, const struct api_request *req,
-			  long long stage_id, long long *run_id, long long *base_id)
+static int stage_summary(struct strbuf *b, const struct api_request *req,
+			 long long stage_id, long long *run_id, long long *base_id)
 {
 	sqlite3_stmt *st;
+	int rc;
 
 	st = db_stmt(req->db, "SELECT coalesce(head, '-'), stack_state, coalesce("
 		     "stack_detail, ''), verdict, coalesce(run_id, 0),"
 		     " coalesce(baseline_run_id, 0), branch FROM stages WHERE id = ?",
 		     "l", stage_id);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
+	if (!st)
+		return -1;
+	rc = db_step(req->db, st);
+	if (rc == 1) {
 		strbuf_adds(b, "<p>branch <code>");
 		plain_html_escape(b, db_col_text(st, 6));
 		strbuf_adds(b, "</code> at <code>");
@@ -187,18 +198,22 @@ static void stage_summary(struct strbuf *b, const struct api_request *req,
 		*base_id = sqlite3_column_int64(st, 5);
 	}
 	db_done(st);
+	return rc < 0 ? -1 : 0;
 }
 
-static void stage_changes(struct strbuf *b, struct db *db, long long stage_id)
+static int stage_changes(struct strbuf *b, struct db *db, long long stage_id)
 {
 	sqlite3_stmt *st;
+	int rc;
 
 	strbuf_adds(b, "<h2>Changes against the baseline</h2>\n<table><tr><th>kind</th>"
 		    "<th>test</th><th>before</th><th>after</th><th>detail</th></tr>\n");
 	st = db_stmt(db, "SELECT kind, test, coalesce(before, '-'), coalesce(after,"
 		     " '-'), coalesce(detail, '') FROM changes WHERE stage_id = ? ORDER BY"
 		     " kind NOT IN ('regression', 'missing'), kind, test", "l", stage_id);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st)) == 1) {
 		const char *kind = db_col_text(st, 0);
 		int i;
 
@@ -211,6 +226,7 @@ static void stage_changes(struct strbuf *b, struct db *db, long long stage_id)
 	}
 	db_done(st);
 	strbuf_adds(b, "</table>\n");
+	return rc < 0 ? -1 : 0;
 }
 
 /* "0:build 1:boot" (index:name of the steps with a log): one link each. */
@@ -232,9 +248,10 @@ static void step_links(struct strbuf *b, long long id, const char *p)
 	}
 }
 
-static void stage_runs(struct strbuf *b, struct db *db, long long stage_id)
+static int stage_runs(struct strbuf *b, struct db *db, long long stage_id)
 {
 	sqlite3_stmt *st;
+	int rc;
 
 	strbuf_adds(b, "<h2>Runs</h2>\n<table><tr><th>run</th><th>commit</th>"
 		    "<th>reason</th><th>state</th><th>verdict</th><th>boot</th>"
@@ -244,7 +261,9 @@ static void stage_runs(struct strbuf *b, struct db *db, long long stage_id)
 		     " (SELECT group_concat(idx || ':' || name, ' ') FROM steps"
 		     " WHERE run_id = r.id AND log IS NOT NULL) FROM runs r"
 		     " WHERE r.stage_id = ? ORDER BY r.id DESC LIMIT 20", "l", stage_id);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st)) == 1) {
 		long long id = sqlite3_column_int64(st, 0);
 		int i;
 
@@ -258,13 +277,15 @@ static void stage_runs(struct strbuf *b, struct db *db, long long stage_id)
 	}
 	db_done(st);
 	strbuf_adds(b, "</table>\n");
+	return rc < 0 ? -1 : 0;
 }
 
 /* The results of the stage's run (none without one) beside the baseline's. */
-static void stage_results(struct strbuf *b, struct db *db, long long run_id,
-			  long long base_id)
+static int stage_results(struct strbuf *b, struct db *db, long long run_id,
+			 long long base_id)
 {
 	sqlite3_stmt *st;
+	int rc = 0;
 
 	strbuf_adds(b, "<h2>Results of the head's run</h2>\n<table><tr>"
 		    "<th>test</th><th>status</th><th>baseline</th><th>detail</th></tr>\n");
@@ -273,7 +294,9 @@ static void stage_results(struct strbuf *b, struct db *db, long long run_id,
 			     " coalesce(x.detail, '') FROM results x LEFT JOIN results b"
 			     " ON b.run_id = ? AND b.test = x.test WHERE x.run_id = ?"
 			     " ORDER BY x.test", "Ll", base_id, run_id);
-		while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (!st)
+			return -1;
+		while ((rc = db_step(db, st)) == 1) {
 			const char *status = db_col_text(st, 1);
 
 			strbuf_adds(b, "<tr>");
@@ -287,6 +310,7 @@ static void stage_results(struct strbuf *b, struct db *db, long long run_id,
 		db_done(st);
 	}
 	strbuf_adds(b, "</table>\n");
+	return rc < 0 ? -1 : 0;
 }
 
 int plain_stage(struct api_reply *out, const struct api_request *req)
@@ -308,10 +332,11 @@ int plain_stage(struct api_reply *out, const struct api_request *req)
 	strbuf_adds(b, " / ");
 	plain_html_escape(b, req->params[1]);
 	strbuf_adds(b, "</h1>\n");
-	stage_summary(b, req, stage_id, &run_id, &base_id);
-	stage_changes(b, req->db, stage_id);
-	stage_runs(b, req->db, stage_id);
-	stage_results(b, req->db, run_id, base_id);
+	if (stage_summary(b, req, stage_id, &run_id, &base_id) < 0 ||
+	    stage_changes(b, req->db, stage_id) < 0 ||
+	    stage_runs(b, req->db, stage_id) < 0 ||
+	    stage_results(b, req->db, run_id, base_id) < 0)
+		return -1;
 	reply_html(out, 200);
 	return 0;
 }

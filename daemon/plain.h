@@ -10,7 +10,8 @@
  * dashboard is installed).  They are handlers like the JSON reads: run
  * them inside api_read_begin() / api_read_end(); they write nothing.
  * The reply is text/html; a plan or stage that does not exist is a JSON
- * 404 like everywhere else.
+ * 404 like everywhere else, and a query that fails is a 500 (-1), never
+ * a page with the rows read so far.
  */
 
 api_fn plain_plans;		/* GET /plain: every plan with its stages */

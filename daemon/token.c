@@ -121,7 +121,7 @@ int token_verify(struct db *db, const char *secret, struct token_info *info)
 		     " coalesce(last_used_at, 0) FROM tokens", NULL);
 	if (!st)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(db, st)) == 1) {
 		const char *h = db_col_text(st, 2);
 
 		/* Every row is compared: no early exit on a match. */
@@ -132,17 +132,23 @@ int token_verify(struct db *db, const char *secret, struct token_info *info)
 		}
 	}
 	db_done(st);
-	if (rc != SQLITE_DONE)
-		return error("tokens: %s", sqlite3_errmsg(db->h));
+	if (rc < 0)
+		return -1;
 	if (!match)
 		return TOKEN_UNKNOWN;
 	if (info)
 		*info = found;
 	if (found.revoked)
 		return TOKEN_REVOKED;
-	if (now_wall_ms() - found.last_used_at > 60 * 1000)
-		db_exec(db, "UPDATE tokens SET last_used_at = ? WHERE id = ?", "ll",
-			now_wall_ms(), found.id);
+	/*
+	 * last_used_at is bookkeeping for "kstage token list": a token that
+	 * matched is valid even when the update fails (a busy database), so
+	 * the failure is a warning, not a refusal.
+	 */
+	if (now_wall_ms() - found.last_used_at > 60 * 1000 &&
+	    db_exec(db, "UPDATE tokens SET last_used_at = ? WHERE id = ?", "ll",
+		    now_wall_ms(), found.id) < 0)
+		warn("token %s: cannot record its use", found.name);
 	return TOKEN_OK;
 }
 
@@ -177,7 +183,7 @@ int token_list(struct db *db,
 		     " coalesce(last_used_at, 0) FROM tokens ORDER BY name", NULL);
 	if (!st)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(db, st)) == 1) {
 		struct token_info t;
 
 		fill_info(&t, st);
@@ -186,7 +192,7 @@ int token_list(struct db *db,
 			break;
 	}
 	db_done(st);
-	if (!ret && rc != SQLITE_DONE)
-		return error("tokens: %s", sqlite3_errmsg(db->h));
+	if (!ret && rc < 0)
+		return -1;
 	return ret;
 }

@@ -51,8 +51,9 @@ int token_create(struct db *db, const char *name, char secret[TOKEN_SECRET_SIZE]
  * are compared in constant time, all of them, so the time taken says
  * nothing about how much of a hash matched.  On TOKEN_OK and TOKEN_REVOKED,
  * *info (may be NULL) describes the token.  Marks the token used (at most
- * once a minute, to keep reads from writing).  Returns an enum
- * token_status, or -1 on a database error.
+ * once a minute, to keep reads from writing); a failure to mark it is
+ * logged as a warning and does not change the answer.  Returns an enum
+ * token_status, or -1 on a database error (logged).
  */
 int token_verify(struct db *db, const char *secret, struct token_info *info);
 

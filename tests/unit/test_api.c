@@ -2,7 +2,8 @@
  * Unit tests of the API's JSON (json.c, api.c, api_read.c) on a temporary
  * database: the row writer escapes and repairs what it is given, nests,
  * and makes nulls and booleans; errors are JSON; integers are parsed
- * strictly.
+ * strictly; a query that fails is an error of the read (api_read.c,
+ * plain.c, metrics.c), never a reply with the rows read so far.
  */
 #include "unit.h"
 
@@ -12,6 +13,8 @@
 #include "api.h"
 #include "api_read.h"
 #include "db.h"
+#include "metrics.h"
+#include "plain.h"
 #include "wrapper.h"
 
 static char dir[64];
@@ -156,6 +159,106 @@ static void test_results_with_baseline(void **state)
 	drop_db(db);
 }
 
+/* Call fn and return what it returned; the reply is dropped. */
+static int call_rc(api_fn *fn, struct db *db, const char *p0, const char *p1)
+{
+	struct api_request req = API_REQUEST_INIT;
+	struct api_reply rep = API_REPLY_INIT;
+	int rc;
+
+	req.db = db;
+	req.params[0] = p0;
+	req.params[1] = p1;
+	assert_int_equal(api_read_begin(db), 0);
+	rc = fn(&rep, &req);
+	api_read_end(db);
+	api_reply_release(&rep);
+	return rc;
+}
+
+/*
+ * Replace a table by a view of the given columns whose rows cannot be
+ * computed: json_extract() of text that is not JSON fails when a row is
+ * stepped ("malformed JSON"), after the query was prepared, which is the
+ * case a read must not take for "no more rows".
+ */
+static void break_table(struct db *db, const char *table, const char *cols)
+{
+	char *sql;
+	sqlite3_stmt *st;
+
+	/*
+	 * Not through db_exec(): its statement cache knows a SQL text by its
+	 * address (a literal's), and a freed buffer's address comes back.
+	 */
+	sql = sqlite3_mprintf("DROP TABLE \"%w\"; CREATE VIEW \"%w\" AS SELECT %s,"
+			      " json_extract('not json', '$') AS broken", table,
+			      table, cols);
+	assert_int_equal(sqlite3_exec(db->h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+	sql = sqlite3_mprintf("SELECT * FROM \"%w\"", table);
+	assert_int_equal(sqlite3_prepare_v2(db->h, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ERROR);
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+}
+
+/* A failing query is the handler's failure (a 500), not a partial 200. */
+static void test_failing_read(void **state)
+{
+	struct db *db = fresh_db();
+	struct strbuf sb = STRBUF_INIT;
+
+	(void)state;
+	assert_int_equal(db_exec(db, "INSERT INTO runs (id, plan_id, stage_id, commit_id,"
+				 " tree_id, profile, profile_digest, reason, state,"
+				 " verdict, queued_at) VALUES (2, 1, 11, 'c', 't', 'fake',"
+				 " 'd1', 'change', 'done', 'fail', 0)", NULL), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO results (run_id, test, status) VALUES"
+				 " (2, 'a/1', 'fail')", NULL), 0);
+	assert_int_equal(db_exec(db, "UPDATE stages SET run_id = 2 WHERE id = 11",
+				 NULL), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO bisections (id, plan_id, stage_id,"
+				 " reason, good_commit, bad_commit, tests, state, culprit,"
+				 " range_good, range_bad, created_at, updated_at) VALUES"
+				 " (1, 1, 11, 'manual', 'g', 'b', 'a/1', 'found', 'c1',"
+				 " 'g', 'b', 0, 0)", NULL), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO bisection_commits (bisection_id, seq,"
+				 " commit_id, tree_id, subject, author) VALUES"
+				 " (1, 0, 'c1', 't1', 'subject', 'author')", NULL), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO bisection_runs (bisection_id, run_id,"
+				 " seq, phase) VALUES (1, 2, 0, 'verify')", NULL), 0);
+	assert_int_equal(call_rc(plain_stage, db, "p", "one"), 0);
+	assert_int_equal(call_rc(api_stage, db, "p", "one"), 0);
+	assert_int_equal(call_rc(api_matrix, db, "p", NULL), 0);
+	assert_int_equal(call_rc(api_bisections, db, NULL, NULL), 0);
+	assert_int_equal(call_rc(api_bisection, db, "1", NULL), 0);
+	assert_int_equal(metrics_append(&sb, db), 0);
+
+	break_table(db, "changes", "11 AS stage_id, 'a/1' AS test, 'regression' AS"
+		    " kind, 'pass' AS before, 'fail' AS after, NULL AS detail");
+	assert_int_equal(call_rc(plain_stage, db, "p", "one"), -1);
+	assert_int_equal(call_rc(api_stage, db, "p", "one"), -1);
+	assert_int_equal(call_rc(api_matrix, db, "p", NULL), -1);
+
+	/* The bisection's log excerpts look for the culprit's failing test. */
+	break_table(db, "results", "2 AS run_id, 'a/1' AS test, 'fail' AS status,"
+		    " NULL AS detail, 1 AS line");
+	assert_int_equal(call_rc(api_bisection, db, "1", NULL), -1);
+
+	break_table(db, "bisection_commits", "1 AS bisection_id, 0 AS seq,"
+		    " 'c1' AS commit_id, 't1' AS tree_id, 'subject' AS subject,"
+		    " 'author' AS author, NULL AS stage, 0 AS boundary, 'skip' AS mark");
+	assert_int_equal(call_rc(api_bisections, db, NULL, NULL), -1);
+
+	break_table(db, "steps", "2 AS run_id, 0 AS idx, 'build' AS name,"
+		    " 0 AS started_at, 1000 AS finished_at");
+	strbuf_reset(&sb);
+	assert_int_equal(metrics_append(&sb, db), -1);
+	strbuf_release(&sb);
+	drop_db(db);
+}
+
 static void test_not_found(void **state)
 {
 	struct db *db = fresh_db();
@@ -213,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_results_with_baseline),
 		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_failing_read),
 		cmocka_unit_test(test_error_is_json),
 		cmocka_unit_test(test_parse_int),
 	};

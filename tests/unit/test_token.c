@@ -1,7 +1,7 @@
 /*
  * Unit tests of API tokens (token.c) on a temporary database: only the
  * SHA-256 of a secret is stored (checked against known vectors); unknown,
- * revoked and reused names.
+ * revoked and reused names; a use that cannot be recorded is still a use.
  */
 #include "unit.h"
 
@@ -145,6 +145,28 @@ static void test_revoke(void **state)
 	drop_db(db);
 }
 
+/*
+ * Recording when a token was used is bookkeeping: when it fails (here a
+ * trigger refuses it), the token is still accepted (and a warning logged).
+ */
+static void test_use_not_recorded(void **state)
+{
+	struct db *db = fresh_db();
+	char secret[TOKEN_SECRET_SIZE];
+	long long used = -1;
+
+	(void)state;
+	assert_int_equal(token_create(db, "ci", secret), 0);
+	assert_int_equal(db_exec(db, "CREATE TRIGGER refuse_use BEFORE UPDATE OF"
+				 " last_used_at ON tokens BEGIN SELECT RAISE(ABORT,"
+				 " 'refused'); END", NULL), 0);
+	assert_int_equal(token_verify(db, secret, NULL), TOKEN_OK);
+	assert_int_equal(db_get_int(db, &used, "SELECT coalesce(last_used_at, 0)"
+				    " FROM tokens WHERE name = 'ci'", NULL), 1);
+	assert_int_equal(used, 0);
+	drop_db(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_create_verify),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_revoke),
+		cmocka_unit_test(test_use_not_recorded),
 	};
 
 	return cmocka_run_group_tests_name("token", tests, NULL, NULL);
