@@ -33,6 +33,16 @@ static int col_is_null(sqlite3_stmt *st, int i)
 
 typedef int (*row_writer)(struct strbuf *sb, struct db *db, sqlite3_stmt *st);
 
+/* The URL of a step's log, as a JSON string. */
+static void log_url(struct strbuf *sb, long long run_id, int step)
+{
+	struct strbuf url = STRBUF_INIT;
+
+	strbuf_addf(&url, "/api/v1/runs/%lld/steps/%d/log", run_id, step);
+	json_str(sb, url.buf);
+	strbuf_release(&url);
+}
+
 /*
  * The reply {"KEY": [...]}: every row of st (stepped here, then done)
  * written as one element by fn.
@@ -46,7 +56,9 @@ static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
 	if (!st)
 		return -1;
 	sb = api_begin_json(out);
-	strbuf_addf(sb, "{\"%s\":[", key);
+	json_ch(sb, '{');
+	json_key(sb, key);
+	json_ch(sb, '[');
 	while ((rc = db_step(db, st)) == 1) {
 		json_sep(sb);
 		if (fn(sb, db, st) < 0)
@@ -446,8 +458,7 @@ static int run_object(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 		if (col_is_null(s, 7))
 			json_lit(sb, "null");
 		else
-			strbuf_addf(sb, "\"/api/v1/runs/%lld/steps/%d/log\"", id,
-				    sqlite3_column_int(s, 0));
+			log_url(sb, id, sqlite3_column_int(s, 0));
 		json_ch(sb, '}');
 	}
 	db_done(s);
@@ -870,8 +881,14 @@ static int excerpt_of(struct strbuf *sb, const struct api_request *req,
 	abs = path_join(req->cfg->artifacts, rel);
 	if (read_excerpt(&text, &first, abs, line) < 0)
 		goto none;
-	strbuf_addf(sb, "{\"run_id\":%lld,\"log\":\"/api/v1/runs/%lld/steps/%d/log\","
-		    "\"first_line\":%lld,\"text\":", run_id, run_id, idx, first);
+	json_ch(sb, '{');
+	json_key(sb, "run_id");
+	json_int(sb, run_id);
+	json_key(sb, "log");
+	log_url(sb, run_id, idx);
+	json_key(sb, "first_line");
+	json_int(sb, first);
+	json_key(sb, "text");
 	json_strn(sb, strbuf_str(&text), text.len);
 	json_ch(sb, '}');
 	goto out;
