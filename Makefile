@@ -99,7 +99,7 @@ daemon/%.o: daemon/%.c daemon/*.h
 daemon/schema.c: $(SCHEMA) daemon/gen-schema.sh
 	sh daemon/gen-schema.sh $(SCHEMA) > $@+ && mv $@+ $@
 
-tests/unit/%: tests/unit/%.c libkstage.a tests/unit/unit.h
+tests/unit/%: tests/unit/%.c libkstage.a tests/unit/unit.h tests/unit/unit-db.h
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< libkstage.a $(LIBS) -lcmocka
 
 unit: $(UNIT_TESTS)

@@ -145,6 +145,17 @@ static int end_write(struct api_reply *out, const struct api_request *req,
 
 static const char *const no_fields[] = { NULL };
 
+/* A body that must be empty or {}: 1, or 0 (400 replied). */
+static int no_body(struct api_reply *out, const struct api_request *req)
+{
+	json_t *body;
+
+	if (!parse_body(out, req, &body, no_fields))
+		return 0;
+	json_decref(body);
+	return 1;
+}
+
 /* A run request read from a row, with the strings it points to. */
 struct request_row {
 	struct run_request rr;
@@ -192,12 +203,10 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 	struct request_row r = { { 0 } };
 	struct db *db = req->db;
 	long long plan_id, stage_id, existing = 0, id = 0;
-	json_t *body;
 	int rc, reused = 0;
 
-	if (!parse_body(out, req, &body, no_fields))
+	if (!no_body(out, req))
 		return 0;
-	json_decref(body);
 	if (db_begin(db) < 0)
 		return -1;
 	rc = api_find_plan(out, db, req->params[0], &plan_id);
@@ -248,12 +257,10 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 	struct request_row r = { { 0 } };
 	long long run_id = api_param_id(req, 0), id = 0;
 	char *state = NULL;
-	json_t *body;
 	int rc;
 
-	if (!parse_body(out, req, &body, no_fields))
+	if (!no_body(out, req))
 		return 0;
-	json_decref(body);
 	if (db_begin(req->db) < 0)
 		return -1;
 	rc = read_request(req->db, &r, &state, "SELECT plan_id, coalesce(stage_id, 0),"
@@ -284,12 +291,10 @@ int api_cancel(struct api_reply *out, const struct api_request *req)
 	long long id = api_param_id(req, 0);
 	char why[160];
 	char *state = NULL;
-	json_t *body;
 	int rc;
 
-	if (!parse_body(out, req, &body, no_fields))
+	if (!no_body(out, req))
 		return 0;
-	json_decref(body);
 	snprintf(why, sizeof(why), "canceled through the API%s%s",
 		 req->token_name ? " by " : "", req->token_name ? req->token_name : "");
 	rc = queue_cancel(req->db, id, why);
@@ -394,12 +399,10 @@ int api_bisection_cancel(struct api_reply *out, const struct api_request *req)
 {
 	long long id = api_param_id(req, 0);
 	char *state = NULL;
-	json_t *body;
 	int rc;
 
-	if (!parse_body(out, req, &body, no_fields))
+	if (!no_body(out, req))
 		return 0;
-	json_decref(body);
 	rc = bisector_cancel(req->db, id, "canceled through the API");
 	if (rc < 0)
 		return -1;
@@ -486,11 +489,9 @@ int api_ack_delete(struct api_reply *out, const struct api_request *req)
 
 int api_refresh(struct api_reply *out, const struct api_request *req)
 {
-	json_t *body;
 
-	if (!parse_body(out, req, &body, no_fields))
+	if (!no_body(out, req))
 		return 0;
-	json_decref(body);
 	wake(req, WAKE_PASS, 1);
 	return reply_json(out, 202, json_pack("{s:b}", "refresh", 1));
 }

@@ -6,6 +6,7 @@
  * plain.c, metrics.c), never a reply with the rows read so far.
  */
 #include "unit.h"
+#include "unit-db.h"
 
 #include <unistd.h>
 #include <jansson.h>
@@ -17,19 +18,11 @@
 #include "plain.h"
 #include "wrapper.h"
 
-static char dir[64];
 
 static struct db *fresh_db(void)
 {
-	struct db *db;
-	char *path;
+	struct db *db = unit_db_open("api");
 
-	snprintf(dir, sizeof(dir), "/tmp/kstage-unit-api.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	path = path_join(dir, "k.db");
-	db = db_open(path);
-	free(path);
-	assert_non_null(db);
 	assert_int_equal(db_exec(db, "INSERT INTO plans (id, name, path, repo, base,"
 				 " profile, profile_digest, updated_at) VALUES (1, 'p',"
 				 " 'p.json', 'r', 'base', 'fake', 'd1', 0)", NULL), 0);
@@ -38,12 +31,6 @@ static struct db *fresh_db(void)
 				 " (11, 1, 1, 'one', 's1', ?)", "s",
 				 "quote \" backslash \\ tab \t nl \n bell \a"), 0);
 	return db;
-}
-
-static void drop_db(struct db *db)
-{
-	db_close(db);
-	remove_tree(dir);
 }
 
 /* Call fn and parse its JSON reply (which must end with a newline). */
@@ -91,7 +78,7 @@ static void test_escapes_and_nulls(void **state)
 	/* Hidden columns stay hidden. */
 	assert_null(json_object_get(one, "_id"));
 	json_decref(j);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static void test_invalid_utf8(void **state)
@@ -112,7 +99,7 @@ static void test_invalid_utf8(void **state)
 			    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9");
 	assert_int_equal(json_array_size(json_object_get(j, "results")), 0);
 	json_decref(j);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 /* Every result of the stage's run with its status on the baseline run. */
@@ -156,7 +143,7 @@ static void test_results_with_baseline(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "run"),
 							    "id")), 2);
 	json_decref(j);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 /* Call fn and return what it returned; the reply is dropped. */
@@ -256,7 +243,7 @@ static void test_failing_read(void **state)
 	strbuf_reset(&sb);
 	assert_int_equal(metrics_append(&sb, db), -1);
 	strbuf_release(&sb);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static void test_not_found(void **state)
@@ -271,7 +258,7 @@ static void test_not_found(void **state)
 	json_decref(j);
 	j = call(api_plan, db, "zzz", NULL, 404);
 	json_decref(j);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static void test_error_is_json(void **state)

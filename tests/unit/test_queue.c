@@ -3,6 +3,7 @@
  * database: supersede, reuse by (tree, digest), order, cancel, recovery.
  */
 #include "unit.h"
+#include "unit-db.h"
 
 #include <unistd.h>
 
@@ -10,7 +11,6 @@
 #include "queue.h"
 #include "wrapper.h"
 
-static char dir[64];
 
 /* A profile with two steps, as queue_started() creates them. */
 static struct step_def steps[] = {
@@ -21,15 +21,8 @@ static struct profile profile = { .name = "fake", .steps = steps, .nr_steps = 2 
 
 static struct db *fresh_db(void)
 {
-	char *path;
-	struct db *db;
+	struct db *db = unit_db_open("queue");
 
-	snprintf(dir, sizeof(dir), "/tmp/kstage-unit-queue.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	path = path_join(dir, "k.db");
-	db = db_open(path);
-	free(path);
-	assert_non_null(db);
 	assert_int_equal(db_exec(db, "INSERT INTO plans (id, name, path, repo, base,"
 				 " profile, profile_digest, updated_at) VALUES (1, 'p',"
 				 " 'p.json', 'r', 'base', 'fake', 'd1', 0)", NULL), 0);
@@ -37,12 +30,6 @@ static struct db *fresh_db(void)
 				 " VALUES (10, 1, 0, 'base', 'base'), (11, 1, 1, 'one', 's1'),"
 				 " (12, 1, 2, 'two', 's2')", NULL), 0);
 	return db;
-}
-
-static void drop_db(struct db *db)
-{
-	db_close(db);
-	remove_tree(dir);
 }
 
 static struct run_request req(long long stage, const char *commit, const char *tree)
@@ -105,7 +92,7 @@ static void test_supersede(void **state)
 	a = queue_add(db, &r1, NULL);
 	assert_string_equal(state_of(db, b), "running");
 	assert_string_equal(state_of(db, a), "queued");
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static void test_reuse(void **state)
@@ -157,7 +144,7 @@ static void test_reuse(void **state)
 	r.commit = "x2";
 	queue_add(db, &r, &reused);
 	assert_int_equal(reused, 0);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static void test_order(void **state)
@@ -185,7 +172,7 @@ static void test_order(void **state)
 	queue_started(db, b, 0, "t", &profile);
 	assert_int_equal(queue_next(db), a);
 	assert_int_equal(queue_count(db, RUN_RUNNING), 3);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static void test_cancel_and_recover(void **state)
@@ -208,7 +195,7 @@ static void test_cancel_and_recover(void **state)
 	assert_string_equal(state_of(db, b), "queued");
 	db_get_int(db, &n, "SELECT count(*) FROM results WHERE run_id = ?", "l", b);
 	assert_int_equal(n, 0);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static long long count(struct db *db, const char *sql, long long id)
@@ -269,7 +256,7 @@ static void test_finish_rolls_back(void **state)
 	assert_int_equal(count(db, "SELECT count(*) FROM results WHERE run_id = ?", id), 2);
 	assert_int_equal(count(db, "SELECT count(*) FROM steps WHERE run_id = ?"
 			       " AND state = 'skipped'", id), 2);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 /* The same inside a caller's transaction: the caller's work goes too. */
@@ -290,7 +277,7 @@ static void test_nested_failure_dooms_the_outer(void **state)
 	assert_int_equal(count(db, "SELECT count(*) FROM plans WHERE base = 'moved'"
 			       " AND id = ?", 1), 0);
 	assert_int_equal(count(db, "SELECT count(*) FROM runs WHERE id > ?", 0), 0);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 /* An interrupted run goes back to the queue with its steps pending again. */
@@ -308,7 +295,7 @@ static void test_requeue_resets_steps(void **state)
 	assert_string_equal(state_of(db, id), "queued");
 	assert_int_equal(count(db, "SELECT count(*) FROM steps WHERE run_id = ?"
 			       " AND state = 'pending' AND exit_code IS NULL", id), 2);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 int main(void)

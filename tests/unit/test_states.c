@@ -4,6 +4,7 @@
  * CHECK constraint, a wrong string is refused, and names map both ways.
  */
 #include "unit.h"
+#include "unit-db.h"
 
 #include <unistd.h>
 
@@ -16,19 +17,11 @@
 #include "states.h"
 #include "wrapper.h"
 
-static char dir[64];
 
 static struct db *fresh_db(void)
 {
-	char *path;
-	struct db *db;
+	struct db *db = unit_db_open("states");
 
-	snprintf(dir, sizeof(dir), "/tmp/kstage-unit-states.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	path = path_join(dir, "k.db");
-	db = db_open(path);
-	free(path);
-	assert_non_null(db);
 	/* One row in every table with a state column. */
 	assert_int_equal(db_exec(db,
 		"INSERT INTO plans (id, name, path, repo, base, profile,"
@@ -116,8 +109,7 @@ static void test_every_name_is_stored_nothing_else(void **state)
 		if (set(db, c->table, c->column, "") != -1)
 			fail_msg("%s.%s stores \"\"", c->table, c->column);
 	}
-	db_close(db);
-	remove_tree(dir);
+	unit_db_close(db);
 }
 
 /* A run's state and verdict go together: done has one, the others none. */
@@ -142,8 +134,7 @@ static void test_run_state_and_verdict(void **state)
 				 NULL), -1);
 	assert_int_equal(db_exec(db, "UPDATE runs SET state = 'queued',"
 				 " verdict = 'pass'", NULL), -1);
-	db_close(db);
-	remove_tree(dir);
+	unit_db_close(db);
 }
 
 static void test_names_map_both_ways(void **state)

@@ -4,6 +4,7 @@
  * revoked and reused names; a use that cannot be recorded is still a use.
  */
 #include "unit.h"
+#include "unit-db.h"
 
 #include <unistd.h>
 
@@ -11,27 +12,6 @@
 #include "token.h"
 #include "wrapper.h"
 
-static char dir[64];
-
-static struct db *fresh_db(void)
-{
-	struct db *db;
-	char *path;
-
-	snprintf(dir, sizeof(dir), "/tmp/kstage-unit-token.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	path = path_join(dir, "k.db");
-	db = db_open(path);
-	free(path);
-	assert_non_null(db);
-	return db;
-}
-
-static void drop_db(struct db *db)
-{
-	db_close(db);
-	remove_tree(dir);
-}
 
 static void check_hash(const char *data, const char *want)
 {
@@ -71,7 +51,7 @@ static void test_generate(void **state)
 
 static void test_create_verify(void **state)
 {
-	struct db *db = fresh_db();
+	struct db *db = unit_db_open("token");
 	char secret[TOKEN_SECRET_SIZE], hash[TOKEN_HASH_SIZE], *stored = NULL;
 	struct token_info info;
 	long long n = -1;
@@ -95,12 +75,12 @@ static void test_create_verify(void **state)
 	assert_int_equal(token_verify(db, secret, NULL), TOKEN_UNKNOWN);
 	assert_int_equal(token_verify(db, "kst_short", NULL), TOKEN_UNKNOWN);
 	assert_int_equal(token_verify(db, "", NULL), TOKEN_UNKNOWN);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static void test_names(void **state)
 {
-	struct db *db = fresh_db();
+	struct db *db = unit_db_open("token");
 	char secret[TOKEN_SECRET_SIZE], again[TOKEN_SECRET_SIZE];
 
 	(void)state;
@@ -110,7 +90,7 @@ static void test_names(void **state)
 	assert_int_equal(token_create(db, "ok", secret), 0);
 	assert_int_equal(token_create(db, "ok", again), 1);
 	assert_int_equal(token_verify(db, secret, NULL), TOKEN_OK);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 static int count_cb(const struct token_info *t, void *payload)
@@ -124,7 +104,7 @@ static int count_cb(const struct token_info *t, void *payload)
 
 static void test_revoke(void **state)
 {
-	struct db *db = fresh_db();
+	struct db *db = unit_db_open("token");
 	char secret[TOKEN_SECRET_SIZE], fresh[TOKEN_SECRET_SIZE];
 	struct token_info info;
 	int n = 0;
@@ -142,7 +122,7 @@ static void test_revoke(void **state)
 	assert_int_equal(token_verify(db, secret, NULL), TOKEN_UNKNOWN);
 	assert_int_equal(token_list(db, count_cb, &n), 0);
 	assert_int_equal(n, 1);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 /*
@@ -151,7 +131,7 @@ static void test_revoke(void **state)
  */
 static void test_use_not_recorded(void **state)
 {
-	struct db *db = fresh_db();
+	struct db *db = unit_db_open("token");
 	char secret[TOKEN_SECRET_SIZE];
 	long long used = -1;
 
@@ -164,7 +144,7 @@ static void test_use_not_recorded(void **state)
 	assert_int_equal(db_get_int(db, &used, "SELECT coalesce(last_used_at, 0)"
 				    " FROM tokens WHERE name = 'ci'", NULL), 1);
 	assert_int_equal(used, 0);
-	drop_db(db);
+	unit_db_close(db);
 }
 
 int main(void)
