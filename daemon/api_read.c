@@ -146,13 +146,11 @@ int api_plan(struct api_reply *out, const struct api_request *req)
 	sqlite3_stmt *st;
 	int rc, ret = 0;
 
-	st = db_stmt(req->db, PLAN_SQL " WHERE p.name = ?", "s", req->params[0]);
-	if (!st)
-		return -1;
-	rc = db_step(req->db, st);
-	if (rc == 1)
+	rc = db_first(req->db, &st, PLAN_SQL " WHERE p.name = ?", "s", req->params[0]);
+	if (rc == 1) {
 		ret = plan_object(sb, req->db, st);
-	db_done(st);
+		db_done(st);
+	}
 	if (rc == 0)
 		return api_error(out, 404, "no such plan: %s", req->params[0]);
 	if (rc < 0 || ret < 0)
@@ -217,19 +215,16 @@ int api_stage(struct api_reply *out, const struct api_request *req)
 	rc = api_find_plan(out, db, req->params[0], &plan_id);
 	if (rc <= 0)
 		return rc;
-	st = db_stmt(db, STAGE_SQL("_commits") " WHERE s.plan_id = ? AND s.name = ?",
-		     "ls", plan_id, req->params[1]);
-	if (!st)
-		return -1;
-	rc = db_step(db, st);
+	rc = db_first(db, &st, STAGE_SQL("_commits") " WHERE s.plan_id = ? AND s.name = ?",
+		      "ls", plan_id, req->params[1]);
 	if (rc == 1) {
 		stage_id = sqlite3_column_int64(st, 0);
 		run_id = sqlite3_column_int64(st, 1);
 		base_id = sqlite3_column_int64(st, 2);
 		json_ch(sb, '{');
 		json_fields(sb, st);
+		db_done(st);
 	}
-	db_done(st);
 	if (rc == 0)
 		return api_error(out, 404, "no stage %s in plan %s", req->params[1],
 				 req->params[0]);
@@ -523,15 +518,14 @@ int api_run(struct api_reply *out, const struct api_request *req)
 {
 	long long id = api_param_id(req, 0);
 	struct strbuf *sb = api_begin_json(out);
-	sqlite3_stmt *st = db_stmt(req->db, RUN_SQL " WHERE r.id = ?", "l", id);
+	sqlite3_stmt *st;
 	int rc, ret = 0;
 
-	if (!st)
-		return -1;
-	rc = db_step(req->db, st);
-	if (rc == 1)
+	rc = db_first(req->db, &st, RUN_SQL " WHERE r.id = ?", "l", id);
+	if (rc == 1) {
 		ret = run_object(sb, req->db, st);
-	db_done(st);
+		db_done(st);
+	}
 	if (rc == 0)
 		return api_error(out, 404, "no such run: %lld", id);
 	if (rc < 0 || ret < 0)
@@ -988,18 +982,15 @@ int api_bisection(struct api_reply *out, const struct api_request *req)
 	sqlite3_stmt *st;
 	int rc, ret = -1;
 
-	st = db_stmt(req->db, BISECTION_SQL " WHERE b.id = ?", "l", id);
-	if (!st)
-		return -1;
-	rc = db_step(req->db, st);
+	rc = db_first(req->db, &st, BISECTION_SQL " WHERE b.id = ?", "l", id);
 	if (rc == 1) {
 		json_ch(sb, '{');
 		if (bisection_fields(sb, req->db, st) < 0)
 			rc = -1;
 		culprit = db_col_dup(st, B_CULPRIT);
 		tests = db_col_dup(st, B_TESTS);
+		db_done(st);
 	}
-	db_done(st);
 	if (rc == 0)
 		return api_error(out, 404, "no such bisection: %lld", id);
 	if (rc < 0)

@@ -169,13 +169,10 @@ static int stage_summary(struct strbuf *b, const struct api_request *req,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = db_stmt(req->db, "SELECT coalesce(head, '-'), stack_state, coalesce("
-		     "stack_detail, ''), verdict, coalesce(run_id, 0),"
-		     " coalesce(baseline_run_id, 0), branch FROM stages WHERE id = ?",
-		     "l", stage_id);
-	if (!st)
-		return -1;
-	rc = db_step(req->db, st);
+	rc = db_first(req->db, &st, "SELECT coalesce(head, '-'), stack_state, coalesce("
+		      "stack_detail, ''), verdict, coalesce(run_id, 0),"
+		      " coalesce(baseline_run_id, 0), branch FROM stages WHERE id = ?",
+		      "l", stage_id);
 	if (rc == 1) {
 		strbuf_adds(b, "<p>branch <code>");
 		plain_html_escape(b, db_col_text(st, 6));
@@ -196,8 +193,8 @@ static int stage_summary(struct strbuf *b, const struct api_request *req,
 		strbuf_adds(b, "\">JSON</a></p>\n");
 		*run_id = sqlite3_column_int64(st, 4);
 		*base_id = sqlite3_column_int64(st, 5);
+		db_done(st);
 	}
-	db_done(st);
 	return rc < 0 ? -1 : 0;
 }
 
