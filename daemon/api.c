@@ -124,10 +124,6 @@ int api_in_list(const char *const *list, const char *s)
 	return 0;
 }
 
-const char *const api_run_states[] = {
-	"queued", "running", "done", "canceled", "superseded", NULL
-};
-
 /* --- lookups -------------------------------------------------------------------- */
 
 int api_find_plan(struct api_reply *out, struct db *db, const char *name,

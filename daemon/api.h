@@ -139,7 +139,4 @@ long long api_param_id(const struct api_request *req, size_t i);
 /* 1 if s is one of the strings of the NULL-terminated list, else 0. */
 int api_in_list(const char *const *list, const char *s);
 
-/* The states of a run (runs.state), NULL-terminated. */
-extern const char *const api_run_states[];
-
 #endif

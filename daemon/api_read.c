@@ -18,6 +18,7 @@
 #include "api_read.h"
 #include "json.h"
 #include "wrapper.h"
+#include "states.h"
 #include "banned.h"
 
 #define RUNS_LIMIT_MAX 500
@@ -504,7 +505,7 @@ int api_runs(struct api_reply *out, const struct api_request *req)
 	rc = list_filters(out, req, &plan_id, &stage_id, &limit, 50);
 	if (rc <= 0)
 		return rc;
-	if (state && !api_in_list(api_run_states, state))
+	if (state && !api_in_list(run_state_names, state))
 		return api_error(out, 400, "state must be one of queued, running, done,"
 				 " canceled, superseded");
 	st = db_stmt(req->db, RUN_SQL " WHERE (?1 IS NULL OR r.plan_id = ?1)"

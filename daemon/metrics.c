@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "metrics.h"
+#include "states.h"
 #include "banned.h"
 
 /* A label value: backslash, double quote and newline escaped. */
@@ -81,13 +82,6 @@ static int step_durations(struct strbuf *out, struct db *db)
 
 int metrics_append(struct strbuf *out, struct db *db)
 {
-	static const char *const verdicts[] = {
-		"green", "red", "error", "queued", "running", "waiting", "unknown", NULL
-	};
-	static const char *const bstates[] = {
-		"requested", "confirming", "searching", "verifying", "found",
-		"inconclusive", "flaky", "not-reproduced", "canceled", "error", NULL
-	};
 	long long n = 0;
 	int ret = 0;
 
@@ -97,12 +91,15 @@ int metrics_append(struct strbuf *out, struct db *db)
 	strbuf_addf(out, "# HELP kstage_queue_length Runs waiting for a slot.\n"
 		    "# TYPE kstage_queue_length gauge\nkstage_queue_length %lld\n", n);
 	ret |= grouped(out, db, "kstage_runs", "state", "Runs by state.",
-		       "SELECT state, count(*) FROM runs GROUP BY state", api_run_states);
+		       "SELECT state, count(*) FROM runs GROUP BY state",
+		       run_state_names);
 	ret |= step_durations(out, db);
 	ret |= grouped(out, db, "kstage_bisections", "state", "Bisections by state.",
-		       "SELECT state, count(*) FROM bisections GROUP BY state", bstates);
+		       "SELECT state, count(*) FROM bisections GROUP BY state",
+		       bisection_state_names);
 	ret |= grouped(out, db, "kstage_stages", "verdict", "Stages by verdict.",
-		       "SELECT verdict, count(*) FROM stages GROUP BY verdict", verdicts);
+		       "SELECT verdict, count(*) FROM stages GROUP BY verdict",
+		       stage_verdict_names);
 	n = 0;
 	if (db_get_int(db, &n, "SELECT coalesce(max(id), 0) FROM events", NULL) < 0)
 		ret = -1;

@@ -22,8 +22,9 @@ static const char *const change_kind_names[] = {
 static const char *const bisect_mark_names[] = {
 	"untested", "pending", "good", "bad", "skip",
 };
-static const char *const run_state_names[] = {
+const char *const run_state_names[] = {
 	"queued", "running", "done", "canceled", "superseded",
+	NULL,
 };
 static const char *const run_verdict_names[] = {
 	"pass", "fail", "error",
@@ -34,12 +35,14 @@ static const char *const run_reason_names[] = {
 static const char *const step_state_names[] = {
 	"pending", "running", "ok", "failed", "timeout", "error", "skipped",
 };
-static const char *const stage_verdict_names[] = {
+const char *const stage_verdict_names[] = {
 	"unknown", "queued", "running", "waiting", "green", "red", "error",
+	NULL,
 };
-static const char *const bisection_state_names[] = {
+const char *const bisection_state_names[] = {
 	"requested", "confirming", "searching", "verifying", "found",
 	"inconclusive", "flaky", "not-reproduced", "canceled", "error",
+	NULL,
 };
 static const char *const bisect_phase_names[] = {
 	"confirm", "search", "verify",

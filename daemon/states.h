@@ -189,6 +189,11 @@ DECLARE_NAMES(bisection_state, enum bisection_state);
 DECLARE_NAMES(bisect_phase, enum bisect_phase);
 DECLARE_NAMES(gate_state, enum gate_state);
 
+/* Name tables the readers list (NULL-terminated, in enum order). */
+extern const char *const run_state_names[];
+extern const char *const stage_verdict_names[];
+extern const char *const bisection_state_names[];
+
 /*
  * The generic halves, for the name tables of other modules: the name of
  * value v in names[0..n) ("unknown" if out of range), and the index of s in it
