@@ -553,6 +553,135 @@ static int get_array(struct jctx *c, json_t *obj, const char *path,
 	return -1;
 }
 
+/*
+ * "steps": 1 to 32 steps with distinct names.  p->steps grows one entry
+ * at a time: profile_free() also frees a step that failed halfway.
+ */
+static int parse_steps(struct jctx *c, json_t *root, const char *dir,
+		       struct profile *p)
+{
+	json_t *steps;
+	size_t i, j;
+
+	if (get_array(c, root, "", "steps", 32, &steps) < 0)
+		return -1;
+	if (!steps || json_array_size(steps) == 0)
+		return jfail(c, steps ? "steps" : "",
+			     "a profile needs at least one step");
+	p->steps = xcalloc(json_array_size(steps), sizeof(*p->steps));
+	for (i = 0; i < json_array_size(steps); i++) {
+		char *sp = subi("steps", i);
+		int r = parse_step(c, json_array_get(steps, i), sp, dir,
+				   &p->steps[i]);
+
+		p->nr_steps = i + 1;
+		for (j = 0; r == 0 && j < i; j++)
+			if (!strcmp(p->steps[j].name, p->steps[i].name))
+				r = jfail(c, sp, "duplicate step name \"%s\"",
+					  p->steps[i].name);
+		free(sp);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * "env": up to 128 variables for the steps, kept as "KEY=VALUE".  The
+ * KSTAGE_RUN* names are the daemon's own: the executor sets them.
+ */
+static int parse_env(struct jctx *c, json_t *root, struct profile *p)
+{
+	json_t *env = json_object_get(root, "env");
+	const char *key;
+	json_t *v;
+
+	if (!env)
+		return 0;
+	if (!json_is_object(env) || json_object_size(env) > 128)
+		return jfail(c, "env",
+			     "expected an object of at most 128 strings");
+	p->env = xcalloc(json_object_size(env) + 1, sizeof(char *));
+	json_object_foreach(env, key, v) {
+		struct strbuf kv = STRBUF_INIT;
+		char *ep = sub("env", key);
+
+		if (!valid_env_key(key) || !strncmp(key, "KSTAGE_RUN", 10)) {
+			jfail(c, ep, "not a valid variable name ([A-Z0-9_], not KSTAGE_RUN*)");
+			free(ep);
+			return -1;
+		}
+		if (!json_is_string(v) || strlen(json_string_value(v)) !=
+		    json_string_length(v)) {
+			jfail(c, ep, "expected a string");
+			free(ep);
+			return -1;
+		}
+		free(ep);
+		strbuf_addf(&kv, "%s=%s", key, json_string_value(v));
+		p->env[p->nr_env++] = strbuf_detach(&kv);
+	}
+	return 0;
+}
+
+/*
+ * "known_failures": up to 1024 entries.  Their "until" stage names are
+ * checked by the plan, which knows the stages.
+ */
+static int parse_known_failures(struct jctx *c, json_t *root,
+				struct profile *p)
+{
+	json_t *known;
+	size_t i;
+
+	if (get_array(c, root, "", "known_failures", 1024, &known) < 0)
+		return -1;
+	if (!known)
+		return 0;
+	p->known = xcalloc(json_array_size(known) + 1, sizeof(*p->known));
+	for (i = 0; i < json_array_size(known); i++) {
+		char *kp = subi("known_failures", i);
+		int r = parse_known(c, json_array_get(known, i), kp,
+				    &p->known[i]);
+
+		p->nr_known = i + 1;
+		free(kp);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * "inputs": up to 64 files or directories, relative to dir, that count in
+ * the digest.  *paths and *nr grow as they are read; the caller frees
+ * them, after an error too.
+ */
+static int parse_inputs(struct jctx *c, json_t *root, const char *dir,
+			char ***paths, size_t *nr)
+{
+	json_t *inputs;
+	size_t i;
+
+	if (get_array(c, root, "", "inputs", 64, &inputs) < 0)
+		return -1;
+	if (!inputs)
+		return 0;
+	*paths = xcalloc(json_array_size(inputs) + 1, sizeof(char *));
+	for (i = 0; i < json_array_size(inputs); i++) {
+		json_t *a = json_array_get(inputs, i);
+
+		if (!json_is_string(a)) {
+			char *ip = subi("inputs", i);
+			jfail(c, ip, "expected a path");
+			free(ip);
+			return -1;
+		}
+		(*paths)[(*nr)++] = abs_join(dir, json_string_value(a));
+	}
+	return 0;
+}
+
 struct profile *profile_load(const char *path, char **err)
 {
 	static const char *const keys[] = {
@@ -562,7 +691,7 @@ struct profile *profile_load(const char *path, char **err)
 	struct strbuf text = STRBUF_INIT;
 	struct jctx c = { .err = err };
 	struct profile *p = xcalloc(1, sizeof(*p));
-	json_t *root, *steps, *env, *known, *inputs;
+	json_t *root;
 	char **input_paths = NULL;
 	size_t nr_inputs = 0;
 	char *dir = path_dirname(path);
@@ -588,93 +717,11 @@ struct profile *profile_load(const char *path, char **err)
 	    get_uint(&c, root, "", "log_max", 1, 4096, &log_mb) < 0)
 		goto fail;
 	p->log_max = (size_t)log_mb << 20;
-
-	if (get_array(&c, root, "", "steps", 32, &steps) < 0)
+	if (parse_steps(&c, root, dir, p) < 0 ||
+	    parse_env(&c, root, p) < 0 ||
+	    parse_known_failures(&c, root, p) < 0 ||
+	    parse_inputs(&c, root, dir, &input_paths, &nr_inputs) < 0)
 		goto fail;
-	if (!steps || json_array_size(steps) == 0) {
-		jfail(&c, steps ? "steps" : "", "a profile needs at least one step");
-		goto fail;
-	}
-	p->steps = xcalloc(json_array_size(steps), sizeof(*p->steps));
-	for (i = 0; i < json_array_size(steps); i++) {
-		char *sp = subi("steps", i);
-		size_t j;
-		int r = parse_step(&c, json_array_get(steps, i), sp, dir,
-				   &p->steps[i]);
-
-		p->nr_steps = i + 1;
-		for (j = 0; r == 0 && j < i; j++)
-			if (!strcmp(p->steps[j].name, p->steps[i].name))
-				r = jfail(&c, sp, "duplicate step name \"%s\"",
-					  p->steps[i].name);
-		free(sp);
-		if (r < 0)
-			goto fail;
-	}
-
-	env = json_object_get(root, "env");
-	if (env) {
-		const char *key;
-		json_t *v;
-
-		if (!json_is_object(env) || json_object_size(env) > 128) {
-			jfail(&c, "env", "expected an object of at most 128 strings");
-			goto fail;
-		}
-		p->env = xcalloc(json_object_size(env) + 1, sizeof(char *));
-		json_object_foreach(env, key, v) {
-			struct strbuf kv = STRBUF_INIT;
-			char *ep = sub("env", key);
-
-			if (!valid_env_key(key) || !strncmp(key, "KSTAGE_RUN", 10)) {
-				jfail(&c, ep, "not a valid variable name ([A-Z0-9_], not KSTAGE_RUN*)");
-				free(ep);
-				goto fail;
-			}
-			if (!json_is_string(v) || strlen(json_string_value(v)) !=
-			    json_string_length(v)) {
-				jfail(&c, ep, "expected a string");
-				free(ep);
-				goto fail;
-			}
-			free(ep);
-			strbuf_addf(&kv, "%s=%s", key, json_string_value(v));
-			p->env[p->nr_env++] = strbuf_detach(&kv);
-		}
-	}
-
-	if (get_array(&c, root, "", "known_failures", 1024, &known) < 0)
-		goto fail;
-	if (known) {
-		p->known = xcalloc(json_array_size(known) + 1, sizeof(*p->known));
-		for (i = 0; i < json_array_size(known); i++) {
-			char *kp = subi("known_failures", i);
-			int r = parse_known(&c, json_array_get(known, i), kp,
-					    &p->known[i]);
-
-			p->nr_known = i + 1;
-			free(kp);
-			if (r < 0)
-				goto fail;
-		}
-	}
-
-	if (get_array(&c, root, "", "inputs", 64, &inputs) < 0)
-		goto fail;
-	if (inputs) {
-		input_paths = xcalloc(json_array_size(inputs) + 1, sizeof(char *));
-		for (i = 0; i < json_array_size(inputs); i++) {
-			json_t *a = json_array_get(inputs, i);
-
-			if (!json_is_string(a)) {
-				char *ip = subi("inputs", i);
-				jfail(&c, ip, "expected a path");
-				free(ip);
-				goto fail;
-			}
-			input_paths[nr_inputs++] = abs_join(dir, json_string_value(a));
-		}
-	}
 	profile_digest(p, root, input_paths, nr_inputs);
 	for (i = 0; i < nr_inputs; i++)
 		free(input_paths[i]);
@@ -779,6 +826,134 @@ static int parse_stage(struct jctx *c, json_t *v, const char *path,
 	return 0;
 }
 
+/*
+ * The plan's own names: a valid plan name, a base revision in plain
+ * revision characters (letters, digits, . _ - / + ~ ^) and, when given,
+ * an integration branch that config_valid_branch() accepts.
+ */
+static int check_plan_names(struct jctx *c, const struct plan_def *plan)
+{
+	if (!config_valid_name(plan->name))
+		return jfail(c, "name", "\"%s\" is not a valid plan name",
+			     plan->name);
+	if (!*plan->base || strlen(plan->base) > 200 ||
+	    strspn(plan->base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789._-/+~^") != strlen(plan->base))
+		return jfail(c, "base", "\"%s\" is not a valid revision",
+			     plan->base);
+	if (plan->integration && !config_valid_branch(plan->integration))
+		return jfail(c, "integration", "\"%s\" is not a valid branch name",
+			     plan->integration);
+	return 0;
+}
+
+/* Stage i against the stages before it: names and branches are unique. */
+static int check_stage_unique(struct jctx *c, const struct plan_def *plan,
+			      size_t i, const char *path)
+{
+	const struct stage_def *s = &plan->stages[i];
+	size_t j;
+
+	for (j = 0; j < i; j++) {
+		if (!strcmp(plan->stages[j].name, s->name))
+			return jfail(c, path, "duplicate stage name \"%s\"",
+				     s->name);
+		if (!strcmp(plan->stages[j].branch, s->branch))
+			return jfail(c, path,
+				     "branch \"%s\" is already stage \"%s\"",
+				     s->branch, plan->stages[j].name);
+	}
+	return 0;
+}
+
+/*
+ * "stages": 1 to 256 stages.  Each one is checked against those before it
+ * as soon as it is read, so errors come in the order of the file.
+ * plan->stages grows one entry at a time: plan_def_free() also frees a
+ * stage that failed halfway.
+ */
+static int parse_stages(struct jctx *c, json_t *root, struct plan_def *plan)
+{
+	json_t *stages;
+	size_t i;
+
+	if (get_array(c, root, "", "stages", 256, &stages) < 0)
+		return -1;
+	if (!stages || json_array_size(stages) == 0)
+		return jfail(c, stages ? "stages" : "",
+			     "a plan needs at least one stage");
+	plan->stages = xcalloc(json_array_size(stages), sizeof(*plan->stages));
+	for (i = 0; i < json_array_size(stages); i++) {
+		char *sp = subi("stages", i);
+		int r = parse_stage(c, json_array_get(stages, i), sp,
+				    &plan->stages[i]);
+
+		plan->nr_stages = i + 1;
+		if (r == 0)
+			r = check_stage_unique(c, plan, i, sp);
+		free(sp);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * "profile": the profile file, relative to the plan's directory.  Its
+ * errors name the profile file; the line of the plan that pulled it in
+ * is added, since one profile may serve several plans.
+ */
+static int load_plan_profile(struct jctx *c, struct plan_def *plan,
+			     const char *dir, const char *profile)
+{
+	char *ppath = path_join(dir, profile);
+	char *perr = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	long off;
+	int line = 0, col = 0;
+
+	plan->profile = profile_load(ppath, &perr);
+	free(ppath);
+	if (plan->profile)
+		return 0;
+	off = locate_at(c->text, c->len, 0, "profile");
+	line_col(c, off, &line, &col);
+	strbuf_addf(&sb, "%s\n  (profile of plan %s:%d:%d)", perr, c->file,
+		    line, col);
+	free(perr);
+	*c->err = strbuf_detach(&sb);
+	return -1;
+}
+
+/*
+ * The "until" of each known failure of the plan's profile: a profile
+ * knows no stages, so each plan that uses it checks the names against
+ * its own.
+ */
+static int check_known_until(struct jctx *c, const struct plan_def *plan)
+{
+	const struct profile *p = plan->profile;
+	size_t i, j;
+
+	for (i = 0; i < p->nr_known; i++) {
+		const char *until = p->known[i].until;
+
+		for (j = 0; until && j < plan->nr_stages; j++)
+			if (!strcmp(plan->stages[j].name, until))
+				break;
+		if (until && j == plan->nr_stages) {
+			struct strbuf sb = STRBUF_INIT;
+
+			strbuf_addf(&sb, "%s: known_failures[%zu].until: no stage "
+				    "\"%s\" in plan %s", p->path, i, until,
+				    c->file);
+			*c->err = strbuf_detach(&sb);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct plan_def *plan_def_load(const char *path, char **err)
 {
 	static const char *const keys[] = {
@@ -790,8 +965,7 @@ struct plan_def *plan_def_load(const char *path, char **err)
 	struct plan_def *plan = xcalloc(1, sizeof(*plan));
 	char *dir = path_dirname(path);
 	char *repo = NULL, *profile = NULL, *desc = NULL;
-	json_t *root, *stages;
-	size_t i, j;
+	json_t *root;
 
 	*err = NULL;
 	plan->path = xstrdup(path);
@@ -804,87 +978,15 @@ struct plan_def *plan_def_load(const char *path, char **err)
 	    get_string(&c, root, "", "base", 1, &plan->base) < 0 ||
 	    get_string(&c, root, "", "integration", 0, &plan->integration) < 0 ||
 	    get_string(&c, root, "", "description", 0, &desc) < 0 ||
-	    get_string(&c, root, "", "profile", 1, &profile) < 0)
+	    get_string(&c, root, "", "profile", 1, &profile) < 0 ||
+	    check_plan_names(&c, plan) < 0)
 		goto fail;
-	if (!config_valid_name(plan->name)) {
-		jfail(&c, "name", "\"%s\" is not a valid plan name", plan->name);
-		goto fail;
-	}
-	if (!*plan->base || strlen(plan->base) > 200 ||
-	    strspn(plan->base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			       "0123456789._-/+~^") != strlen(plan->base)) {
-		jfail(&c, "base", "\"%s\" is not a valid revision", plan->base);
-		goto fail;
-	}
-	if (plan->integration && !config_valid_branch(plan->integration)) {
-		jfail(&c, "integration", "\"%s\" is not a valid branch name",
-		      plan->integration);
-		goto fail;
-	}
 	plan->repo = abs_join(dir, repo);
-
-	if (get_array(&c, root, "", "stages", 256, &stages) < 0)
+	/* Keep this order: it decides which error a file with several gets. */
+	if (parse_stages(&c, root, plan) < 0 ||
+	    load_plan_profile(&c, plan, dir, profile) < 0 ||
+	    check_known_until(&c, plan) < 0)
 		goto fail;
-	if (!stages || json_array_size(stages) == 0) {
-		jfail(&c, stages ? "stages" : "", "a plan needs at least one stage");
-		goto fail;
-	}
-	plan->stages = xcalloc(json_array_size(stages), sizeof(*plan->stages));
-	for (i = 0; i < json_array_size(stages); i++) {
-		char *sp = subi("stages", i);
-		int r = parse_stage(&c, json_array_get(stages, i), sp,
-				    &plan->stages[i]);
-
-		plan->nr_stages = i + 1;
-		for (j = 0; r == 0 && j < i; j++) {
-			if (!strcmp(plan->stages[j].name, plan->stages[i].name))
-				r = jfail(&c, sp, "duplicate stage name \"%s\"",
-					  plan->stages[i].name);
-			else if (!strcmp(plan->stages[j].branch, plan->stages[i].branch))
-				r = jfail(&c, sp, "branch \"%s\" is already stage \"%s\"",
-					  plan->stages[i].branch, plan->stages[j].name);
-		}
-		free(sp);
-		if (r < 0)
-			goto fail;
-	}
-
-	{
-		char *ppath = path_join(dir, profile);
-		char *perr = NULL;
-
-		plan->profile = profile_load(ppath, &perr);
-		free(ppath);
-		if (!plan->profile) {
-			/* Say which plan pulled the profile in. */
-			struct strbuf sb = STRBUF_INIT;
-			long off = locate_at(c.text, c.len, 0, "profile");
-			int line = 0, col = 0;
-
-			line_col(&c, off, &line, &col);
-			strbuf_addf(&sb, "%s\n  (profile of plan %s:%d:%d)", perr,
-				    path, line, col);
-			free(perr);
-			*err = strbuf_detach(&sb);
-			goto fail;
-		}
-	}
-	for (i = 0; i < plan->profile->nr_known; i++) {
-		const char *until = plan->profile->known[i].until;
-
-		for (j = 0; until && j < plan->nr_stages; j++)
-			if (!strcmp(plan->stages[j].name, until))
-				break;
-		if (until && j == plan->nr_stages) {
-			struct strbuf sb = STRBUF_INIT;
-
-			strbuf_addf(&sb, "%s: known_failures[%zu].until: no stage "
-				    "\"%s\" in plan %s", plan->profile->path, i,
-				    until, path);
-			*err = strbuf_detach(&sb);
-			goto fail;
-		}
-	}
 	free(repo);
 	free(profile);
 	free(desc);
@@ -958,6 +1060,87 @@ static int replace_path(struct jctx *c, json_t *root, const char *key,
 	return 0;
 }
 
+/* The data paths, each relative to the config file's directory. */
+static int parse_config_paths(struct jctx *c, json_t *root, const char *dir,
+			      struct kstage_config *cfg)
+{
+	if (replace_path(c, root, "db", dir, &cfg->db) < 0 ||
+	    replace_path(c, root, "artifacts", dir, &cfg->artifacts) < 0 ||
+	    replace_path(c, root, "work", dir, &cfg->work) < 0 ||
+	    replace_path(c, root, "cache", dir, &cfg->cache) < 0 ||
+	    replace_path(c, root, "web_root", dir, &cfg->web_root) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The numbers and switches: slots, jobs, polling, read auth, confirmation
+ * and bisection runs, and the request body cap (given in MiB).
+ */
+static int parse_config_settings(struct jctx *c, json_t *root,
+				 struct kstage_config *cfg)
+{
+	unsigned body_mb = 8;
+
+	if (get_uint(c, root, "", "slots", 1, 64, &cfg->slots) < 0 ||
+	    get_uint(c, root, "", "jobs", 0, 1024, &cfg->jobs) < 0 ||
+	    get_uint(c, root, "", "poll_interval", 0, 86400, &cfg->poll_interval) < 0 ||
+	    get_bool(c, root, "", "read_auth", &cfg->read_auth) < 0 ||
+	    get_uint(c, root, "", "confirm_runs", 0, 20, &cfg->confirm_runs) < 0 ||
+	    get_uint(c, root, "", "bisect_runs", 1, 20, &cfg->bisect_runs) < 0 ||
+	    get_bool(c, root, "", "auto_bisect", &cfg->auto_bisect) < 0 ||
+	    get_uint(c, root, "", "max_body", 1, 1024, &body_mb) < 0)
+		return -1;
+	cfg->max_body = (size_t)body_mb << 20;
+	return 0;
+}
+
+/* "listen" (NULL when absent): ADDRESS:PORT with a port up to 65535. */
+static int check_listen(struct jctx *c, const char *listen)
+{
+	const char *colon;
+
+	if (!listen)
+		return 0;
+	colon = strrchr(listen, ':');
+	/* Port 0: any free port (the daemon prints the one it got). */
+	if (!colon || colon == listen || colon[1] < '0' || colon[1] > '9' ||
+	    atoi(colon + 1) < 0 || atoi(colon + 1) > 65535)
+		return jfail(c, "listen",
+			     "expected \"ADDRESS:PORT\", got \"%s\"", listen);
+	return 0;
+}
+
+/*
+ * "plans": up to 64 plan files, relative to the config file's directory.
+ * cfg->plans grows one entry at a time, so config_free() frees what was
+ * read before an error.
+ */
+static int parse_config_plans(struct jctx *c, json_t *root, const char *dir,
+			      struct kstage_config *cfg)
+{
+	json_t *plans;
+	size_t i;
+
+	if (get_array(c, root, "", "plans", 64, &plans) < 0)
+		return -1;
+	if (!plans)
+		return 0;
+	cfg->plans = xcalloc(json_array_size(plans) + 1, sizeof(char *));
+	for (i = 0; i < json_array_size(plans); i++) {
+		json_t *a = json_array_get(plans, i);
+
+		if (!json_is_string(a)) {
+			char *pp = subi("plans", i);
+			jfail(c, pp, "expected a path to a plan file");
+			free(pp);
+			return -1;
+		}
+		cfg->plans[cfg->nr_plans++] = abs_join(dir, json_string_value(a));
+	}
+	return 0;
+}
+
 struct kstage_config *config_load(const char *path, char **err)
 {
 	static const char *const keys[] = {
@@ -969,10 +1152,8 @@ struct kstage_config *config_load(const char *path, char **err)
 	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
 	struct strbuf text = STRBUF_INIT;
 	struct jctx c = { .err = err };
-	json_t *root = NULL, *plans;
+	json_t *root = NULL;
 	char *dir = NULL, *listen = NULL;
-	unsigned body_mb = 8;
-	size_t i;
 
 	*err = NULL;
 	if (!path) {
@@ -990,52 +1171,20 @@ struct kstage_config *config_load(const char *path, char **err)
 	root = load_json(&c, &text, path);
 	if (!root)
 		goto fail;
+	/* Keep this order: it decides which error a file with several gets. */
 	if (check_keys(&c, root, "", keys) < 0 ||
-	    replace_path(&c, root, "db", dir, &cfg->db) < 0 ||
-	    replace_path(&c, root, "artifacts", dir, &cfg->artifacts) < 0 ||
-	    replace_path(&c, root, "work", dir, &cfg->work) < 0 ||
-	    replace_path(&c, root, "cache", dir, &cfg->cache) < 0 ||
-	    replace_path(&c, root, "web_root", dir, &cfg->web_root) < 0 ||
+	    parse_config_paths(&c, root, dir, cfg) < 0 ||
 	    get_string(&c, root, "", "listen", 0, &listen) < 0 ||
-	    get_uint(&c, root, "", "slots", 1, 64, &cfg->slots) < 0 ||
-	    get_uint(&c, root, "", "jobs", 0, 1024, &cfg->jobs) < 0 ||
-	    get_uint(&c, root, "", "poll_interval", 0, 86400, &cfg->poll_interval) < 0 ||
-	    get_bool(&c, root, "", "read_auth", &cfg->read_auth) < 0 ||
-	    get_uint(&c, root, "", "confirm_runs", 0, 20, &cfg->confirm_runs) < 0 ||
-	    get_uint(&c, root, "", "bisect_runs", 1, 20, &cfg->bisect_runs) < 0 ||
-	    get_bool(&c, root, "", "auto_bisect", &cfg->auto_bisect) < 0 ||
-	    get_uint(&c, root, "", "max_body", 1, 1024, &body_mb) < 0)
+	    parse_config_settings(&c, root, cfg) < 0 ||
+	    check_listen(&c, listen) < 0)
 		goto fail;
-	cfg->max_body = (size_t)body_mb << 20;
 	if (listen) {
-		const char *colon = strrchr(listen, ':');
-
-		/* Port 0: any free port (the daemon prints the one it got). */
-		if (!colon || colon == listen || colon[1] < '0' || colon[1] > '9' ||
-		    atoi(colon + 1) < 0 || atoi(colon + 1) > 65535) {
-			jfail(&c, "listen", "expected \"ADDRESS:PORT\", got \"%s\"", listen);
-			goto fail;
-		}
 		free(cfg->listen);
 		cfg->listen = listen;
 		listen = NULL;
 	}
-	if (get_array(&c, root, "", "plans", 64, &plans) < 0)
+	if (parse_config_plans(&c, root, dir, cfg) < 0)
 		goto fail;
-	if (plans) {
-		cfg->plans = xcalloc(json_array_size(plans) + 1, sizeof(char *));
-		for (i = 0; i < json_array_size(plans); i++) {
-			json_t *a = json_array_get(plans, i);
-
-			if (!json_is_string(a)) {
-				char *pp = subi("plans", i);
-				jfail(&c, pp, "expected a path to a plan file");
-				free(pp);
-				goto fail;
-			}
-			cfg->plans[cfg->nr_plans++] = abs_join(dir, json_string_value(a));
-		}
-	}
 	json_decref(root);
 	strbuf_release(&text);
 	free(dir);
