@@ -11,8 +11,10 @@
 
 CC ?= cc
 PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Deferred (=, not :=): on a fresh machine "make test" installs pkg-config
+# and the libraries (deps) before it compiles, so ask pkg-config then.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla \
@@ -112,6 +114,8 @@ DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk
 DEB_ALL = $(DEB_BUILD) $(DEB_KERNEL) $(DEB_WEB)
+# Wait (up to 10 minutes) for another apt or dpkg to let go of its lock.
+APT = apt-get -o DPkg::Lock::Timeout=600
 
 deps: .deps-stamp
 .deps-stamp: Makefile $(wildcard tests/web/package.json)
@@ -120,13 +124,13 @@ deps: .deps-stamp
 		grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		$(APT) update -qq && DEBIAN_FRONTEND=noninteractive \
+		$(APT) install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 	@# Node.js often comes from elsewhere (with its own npm): only a
 	@# machine without any gets Debian's.
-	@command -v npm >/dev/null || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v npm >/dev/null || { $(APT) update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq nodejs npm >/dev/null; }
 	if [ -f tests/web/package.json ] && [ ! -d tests/web/node_modules/playwright-core ]; then \
 		cd tests/web && npm install --no-audit --no-fund --silent; fi
 	touch $@
