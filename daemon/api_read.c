@@ -495,24 +495,41 @@ static int list_filters(struct api_reply *out, const struct api_request *req,
 	return 1;
 }
 
-int api_runs(struct api_reply *out, const struct api_request *req)
+/*
+ * A list filtered by ?plan=, ?stage=, ?state= (one of states) and
+ * ?limit=: sql binds them as ?1 to ?4.
+ */
+static int filtered_list(struct api_reply *out, const struct api_request *req,
+			 const char *sql, const char *const *states,
+			 const char *key, row_writer fn)
 {
 	const char *state = api_query(req, "state");
 	long long plan_id, stage_id, limit;
-	sqlite3_stmt *st;
 	int rc;
 
 	rc = list_filters(out, req, &plan_id, &stage_id, &limit, 50);
 	if (rc <= 0)
 		return rc;
-	if (state && !api_in_list(run_state_names, state))
-		return api_error(out, 400, "state must be one of queued, running, done,"
-				 " canceled, superseded");
-	st = db_stmt(req->db, RUN_SQL " WHERE (?1 IS NULL OR r.plan_id = ?1)"
-		     " AND (?2 IS NULL OR r.stage_id = ?2) AND (?3 IS NULL OR"
-		     " r.state = ?3) ORDER BY r.id DESC LIMIT ?4", "LLsl", plan_id,
-		     stage_id, state, limit);
-	return reply_list(out, req->db, st, "runs", run_object);
+	if (state && !api_in_list(states, state)) {
+		struct strbuf sb = STRBUF_INIT;
+		const char *const *s;
+
+		for (s = states; *s; s++)
+			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", *s);
+		api_error(out, 400, "state must be one of %s", sb.buf);
+		strbuf_release(&sb);
+		return 0;
+	}
+	return reply_list(out, req->db, db_stmt(req->db, sql, "LLsl", plan_id,
+						 stage_id, state, limit), key, fn);
+}
+
+int api_runs(struct api_reply *out, const struct api_request *req)
+{
+	return filtered_list(out, req, RUN_SQL " WHERE (?1 IS NULL OR"
+			     " r.plan_id = ?1) AND (?2 IS NULL OR r.stage_id = ?2)"
+			     " AND (?3 IS NULL OR r.state = ?3) ORDER BY r.id DESC"
+			     " LIMIT ?4", run_state_names, "runs", run_object);
 }
 
 int api_run(struct api_reply *out, const struct api_request *req)
@@ -768,17 +785,11 @@ static int bisection_summary(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 
 int api_bisections(struct api_reply *out, const struct api_request *req)
 {
-	long long plan_id, stage_id, limit;
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = list_filters(out, req, &plan_id, &stage_id, &limit, 50);
-	if (rc <= 0)
-		return rc;
-	st = db_stmt(req->db, BISECTION_SQL " WHERE (?1 IS NULL OR b.plan_id = ?1)"
-		     " AND (?2 IS NULL OR b.stage_id = ?2) ORDER BY b.id DESC LIMIT ?3",
-		     "LLl", plan_id, stage_id, limit);
-	return reply_list(out, req->db, st, "bisections", bisection_summary);
+	return filtered_list(out, req, BISECTION_SQL " WHERE (?1 IS NULL OR"
+			     " b.plan_id = ?1) AND (?2 IS NULL OR b.stage_id = ?2)"
+			     " AND (?3 IS NULL OR b.state = ?3) ORDER BY b.id DESC"
+			     " LIMIT ?4", bisection_state_names, "bisections",
+			     bisection_summary);
 }
 
 /*

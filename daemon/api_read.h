@@ -28,7 +28,7 @@ api_fn api_runs;		/* GET /api/v1/runs?plan=&stage=&state=&limit= */
 api_fn api_run;			/* GET /api/v1/runs/{id} */
 api_fn api_run_results;		/* GET /api/v1/runs/{id}/results */
 api_fn api_run_artifacts;	/* GET /api/v1/runs/{id}/artifacts */
-api_fn api_bisections;		/* GET /api/v1/bisections?plan=&stage=&limit= */
+api_fn api_bisections;		/* GET /api/v1/bisections?plan=&stage=&state=&limit= */
 api_fn api_bisection;		/* GET /api/v1/bisections/{id} */
 
 #endif

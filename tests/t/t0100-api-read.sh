@@ -178,6 +178,11 @@ test_expect_success 'no response is over 16 MiB: a bigger file comes in parts' '
 test_expect_success 'a bisection: culprit, commits, steps, log excerpts' '
 	api "/api/v1/bisections?plan=demo&stage=two" > bl.json &&
 	jq -e ".bisections | length >= 1" bl.json &&
+	api "/api/v1/bisections?state=found" > bf.json &&
+	jq -e "(.bisections | length) >= 1 and
+		(.bisections | map(.state == \"found\") | all)" bf.json &&
+	api "/api/v1/bisections?state=canceled" > bc.json &&
+	jq -e ".bisections | map(.state == \"canceled\") | all" bc.json &&
 	bid=$(jq ".bisections[0].id" bl.json) &&
 	api /api/v1/bisections/$bid > b.json &&
 	test "$(api_code)" = 200 &&

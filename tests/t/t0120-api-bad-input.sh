@@ -110,6 +110,8 @@ test_expect_success 'malformed names and ids in the path or the query: 400' '
 	expect_code 400 "/api/v1/runs?limit=501" &&
 	expect_code 400 "/api/v1/runs?limit=ten" &&
 	expect_code 400 "/api/v1/runs?state=bogus" &&
+	expect_code 400 "/api/v1/bisections?state=bogus" &&
+	grep "one of requested, confirming" "$TRASH/body" &&
 	expect_code 400 "/api/v1/runs?stage=two" &&
 	expect_code 400 /api/v1/plans/demo/history &&
 	expect_code 400 "/api/v1/events?since=x" &&
