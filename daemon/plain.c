@@ -4,6 +4,7 @@
  * Every text from the database or the request goes through
  * plain_html_escape(); the pages refresh themselves every 15 seconds.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include "plain.h"
@@ -34,6 +35,38 @@ static void html_head(struct strbuf *out, const char *title)
 		    "border-bottom:1px solid #ddd;text-align:left}"
 		    ".green{color:#080}.red{color:#c00;font-weight:bold}"
 		    ".error{color:#a50}code{font-size:90%}</style></head><body>\n");
+}
+
+/*
+ * Append HTML: fmt is markup, and every %s argument is text, escaped.
+ * Understands %s, %d, %lld and %%; checked by the compiler as printf.
+ */
+static void html_addf(struct strbuf *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void html_addf(struct strbuf *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	while (*fmt) {
+		size_t n = strcspn(fmt, "%");
+
+		strbuf_add(out, fmt, n);
+		fmt += n;
+		if (!*fmt)
+			break;
+		if (!strncmp(fmt, "%s", 2))
+			plain_html_escape(out, va_arg(ap, const char *));
+		else if (!strncmp(fmt, "%d", 2))
+			strbuf_addf(out, "%d", va_arg(ap, int));
+		else if (!strncmp(fmt, "%lld", 4))
+			strbuf_addf(out, "%lld", va_arg(ap, long long));
+		else
+			strbuf_addch(out, '%');
+		fmt += !strncmp(fmt, "%lld", 4) ? 4 : 2;
+	}
+	va_end(ap);
 }
 
 static void html_cell(struct strbuf *out, const char *text, const char *cls)
@@ -174,23 +207,12 @@ static int stage_summary(struct strbuf *b, const struct api_request *req,
 		      " coalesce(baseline_run_id, 0), branch FROM stages WHERE id = ?",
 		      "l", stage_id);
 	if (rc == 1) {
-		strbuf_adds(b, "<p>branch <code>");
-		plain_html_escape(b, db_col_text(st, 6));
-		strbuf_adds(b, "</code> at <code>");
-		plain_html_escape(b, db_col_text(st, 0));
-		strbuf_adds(b, "</code>, stack ");
-		plain_html_escape(b, db_col_text(st, 1));
-		strbuf_addch(b, ' ');
-		plain_html_escape(b, db_col_text(st, 2));
-		strbuf_adds(b, ", verdict <b class=\"");
-		plain_html_escape(b, db_col_text(st, 3));
-		strbuf_adds(b, "\">");
-		plain_html_escape(b, db_col_text(st, 3));
-		strbuf_adds(b, "</b> &mdash; <a href=\"/api/v1/plans/");
-		plain_html_escape(b, req->params[0]);
-		strbuf_adds(b, "/stages/");
-		plain_html_escape(b, req->params[1]);
-		strbuf_adds(b, "\">JSON</a></p>\n");
+		html_addf(b, "<p>branch <code>%s</code> at <code>%s</code>, stack %s %s,"
+			  " verdict <b class=\"%s\">%s</b> &mdash; <a href=\"/api/v1/"
+			  "plans/%s/stages/%s\">JSON</a></p>\n", db_col_text(st, 6),
+			  db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
+			  db_col_text(st, 3), db_col_text(st, 3), req->params[0],
+			  req->params[1]);
 		*run_id = sqlite3_column_int64(st, 4);
 		*base_id = sqlite3_column_int64(st, 5);
 		db_done(st);
