@@ -55,12 +55,12 @@ struct loop {
 	struct bisect_env bisect;
 };
 
-static int plan_changed(struct loop *e, struct plan_entry *pe);
+static int plan_changed(struct loop *lp, struct plan_entry *pe);
 
 /* --- passes ------------------------------------------------------------------- */
 
 /* Queue a full run of the stage's head unless one exists already. */
-static int want_run(struct loop *e, struct plan_entry *pe, long long stage_id,
+static int want_run(struct loop *lp, struct plan_entry *pe, long long stage_id,
 		    size_t idx, const struct stack_entry *se)
 {
 	struct run_request req = { 0 };
@@ -70,7 +70,7 @@ static int want_run(struct loop *e, struct plan_entry *pe, long long stage_id,
 
 	git_oid_tostr(head, sizeof(head), &se->head);
 	git_oid_tostr(tree, sizeof(tree), &se->tree);
-	rc = db_get_int(e->db, &have, "SELECT id FROM runs WHERE stage_id = ?"
+	rc = db_get_int(lp->db, &have, "SELECT id FROM runs WHERE stage_id = ?"
 			" AND commit_id = ? AND profile_digest = ? AND tests IS NULL"
 			" AND state IN ('queued', 'running', 'done') LIMIT 1", "lss",
 			stage_id, head, pe->def->profile->digest);
@@ -85,7 +85,7 @@ static int want_run(struct loop *e, struct plan_entry *pe, long long stage_id,
 	req.reason = REASON_CHANGE;
 	req.priority = PRIO_STAGE;
 	req.supersede = 1;
-	id = queue_add(e->db, &req, &reused);
+	id = queue_add(lp->db, &req, &reused);
 	if (id < 0)
 		return -1;
 	info("plan %s: stage %zu %s at %.12s: run %lld %s", pe->def->name, idx,
@@ -94,32 +94,32 @@ static int want_run(struct loop *e, struct plan_entry *pe, long long stage_id,
 }
 
 /* Store each stage's head and queue runs for the new ones. */
-static int store_stack(struct loop *e, struct plan_entry *pe,
+static int store_stack(struct loop *lp, struct plan_entry *pe,
 		       const struct stack *st)
 {
 	size_t i;
 
 	for (i = 0; i < st->nr; i++) {
 		const struct stack_entry *se = &st->v[i];
-		long long sid = stages_id_at(e->db, pe->id, i);
+		long long sid = stages_id_at(lp->db, pe->id, i);
 		int changed = 0;
 
 		if (!sid)
 			return error("plan %s: stage %zu is not in the database",
 				     pe->def->name, i);
-		if (stages_set_head(e->db, pe->id, sid, se, &changed) < 0)
+		if (stages_set_head(lp->db, pe->id, sid, se, &changed) < 0)
 			return -1;
 		if (changed)
 			info("plan %s: stage %zu %s: %s%s%s", pe->def->name, i,
 			     se->name, se->resolved ? "new head" : "missing",
 			     se->detail[0] ? ", " : "", se->detail);
-		if (se->resolved && want_run(e, pe, sid, i, se) < 0)
+		if (se->resolved && want_run(lp, pe, sid, i, se) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int pass_plan(struct loop *e, struct plan_entry *pe)
+static int pass_plan(struct loop *lp, struct plan_entry *pe)
 {
 	git_repository *repo = NULL;
 	struct stack st = STACK_INIT;
@@ -134,43 +134,43 @@ static int pass_plan(struct loop *e, struct plan_entry *pe)
 		free(err);
 		goto out;
 	}
-	if (store_stack(e, pe, &st) < 0)
+	if (store_stack(lp, pe, &st) < 0)
 		goto out;
-	ret = plan_changed(e, pe);
+	ret = plan_changed(lp, pe);
 out:
 	stack_release(&st);
 	git_repository_free(repo);
 	return ret;
 }
 
-static int loop_pass(struct loop *e)
+static int loop_pass(struct loop *lp)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; i < e->nr_plans; i++)
-		if (pass_plan(e, &e->plans[i]) < 0)
+	for (i = 0; i < lp->nr_plans; i++)
+		if (pass_plan(lp, &lp->plans[i]) < 0)
 			ret = -1;
 	return ret;
 }
 
 /* --- after a change ------------------------------------------------------------ */
 
-static struct plan_entry *plan_by_id(struct loop *e, long long id)
+static struct plan_entry *plan_by_id(struct loop *lp, long long id)
 {
 	size_t i;
 
-	for (i = 0; i < e->nr_plans; i++)
-		if (e->plans[i].id == id)
-			return &e->plans[i];
+	for (i = 0; i < lp->nr_plans; i++)
+		if (lp->plans[i].id == id)
+			return &lp->plans[i];
 	return NULL;
 }
 
-static long long plan_of_run(struct loop *e, long long run_id)
+static long long plan_of_run(struct loop *lp, long long run_id)
 {
 	long long plan_id = 0;
 
-	if (db_get_int(e->db, &plan_id, "SELECT plan_id FROM runs WHERE id = ?",
+	if (db_get_int(lp->db, &plan_id, "SELECT plan_id FROM runs WHERE id = ?",
 		       "l", run_id) != 1)
 		return 0;
 	return plan_id;
@@ -180,17 +180,17 @@ static long long plan_of_run(struct loop *e, long long run_id)
  * Runs on our slots that are canceled in the database (by the API, or by
  * a bisection that was canceled or went stale): stop them.
  */
-static void stop_canceled(struct loop *e)
+static void stop_canceled(struct loop *lp)
 {
 	long long ids[64];
-	size_t n = executor_running(e->ex, ids, 64), i;
+	size_t n = executor_running(lp->ex, ids, 64), i;
 
 	for (i = 0; i < n; i++) {
 		long long canceled = 0;
 
-		if (db_get_int(e->db, &canceled, "SELECT state = 'canceled' FROM runs"
+		if (db_get_int(lp->db, &canceled, "SELECT state = 'canceled' FROM runs"
 			       " WHERE id = ?", "l", ids[i]) == 1 && canceled)
-			executor_cancel(e->ex, ids[i]);
+			executor_cancel(lp->ex, ids[i]);
 	}
 }
 
@@ -198,27 +198,27 @@ static void stop_canceled(struct loop *e)
  * Something about a plan changed (a head, a run, an ack): judge its
  * stages, start or cancel bisections, update the gate.
  */
-static int plan_changed(struct loop *e, struct plan_entry *pe)
+static int plan_changed(struct loop *lp, struct plan_entry *pe)
 {
 	int ret = 0;
 
-	if (stages_judge_plan(e->db, pe->def, pe->id) < 0)
+	if (stages_judge_plan(lp->db, pe->def, pe->id) < 0)
 		ret = -1;
-	if (bisector_auto(&e->bisect, pe->def, pe->id) < 0)
+	if (bisector_auto(&lp->bisect, pe->def, pe->id) < 0)
 		ret = -1;
-	if (gate_update(e->db, pe->def, pe->id) < 0)
+	if (gate_update(lp->db, pe->def, pe->id) < 0)
 		ret = -1;
-	stop_canceled(e);
+	stop_canceled(lp);
 	return ret;
 }
 
-static void after_run(struct loop *e, long long run_id)
+static void after_run(struct loop *lp, long long run_id)
 {
-	struct plan_entry *pe = plan_by_id(e, plan_of_run(e, run_id));
+	struct plan_entry *pe = plan_by_id(lp, plan_of_run(lp, run_id));
 
-	if (bisector_run_finished(&e->bisect, run_id) < 0)
+	if (bisector_run_finished(&lp->bisect, run_id) < 0)
 		warn("run %lld: its bisection did not record it", run_id);
-	if (pe && plan_changed(e, pe) < 0)
+	if (pe && plan_changed(lp, pe) < 0)
 		warn("plan %s: not every consequence of run %lld is stored",
 		     pe->def->name, run_id);
 }
@@ -235,16 +235,16 @@ static const struct plan_def *bisect_plan(void *payload, long long plan_id)
 
 static size_t bisect_free_slots(void *payload)
 {
-	struct loop *e = payload;
+	struct loop *lp = payload;
 
-	return executor_idle(e->ex);
+	return executor_idle(lp->ex);
 }
 
 /*
  * The run spec of queued run id: 0, 1 if it cannot run (its plan is gone
  * or its profile changed: it is canceled), -1 on error.
  */
-static int load_spec(struct loop *e, long long id, struct run_spec *spec,
+static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 		     char **tests)
 {
 	struct plan_entry *pe = NULL;
@@ -252,7 +252,7 @@ static int load_spec(struct loop *e, long long id, struct run_spec *spec,
 	const char *why = NULL;
 	size_t i;
 
-	if (db_first(e->db, &st, "SELECT plan_id, coalesce(stage_id, 0), commit_id,"
+	if (db_first(lp->db, &st, "SELECT plan_id, coalesce(stage_id, 0), commit_id,"
 		     " tree_id, tests, profile_digest FROM runs WHERE id = ?", "l",
 		     id) != 1)
 		return error("run %lld: cannot read it", id);
@@ -263,7 +263,7 @@ static int load_spec(struct loop *e, long long id, struct run_spec *spec,
 	snprintf(spec->commit, sizeof(spec->commit), "%s", db_col_text(st, 2));
 	snprintf(spec->tree, sizeof(spec->tree), "%s", db_col_text(st, 3));
 	*tests = db_col_dup(st, 4);
-	pe = plan_by_id(e, spec->plan_id);
+	pe = plan_by_id(lp, spec->plan_id);
 	if (!pe)
 		why = "the plan is no longer configured";
 	else if (strcmp(db_col_text(st, 5), pe->def->profile->digest))
@@ -272,42 +272,42 @@ static int load_spec(struct loop *e, long long id, struct run_spec *spec,
 	if (why) {
 		free(*tests);
 		*tests = NULL;
-		return queue_cancel(e->db, id, why) < 0 ? -1 : 1;
+		return queue_cancel(lp->db, id, why) < 0 ? -1 : 1;
 	}
 	spec->plan = pe->def;
 	/* The stage name must outlive the run: use the plan's copy. */
 	spec->stage = "base";
 	for (i = 0; i < pe->def->nr_stages; i++)
-		if (stages_id_at(e->db, pe->id, i + 1) == spec->stage_id)
+		if (stages_id_at(lp->db, pe->id, i + 1) == spec->stage_id)
 			spec->stage = pe->def->stages[i].name;
 	spec->tests = *tests;
 	return 0;
 }
 
 /* Start queued runs while slots are idle. */
-static void schedule(struct loop *e)
+static void schedule(struct loop *lp)
 {
-	while (executor_idle(e->ex)) {
+	while (executor_idle(lp->ex)) {
 		struct run_spec spec;
 		char *tests = NULL;
-		long long id = queue_next(e->db);
+		long long id = queue_next(lp->db);
 		int rc;
 
 		if (id <= 0)
 			return;
-		if (queue_reuse_late(e->db, id) == 1) {
+		if (queue_reuse_late(lp->db, id) == 1) {
 			/* Answered by an identical run that finished first. */
-			after_run(e, id);
+			after_run(lp, id);
 			continue;
 		}
-		rc = load_spec(e, id, &spec, &tests);
+		rc = load_spec(lp, id, &spec, &tests);
 		if (rc < 0)
 			return;	/* logged; the loop tries again on its next turn */
 		if (rc > 0)
 			continue;
 		/* The stage of a head's run shows "running" from now on. */
-		if (executor_start(e->ex, &spec) == 0 && !tests &&
-		    stages_judge_plan(e->db, spec.plan, spec.plan_id) < 0)
+		if (executor_start(lp->ex, &spec) == 0 && !tests &&
+		    stages_judge_plan(lp->db, spec.plan, spec.plan_id) < 0)
 			warn("run %lld: its stage still shows it queued", id);
 		free(tests);
 	}
@@ -315,91 +315,91 @@ static void schedule(struct loop *e)
 
 /* --- wakes ------------------------------------------------------------------------- */
 
-void loop_notify(struct loop *e, enum wake_kind kind, long long id)
+void loop_notify(struct loop *lp, enum wake_kind kind, long long id)
 {
 	struct wake w = { kind, id };
 
 	/* Atomic: a message is far smaller than PIPE_BUF. */
-	if (write(e->wake_pipe[1], &w, sizeof(w)) != (ssize_t)sizeof(w))
-		atomic_store(&e->wake_lost, 1);
+	if (write(lp->wake_pipe[1], &w, sizeof(w)) != (ssize_t)sizeof(w))
+		atomic_store(&lp->wake_lost, 1);
 }
 
 /* Every plan, as if everything had changed. */
-static void all_changed(struct loop *e)
+static void all_changed(struct loop *lp)
 {
 	size_t i;
 
-	for (i = 0; i < e->nr_plans; i++)
-		if (plan_changed(e, &e->plans[i]) < 0)
+	for (i = 0; i < lp->nr_plans; i++)
+		if (plan_changed(lp, &lp->plans[i]) < 0)
 			warn("plan %s: not every consequence is stored",
-			     e->plans[i].def->name);
+			     lp->plans[i].def->name);
 }
 
-static void on_wake(struct loop *e, const struct wake *w)
+static void on_wake(struct loop *lp, const struct wake *w)
 {
 	struct plan_entry *pe = NULL;
 	long long plan_id = 0;
 
 	switch (w->kind) {
 	case WAKE_PASS:
-		e->pass_wanted = 1;
+		lp->pass_wanted = 1;
 		return;
 	case WAKE_ALL:
-		all_changed(e);
+		all_changed(lp);
 		return;
 	case WAKE_RUN:
-		pe = plan_by_id(e, plan_of_run(e, w->id));
+		pe = plan_by_id(lp, plan_of_run(lp, w->id));
 		break;
 	case WAKE_BISECTION:
-		if (db_get_int(e->db, &plan_id, "SELECT plan_id FROM bisections WHERE"
+		if (db_get_int(lp->db, &plan_id, "SELECT plan_id FROM bisections WHERE"
 			       " id = ?", "l", w->id) == 1)
-			pe = plan_by_id(e, plan_id);
+			pe = plan_by_id(lp, plan_id);
 		break;
 	case WAKE_PLAN:
-		pe = plan_by_id(e, w->id);
+		pe = plan_by_id(lp, w->id);
 		break;
 	}
-	if (pe && plan_changed(e, pe) < 0)
+	if (pe && plan_changed(lp, pe) < 0)
 		warn("plan %s: not every consequence is stored", pe->def->name);
 	else if (!pe)
-		stop_canceled(e);
+		stop_canceled(lp);
 }
 
 /* Read every wake message; a lost one (pipe full) means: look at all. */
-static void drain_wakes(struct loop *e)
+static void drain_wakes(struct loop *lp)
 {
 	struct wake w[64];
 	ssize_t n;
 	size_t i;
 
-	while ((n = read(e->wake_pipe[0], w, sizeof(w))) > 0)
+	while ((n = read(lp->wake_pipe[0], w, sizeof(w))) > 0)
 		for (i = 0; i < (size_t)n / sizeof(w[0]); i++)
-			on_wake(e, &w[i]);
+			on_wake(lp, &w[i]);
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
 		warn("wake: %s", strerror(errno));
-	if (atomic_exchange(&e->wake_lost, 0))
-		all_changed(e);
+	if (atomic_exchange(&lp->wake_lost, 0))
+		all_changed(lp);
 }
 
 /* --- the loop -------------------------------------------------------------------- */
 
-static int nothing_left(struct loop *e)
+static int nothing_left(struct loop *lp)
 {
-	return executor_busy(e->ex) == 0 && queue_next(e->db) == 0;
+	return executor_busy(lp->ex) == 0 && queue_next(lp->db) == 0;
 }
 
-static void read_signals(struct loop *e)
+static void read_signals(struct loop *lp)
 {
 	struct signalfd_siginfo si;
 
-	while (read(e->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+	while (read(lp->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD)
 			continue;
 		if (si.ssi_signo == SIGHUP) {
-			e->pass_wanted = 1;
+			lp->pass_wanted = 1;
 		} else {
 			info("signal %u: stopping", si.ssi_signo);
-			atomic_store(&e->stop, 1);
+			atomic_store(&lp->stop, 1);
 		}
 	}
 }
@@ -415,117 +415,117 @@ static int poll_timeout(double deadline)
 	return (int)((deadline - now) * 1000) + 1;
 }
 
-static double next_pass_at(const struct loop *e)
+static double next_pass_at(const struct loop *lp)
 {
-	return now_monotonic() + (e->cfg->poll_interval ? e->cfg->poll_interval : 1e9);
+	return now_monotonic() + (lp->cfg->poll_interval ? lp->cfg->poll_interval : 1e9);
 }
 
 /* One turn: wait for something, then handle all of it. */
-static int turn(struct loop *e)
+static int turn(struct loop *lp)
 {
 	struct pollfd pfd[80];
 	long long finished[64];
-	double deadline = e->once ? 1e18 : e->next_pass;
+	double deadline = lp->once ? 1e18 : lp->next_pass;
 	size_t n = 0, nfin, i;
 	int rc;
 
-	pfd[n].fd = e->sigfd;
+	pfd[n].fd = lp->sigfd;
 	pfd[n++].events = POLLIN;
-	pfd[n].fd = e->wake_pipe[0];
+	pfd[n].fd = lp->wake_pipe[0];
 	pfd[n++].events = POLLIN;
-	n += executor_pollfds(e->ex, pfd + n, sizeof(pfd) / sizeof(pfd[0]) - n,
+	n += executor_pollfds(lp->ex, pfd + n, sizeof(pfd) / sizeof(pfd[0]) - n,
 			      &deadline);
 	rc = poll(pfd, n, poll_timeout(deadline));
 	if (rc < 0 && errno != EINTR)
 		return error("poll: %s", strerror(errno));
 	if (rc > 0 && pfd[0].revents)
-		read_signals(e);
+		read_signals(lp);
 	/* Reap on every wakeup: cheap, and SIGCHLDs coalesce. */
-	executor_reap(e->ex);
+	executor_reap(lp->ex);
 	if (rc > 0 && pfd[1].revents)
-		drain_wakes(e);
-	nfin = executor_service(e->ex, pfd + 2, n - 2, finished,
+		drain_wakes(lp);
+	nfin = executor_service(lp->ex, pfd + 2, n - 2, finished,
 				sizeof(finished) / sizeof(finished[0]));
 	for (i = 0; i < nfin; i++)
-		after_run(e, finished[i]);
-	if (e->pass_wanted || (!e->once && now_monotonic() >= e->next_pass)) {
-		e->pass_wanted = 0;
-		if (loop_pass(e) < 0)
+		after_run(lp, finished[i]);
+	if (lp->pass_wanted || (!lp->once && now_monotonic() >= lp->next_pass)) {
+		lp->pass_wanted = 0;
+		if (loop_pass(lp) < 0)
 			warn("a pass over the plans failed; the next one tries again");
-		e->next_pass = next_pass_at(e);
+		lp->next_pass = next_pass_at(lp);
 	}
 	return 0;
 }
 
-int loop_run(struct loop *e)
+int loop_run(struct loop *lp)
 {
-	if (queue_recover(e->db) < 0 || bisector_resume(&e->bisect) < 0)
+	if (queue_recover(lp->db) < 0 || bisector_resume(&lp->bisect) < 0)
 		return -1;
-	if (loop_pass(e) < 0 && e->once)
+	if (loop_pass(lp) < 0 && lp->once)
 		return -1;
-	e->next_pass = next_pass_at(e);
-	while (!atomic_load(&e->stop)) {
-		if (bisector_tick(&e->bisect) < 0)
+	lp->next_pass = next_pass_at(lp);
+	while (!atomic_load(&lp->stop)) {
+		if (bisector_tick(&lp->bisect) < 0)
 			warn("the bisections could not all advance");
-		schedule(e);
-		if (e->once && nothing_left(e))
+		schedule(lp);
+		if (lp->once && nothing_left(lp))
 			break;
-		if (turn(e) < 0)
+		if (turn(lp) < 0)
 			break;
 	}
-	executor_shutdown(e->ex);
+	executor_shutdown(lp->ex);
 	return 0;
 }
 
 /* --- setup ------------------------------------------------------------------------ */
 
-void loop_free(struct loop *e)
+void loop_free(struct loop *lp)
 {
 	size_t i;
 
-	if (!e)
+	if (!lp)
 		return;
-	executor_free(e->ex);
-	for (i = 0; i < e->nr_plans; i++)
-		plan_def_free(e->plans[i].def);
-	free(e->plans);
-	db_close(e->db);
-	if (e->sigfd >= 0)
-		close(e->sigfd);
-	if (e->wake_pipe[0] >= 0)
-		close(e->wake_pipe[0]);
-	if (e->wake_pipe[1] >= 0)
-		close(e->wake_pipe[1]);
-	free(e);
+	executor_free(lp->ex);
+	for (i = 0; i < lp->nr_plans; i++)
+		plan_def_free(lp->plans[i].def);
+	free(lp->plans);
+	db_close(lp->db);
+	if (lp->sigfd >= 0)
+		close(lp->sigfd);
+	if (lp->wake_pipe[0] >= 0)
+		close(lp->wake_pipe[0]);
+	if (lp->wake_pipe[1] >= 0)
+		close(lp->wake_pipe[1]);
+	free(lp);
 }
 struct loop *loop_new(struct kstage_config *cfg, const struct loop_options *opt,
 		      char **err)
 {
-	struct loop *e = xcalloc(1, sizeof(*e));
+	struct loop *lp = xcalloc(1, sizeof(*lp));
 	const char *const *paths = opt->nr_plan_paths ? opt->plan_paths
 						      : (const char *const *)cfg->plans;
 	size_t n = opt->nr_plan_paths ? opt->nr_plan_paths : cfg->nr_plans, i;
 	sigset_t mask;
 
 	*err = NULL;
-	e->cfg = cfg;
-	e->once = opt->once;
-	e->sigfd = e->wake_pipe[0] = e->wake_pipe[1] = -1;
-	e->plans = xcalloc(n ? n : 1, sizeof(*e->plans));
+	lp->cfg = cfg;
+	lp->once = opt->once;
+	lp->sigfd = lp->wake_pipe[0] = lp->wake_pipe[1] = -1;
+	lp->plans = xcalloc(n ? n : 1, sizeof(*lp->plans));
 	for (i = 0; i < n; i++) {
 		size_t j;
 
-		e->plans[i].def = plan_def_load(paths[i], err);
-		if (!e->plans[i].def)
+		lp->plans[i].def = plan_def_load(paths[i], err);
+		if (!lp->plans[i].def)
 			goto fail;
-		e->nr_plans = i + 1;
+		lp->nr_plans = i + 1;
 		for (j = 0; j < i; j++) {
-			if (!strcmp(e->plans[j].def->name, e->plans[i].def->name)) {
+			if (!strcmp(lp->plans[j].def->name, lp->plans[i].def->name)) {
 				struct strbuf sb = STRBUF_INIT;
 
 				strbuf_addf(&sb, "%s: plan name \"%s\" is also used by %s",
-					    paths[i], e->plans[i].def->name,
-					    e->plans[j].def->path);
+					    paths[i], lp->plans[i].def->name,
+					    lp->plans[j].def->path);
 				*err = strbuf_detach(&sb);
 				goto fail;
 			}
@@ -546,33 +546,33 @@ struct loop *loop_new(struct kstage_config *cfg, const struct loop_options *opt,
 		mkdir_p(dir, 0755);
 		free(dir);
 	}
-	e->db = db_open(cfg->db);
-	if (!e->db)
+	lp->db = db_open(cfg->db);
+	if (!lp->db)
 		goto fail;
-	for (i = 0; i < e->nr_plans; i++)
-		if (stages_sync_plan(e->db, e->plans[i].def, &e->plans[i].id) < 0)
+	for (i = 0; i < lp->nr_plans; i++)
+		if (stages_sync_plan(lp->db, lp->plans[i].def, &lp->plans[i].id) < 0)
 			goto fail;
-	e->ex = executor_new(cfg, e->db);
-	if (!e->ex)
+	lp->ex = executor_new(cfg, lp->db);
+	if (!lp->ex)
 		goto fail;
-	e->bisect.db = e->db;
-	e->bisect.cfg = cfg;
-	e->bisect.payload = e;
-	e->bisect.plan = bisect_plan;
-	e->bisect.free_slots = bisect_free_slots;
+	lp->bisect.db = lp->db;
+	lp->bisect.cfg = cfg;
+	lp->bisect.payload = lp;
+	lp->bisect.plan = bisect_plan;
+	lp->bisect.free_slots = bisect_free_slots;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	e->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (e->sigfd < 0 || pipe2(e->wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+	lp->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (lp->sigfd < 0 || pipe2(lp->wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		error("signalfd/pipe: %s", strerror(errno));
 		goto fail;
 	}
-	return e;
+	return lp;
 fail:
-	loop_free(e);
+	loop_free(lp);
 	return NULL;
 }
 

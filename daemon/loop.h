@@ -34,10 +34,10 @@ struct loop_options {
 /* NULL on failure (logged, or *err for bad configuration). */
 struct loop *loop_new(struct kstage_config *cfg, const struct loop_options *opt,
 		      char **err);
-void loop_free(struct loop *e);
+void loop_free(struct loop *lp);
 
 /* Run the loop until stopped (SIGTERM/SIGINT) or, with once, done. */
-int loop_run(struct loop *e);
+int loop_run(struct loop *lp);
 
 /*
  * What changed, for the loop.  Other threads change the database through
@@ -53,6 +53,6 @@ enum wake_kind {
 };
 
 /* From any thread: tell the loop.  Async-signal-safe, never blocks. */
-void loop_notify(struct loop *e, enum wake_kind kind, long long id);
+void loop_notify(struct loop *lp, enum wake_kind kind, long long id);
 
 #endif

@@ -346,7 +346,7 @@ static int cmd_run(int argc, char **argv)
 	struct daemon_args a = DAEMON_ARGS_INIT;
 	struct loop_options opt = { 0 };
 	struct kstage_config *cfg = NULL;
-	struct loop *e = NULL;
+	struct loop *lp = NULL;
 	char **names = NULL;
 	int status = 2;
 
@@ -363,19 +363,19 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (a.once && !(names = plan_names(opt.plan_paths, opt.nr_plan_paths)))
 		goto out;
-	e = start_loop(cfg, &opt);
-	if (!e)
+	lp = start_loop(cfg, &opt);
+	if (!lp)
 		goto out;
 	if (!a.once)
 		info("following %zu plan(s), no server; SIGTERM or SIGINT stop it",
 		     opt.nr_plan_paths);
-	if (loop_run(e) < 0)
+	if (loop_run(lp) < 0)
 		goto out;
-	loop_free(e);
-	e = NULL;
+	loop_free(lp);
+	lp = NULL;
 	status = a.once ? print_table(cfg->db, names, opt.nr_plan_paths) : 0;
 out:
-	loop_free(e);
+	loop_free(lp);
 	if (names)
 		free_names(names, opt.nr_plan_paths);
 	config_free(cfg);
@@ -420,7 +420,7 @@ static int cmd_serve(int argc, char **argv)
 	struct loop_options opt = { 0 };
 	struct kstage_config *cfg = NULL;
 	struct http_server *srv = NULL;
-	struct loop *e = NULL;
+	struct loop *lp = NULL;
 	char *err = NULL;
 	int status = 2;
 
@@ -432,10 +432,10 @@ static int cmd_serve(int argc, char **argv)
 	if (!a.nr_plans && !cfg->nr_plans)
 		warn("no plans configured: serving an empty state (give --plan FILE"
 		     " or list plans in the configuration)");
-	e = start_loop(cfg, &opt);
-	if (!e)
+	lp = start_loop(cfg, &opt);
+	if (!lp)
 		goto out;
-	srv = http_start(cfg, e, &err);
+	srv = http_start(cfg, lp, &err);
 	if (!srv) {
 		fprintf(stderr, "kstage: %s\n", err);
 		status = 1;
@@ -444,10 +444,10 @@ static int cmd_serve(int argc, char **argv)
 	printf("kstage: serving http://%.*s:%u/ (dashboard), API at /api/v1\n",
 	       host_len(cfg->listen), cfg->listen, http_port(srv));
 	fflush(stdout);
-	status = loop_run(e) < 0 ? 1 : 0;
+	status = loop_run(lp) < 0 ? 1 : 0;
 out:
 	http_stop(srv);
-	loop_free(e);
+	loop_free(lp);
 	free(err);
 	config_free(cfg);
 	daemon_args_release(&a);
