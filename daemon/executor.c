@@ -637,8 +637,19 @@ static void finish_run(struct executor *ex, struct slot *s)
 		verdict = VERDICT_FAIL;
 	else
 		verdict = VERDICT_PASS;
-	if (store_results(ex, s, verdict, counts) < 0)
+	switch (store_results(ex, s, verdict, counts)) {
+	case 0:
+		break;
+	case 1:
+		/* Canceled in the database while its last step ended. */
+		if (queue_finish_canceled(ex->db, s->spec.id) < 0)
+			warn("run %lld: its steps still show it running", s->spec.id);
+		info("run %lld: canceled as it finished; its results are dropped",
+		     s->spec.id);
+		return;
+	default:
 		fail_run(ex, s->spec.id, "cannot store the results");
+	}
 	info("run %lld: %s %s %.12s: %s (pass %u, fail %u, skip %u, error %u)%s%s",
 	     s->spec.id, s->spec.plan->name, s->spec.stage, s->spec.commit,
 	     run_verdict_name(verdict),

@@ -292,23 +292,15 @@ int queue_step_finished(struct db *db, long long run_id, size_t idx,
 	return in_transaction(db, run_id, "record a step", step_finished, &a);
 }
 
+/*
+ * running -> done.  A run canceled while its last step ended is no longer
+ * running: its results are not stored (1), as for any canceled run.
+ */
 static int finish(struct db *db, long long run_id, const void *arg)
 {
 	const struct run_outcome *o = arg;
 	size_t i;
 
-	if (db_exec(db, "DELETE FROM results WHERE run_id = ?", "l", run_id) < 0)
-		return -1;
-	for (i = 0; i < o->nr_results; i++) {
-		const struct test_result *r = &o->results[i];
-
-		/* INSERT OR IGNORE: a name seen twice keeps its first result. */
-		if (db_exec(db, "INSERT OR IGNORE INTO results (run_id, test, status,"
-			    " detail, line) VALUES (?, ?, ?, ?, ?)", "lsssi", run_id,
-			    r->name, test_status_name(r->status), r->detail,
-			    (int)r->line) < 0)
-			return -1;
-	}
 	if (db_exec(db, "UPDATE runs SET state = 'done', verdict = ?,"
 		    " boot_verdict = ?, boot_line = ?, boot_text = ?, failed_step = ?,"
 		    " error = ?, n_pass = ?, n_fail = ?, n_skip = ?, n_error = ?,"
@@ -322,7 +314,19 @@ static int finish(struct db *db, long long run_id, const void *arg)
 		    now_wall_ms(), o->checkout_ms, o->overhead_ms, run_id) < 0)
 		return -1;
 	if (db_changes(db) != 1)
-		return error("run %lld is not running", run_id);
+		return 1;
+	if (db_exec(db, "DELETE FROM results WHERE run_id = ?", "l", run_id) < 0)
+		return -1;
+	for (i = 0; i < o->nr_results; i++) {
+		const struct test_result *r = &o->results[i];
+
+		/* INSERT OR IGNORE: a name seen twice keeps its first result. */
+		if (db_exec(db, "INSERT OR IGNORE INTO results (run_id, test, status,"
+			    " detail, line) VALUES (?, ?, ?, ?, ?)", "lsssi", run_id,
+			    r->name, test_status_name(r->status), r->detail,
+			    (int)r->line) < 0)
+			return -1;
+	}
 	if (db_exec(db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
 		    " AND state = 'pending'", "l", run_id) < 0)
 		return -1;

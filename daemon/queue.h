@@ -99,7 +99,10 @@ struct run_outcome {
 	size_t nr_results;
 };
 
-/* running -> done: the results, the verdict, the skipped steps. */
+/*
+ * running -> done: the results, the verdict, the skipped steps.  0, or 1
+ * when the run is no longer running (canceled meanwhile): nothing stored.
+ */
 int queue_finish(struct db *db, long long run_id, const struct run_outcome *o);
 
 /* A canceled run's slot let go of it: its steps end as skipped. */

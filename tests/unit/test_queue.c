@@ -280,6 +280,24 @@ static void test_nested_failure_dooms_the_outer(void **state)
 	unit_db_close(db);
 }
 
+/* A run canceled while its last step ended keeps no results. */
+static void test_finish_after_cancel_stores_nothing(void **state)
+{
+	struct db *db = fresh_db();
+	struct test_result results[1] = { { .name = "suite/a", .status = TEST_PASS } };
+	struct run_outcome o = { VERDICT_PASS };
+	long long id = running_run(db);
+
+	(void)state;
+	o.results = results;
+	o.nr_results = 1;
+	assert_int_equal(queue_cancel(db, id, "by a user"), 0);
+	assert_int_equal(queue_finish(db, id, &o), 1);
+	assert_string_equal(state_of(db, id), "canceled");
+	assert_int_equal(count(db, "SELECT count(*) FROM results WHERE run_id = ?", id), 0);
+	unit_db_close(db);
+}
+
 /* An interrupted run goes back to the queue with its steps pending again. */
 static void test_requeue_resets_steps(void **state)
 {
@@ -308,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_finish_rolls_back),
 		cmocka_unit_test(test_nested_failure_dooms_the_outer),
 		cmocka_unit_test(test_requeue_resets_steps),
+		cmocka_unit_test(test_finish_after_cancel_stores_nothing),
 	};
 
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
