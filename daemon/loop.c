@@ -287,13 +287,16 @@ static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 /* Start queued runs while slots are idle. */
 static void schedule(struct loop *lp)
 {
+	long long failed = 0;
+
 	while (executor_idle(lp->ex)) {
 		struct run_spec spec;
 		char *tests = NULL;
 		long long id = queue_next(lp->db);
 		int rc;
 
-		if (id <= 0)
+		/* A run that failed to start and is still queued waits a turn. */
+		if (id <= 0 || id == failed)
 			return;
 		if (queue_reuse_late(lp->db, id) == 1) {
 			/* Answered by an identical run that finished first. */
@@ -305,9 +308,13 @@ static void schedule(struct loop *lp)
 			return;	/* logged; the loop tries again on its next turn */
 		if (rc > 0)
 			continue;
+		if (executor_start(lp->ex, &spec) < 0) {
+			/* Done with verdict error (its stage shows it), or queued. */
+			failed = id;
+			after_run(lp, id);
+		}
 		/* The stage of a head's run shows "running" from now on. */
-		if (executor_start(lp->ex, &spec) == 0 && !tests &&
-		    stages_judge_plan(lp->db, spec.plan, spec.plan_id) < 0)
+		else if (!tests && stages_judge_plan(lp->db, spec.plan, spec.plan_id) < 0)
 			warn("run %lld: its stage still shows it queued", id);
 		free(tests);
 	}
