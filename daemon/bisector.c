@@ -725,10 +725,15 @@ static int step(struct bisect_env *env, long long id)
 		rc = advance(env, &b);
 	if (rc < 0) {
 		db_rollback(env->db);
+		bis_release(&b);
 		/* Say so in a transaction of its own: the step's is gone. */
-		if (bis_load(env->db, id, &b) == 1)
-			set_state_db(env->db, id, b.plan_id, b.stage_id,
-				     BISECTION_ERROR, "internal error, see the log");
+		if (db_begin(env->db) == 0) {
+			if (bis_load(env->db, id, &b) == 1)
+				set_state_db(env->db, id, b.plan_id, b.stage_id,
+					     BISECTION_ERROR, "internal error, see the log");
+			if (db_commit(env->db) < 0)
+				warn("bisection %lld: its error is not recorded", id);
+		}
 	} else if (db_commit(env->db) < 0) {
 		rc = -1;
 	}
