@@ -324,7 +324,11 @@ static void schedule(struct loop *lp)
 
 void loop_notify(struct loop *lp, enum wake_kind kind, long long id)
 {
-	struct wake w = { kind, id };
+	struct wake w;
+
+	memset(&w, 0, sizeof(w));	/* no stray bytes in the padding */
+	w.kind = kind;
+	w.id = id;
 
 	/* Atomic: a message is far smaller than PIPE_BUF. */
 	if (write(lp->wake_pipe[1], &w, sizeof(w)) != (ssize_t)sizeof(w))
