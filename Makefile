@@ -47,6 +47,7 @@ LIB_OBJS += daemon/events.o
 LIB_OBJS += daemon/executor.o
 LIB_OBJS += daemon/gate.o
 LIB_OBJS += daemon/http.o
+LIB_OBJS += daemon/jfile.o
 LIB_OBJS += daemon/json.o
 LIB_OBJS += daemon/ktap.o
 LIB_OBJS += daemon/log.o

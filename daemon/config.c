@@ -1,10 +1,7 @@
 /*
- * config: daemon configuration, plans and profiles from JSON (jansson).
- *
- * jansson reports syntax errors with line and column but keeps no
- * positions for values, so a field error (wrong type, unknown field, bad
- * value) is located afterwards by walking the raw text along the field's
- * path ("stages[2].branch") with a minimal JSON scanner.
+ * config: daemon configuration, plans and profiles from JSON files, read
+ * strictly through jfile.h (every error at its file, line, column and
+ * field).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,330 +16,10 @@
 #include <git2.h>
 
 #include "config.h"
+#include "jfile.h"
 #include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
-
-#define CONFIG_MAX_FILE ((size_t)1 << 20)
-
-/* --- locating a field in the raw text ------------------------------------ */
-
-static size_t skip_ws(const char *t, size_t len, size_t i)
-{
-	while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' ||
-			   t[i] == '\r'))
-		i++;
-	return i;
-}
-
-static size_t skip_string(const char *t, size_t len, size_t i)
-{
-	/* t[i] == '"' */
-	for (i++; i < len && t[i] != '"'; i++)
-		if (t[i] == '\\')
-			i++;
-	return i < len ? i + 1 : len;
-}
-
-static size_t skip_value(const char *t, size_t len, size_t i)
-{
-	int depth = 0;
-
-	i = skip_ws(t, len, i);
-	if (i >= len)
-		return len;
-	if (t[i] == '"')
-		return skip_string(t, len, i);
-	if (t[i] != '{' && t[i] != '[') {
-		while (i < len && !strchr(",}] \t\r\n", t[i]))
-			i++;
-		return i;
-	}
-	for (; i < len; i++) {
-		if (t[i] == '"') {
-			i = skip_string(t, len, i) - 1;
-		} else if (t[i] == '{' || t[i] == '[') {
-			depth++;
-		} else if (t[i] == '}' || t[i] == ']') {
-			if (--depth == 0)
-				return i + 1;
-		}
-	}
-	return len;
-}
-
-/*
- * Offset of the element at "path" (components "key" or "[N]" separated by
- * '.'), starting at the value at offset i.  For an object member the
- * offset of its key is returned.  -1 if not found.
- */
-static long locate_at(const char *t, size_t len, size_t i, const char *path)
-{
-	char comp[128];
-	const char *rest;
-	size_t clen;
-	long index = -1;
-
-	i = skip_ws(t, len, i);
-	if (!*path)
-		return (long)i;
-	if (*path == '.')
-		path++;
-	if (*path == '[') {
-		index = strtol(path + 1, NULL, 10);
-		rest = strchr(path, ']');
-		rest = rest ? rest + 1 : path + strlen(path);
-	} else {
-		rest = path + strcspn(path, ".[");
-		clen = rest - path;
-		if (clen >= sizeof(comp))
-			return -1;
-		memcpy(comp, path, clen);
-		comp[clen] = '\0';
-	}
-	if (i >= len)
-		return -1;
-	if (index >= 0) {
-		long k = 0;
-
-		if (t[i] != '[')
-			return -1;
-		i = skip_ws(t, len, i + 1);
-		while (i < len && t[i] != ']') {
-			if (k == index)
-				return locate_at(t, len, i, rest);
-			i = skip_ws(t, len, skip_value(t, len, i));
-			if (i < len && t[i] == ',')
-				i = skip_ws(t, len, i + 1);
-			k++;
-		}
-		return -1;
-	}
-	if (t[i] != '{')
-		return -1;
-	i = skip_ws(t, len, i + 1);
-	while (i < len && t[i] == '"') {
-		size_t kstart = i, kend = skip_string(t, len, i);
-		int match = kend - kstart - 2 == strlen(comp) &&
-			    !memcmp(t + kstart + 1, comp, strlen(comp));
-
-		i = skip_ws(t, len, kend);
-		if (i < len && t[i] == ':')
-			i = skip_ws(t, len, i + 1);
-		if (match)
-			return *rest ? locate_at(t, len, i, rest) : (long)kstart;
-		i = skip_ws(t, len, skip_value(t, len, i));
-		if (i < len && t[i] == ',')
-			i = skip_ws(t, len, i + 1);
-	}
-	return -1;
-}
-
-struct jctx {
-	const char *file;
-	const char *text;
-	size_t len;
-	char **err;
-};
-
-static void line_col(const struct jctx *c, long off, int *line, int *col)
-{
-	long k;
-
-	*line = 1;
-	*col = 1;
-	for (k = 0; k < off && (size_t)k < c->len; k++) {
-		if (c->text[k] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
-/* Record an error about the field at path; returns -1. */
-__attribute__((format(printf, 3, 4)))
-static int jfail(struct jctx *c, const char *path, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	long off = c->text ? locate_at(c->text, c->len, 0, path) : -1;
-	int line = 0, col = 0;
-	va_list ap;
-
-	if (*c->err)
-		return -1;	/* keep the first error */
-	if (off >= 0) {
-		line_col(c, off, &line, &col);
-		strbuf_addf(&sb, "%s:%d:%d: ", c->file, line, col);
-	} else {
-		strbuf_addf(&sb, "%s: ", c->file);
-	}
-	if (*path)
-		strbuf_addf(&sb, "%s: ", path);
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	*c->err = strbuf_detach(&sb);
-	return -1;
-}
-
-static char *sub(const char *path, const char *key)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	if (*path)
-		strbuf_addf(&sb, "%s.%s", path, key);
-	else
-		strbuf_adds(&sb, key);
-	return strbuf_detach(&sb);
-}
-
-static char *subi(const char *path, size_t i)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addf(&sb, "%s[%zu]", path, i);
-	return strbuf_detach(&sb);
-}
-
-static int check_keys(struct jctx *c, json_t *obj, const char *path,
-		      const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(obj))
-		return jfail(c, path, "expected an object");
-	json_object_foreach(obj, key, v) {
-		const char *const *a;
-		struct strbuf known = STRBUF_INIT;
-		char *p;
-		int ret;
-
-		for (a = allowed; *a; a++)
-			if (!strcmp(*a, key))
-				break;
-		if (*a)
-			continue;
-		for (a = allowed; *a; a++)
-			strbuf_addf(&known, "%s%s", a == allowed ? "" : ", ", *a);
-		p = sub(path, key);
-		ret = jfail(c, p, "unknown field (known: %s)", strbuf_str(&known));
-		free(p);
-		strbuf_release(&known);
-		return ret;
-	}
-	return 0;
-}
-
-static int get_string(struct jctx *c, json_t *obj, const char *path,
-		      const char *key, int required, char **out)
-{
-	json_t *v = json_object_get(obj, key);
-	char *p;
-	int ret = 0;
-
-	if (!v) {
-		if (!required)
-			return 0;
-		return jfail(c, path, "missing required field \"%s\"", key);
-	}
-	p = sub(path, key);
-	if (!json_is_string(v))
-		ret = jfail(c, p, "expected a string");
-	else if (strlen(json_string_value(v)) != json_string_length(v))
-		ret = jfail(c, p, "string contains a NUL byte");
-	else
-		*out = xstrdup(json_string_value(v));
-	free(p);
-	return ret;
-}
-
-static int get_uint(struct jctx *c, json_t *obj, const char *path,
-		    const char *key, unsigned min, unsigned max, unsigned *out)
-{
-	json_t *v = json_object_get(obj, key);
-	char *p;
-	int ret = 0;
-
-	if (!v)
-		return 0;
-	p = sub(path, key);
-	if (!json_is_integer(v) || json_integer_value(v) < min ||
-	    json_integer_value(v) > max)
-		ret = jfail(c, p, "expected an integer between %u and %u", min, max);
-	else
-		*out = (unsigned)json_integer_value(v);
-	free(p);
-	return ret;
-}
-
-static int get_bool(struct jctx *c, json_t *obj, const char *path,
-		    const char *key, int *out)
-{
-	json_t *v = json_object_get(obj, key);
-	char *p;
-	int ret = 0;
-
-	if (!v)
-		return 0;
-	p = sub(path, key);
-	if (!json_is_boolean(v))
-		ret = jfail(c, p, "expected true or false");
-	else
-		*out = json_is_true(v);
-	free(p);
-	return ret;
-}
-
-/* Read and parse a JSON file; on error fill *err. */
-static json_t *load_json(struct jctx *c, struct strbuf *text, const char *path)
-{
-	json_error_t je;
-	json_t *root;
-
-	c->file = path;
-	c->text = NULL;
-	c->len = 0;
-	if (strbuf_read_file(text, path, CONFIG_MAX_FILE) < 0) {
-		jfail(c, "", "cannot read: %s", strerror(errno));
-		return NULL;
-	}
-	if (text->truncated) {
-		jfail(c, "", "file is larger than %zu bytes", CONFIG_MAX_FILE);
-		return NULL;
-	}
-	c->text = text->buf;
-	c->len = text->len;
-	root = json_loadb(strbuf_str(text), text->len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		struct strbuf sb = STRBUF_INIT;
-
-		strbuf_addf(&sb, "%s:%d:%d: invalid JSON: %s", path, je.line,
-			    je.column, je.text);
-		*c->err = strbuf_detach(&sb);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		jfail(c, "", "the top level must be an object");
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
-/* dir/rel, made absolute: children run elsewhere, libgit2 too. */
-static char *abs_join(const char *dir, const char *rel)
-{
-	char *j = path_join(dir, rel);
-	char *a = path_real(j);		/* canonical if it exists */
-
-	if (!a)
-		a = path_absolute(j);
-	free(j);
-	return a;
-}
 
 /* --- names ------------------------------------------------------------------ */
 
@@ -463,7 +140,7 @@ static void profile_digest(struct profile *p, json_t *root, char **inputs,
 	strbuf_release(&sb);
 }
 
-static int parse_step(struct jctx *c, json_t *v, const char *path,
+static int parse_step(struct jfile *c, json_t *v, const char *path,
 		      const char *dir, struct step_def *s)
 {
 	static const char *const keys[] = { "name", "run", "timeout", "console", NULL };
@@ -471,25 +148,25 @@ static int parse_step(struct jctx *c, json_t *v, const char *path,
 	size_t i;
 	char *p;
 
-	if (check_keys(c, v, path, keys) < 0 ||
-	    get_string(c, v, path, "name", 1, &s->name) < 0)
+	if (jfile_check_keys(c, v, path, keys) < 0 ||
+	    jfile_string(c, v, path, "name", 1, &s->name) < 0)
 		return -1;
 	if (!config_valid_name(s->name)) {
-		p = sub(path, "name");
-		jfail(c, p, "\"%s\" is not a valid step name ([A-Za-z0-9._-], 1-64)",
+		p = jfile_sub(path, "name");
+		jfile_fail(c, p, "\"%s\" is not a valid step name ([A-Za-z0-9._-], 1-64)",
 		      s->name);
 		free(p);
 		return -1;
 	}
 	s->timeout = 3600;
-	if (get_uint(c, v, path, "timeout", 1, 7 * 24 * 3600, &s->timeout) < 0 ||
-	    get_bool(c, v, path, "console", &s->console) < 0)
+	if (jfile_uint(c, v, path, "timeout", 1, 7 * 24 * 3600, &s->timeout) < 0 ||
+	    jfile_bool(c, v, path, "console", &s->console) < 0)
 		return -1;
 	run = json_object_get(v, "run");
-	p = sub(path, "run");
+	p = jfile_sub(path, "run");
 	if (!run || !json_is_array(run) || json_array_size(run) == 0 ||
 	    json_array_size(run) > 64) {
-		jfail(c, run ? p : path, run ? "expected a non-empty array of strings (argv)"
+		jfile_fail(c, run ? p : path, run ? "expected a non-empty array of strings (argv)"
 				  : "missing required field \"run\"");
 		free(p);
 		return -1;
@@ -500,14 +177,14 @@ static int parse_step(struct jctx *c, json_t *v, const char *path,
 
 		if (!json_is_string(a) || strlen(json_string_value(a)) !=
 		    json_string_length(a)) {
-			char *q = subi(p, i);
-			jfail(c, q, "expected a string");
+			char *q = jfile_subi(p, i);
+			jfile_fail(c, q, "expected a string");
 			free(q);
 			free(p);
 			return -1;
 		}
 		if (i == 0 && strchr(json_string_value(a), '/'))
-			s->argv[i] = abs_join(dir, json_string_value(a));
+			s->argv[i] = jfile_path(dir, json_string_value(a));
 		else
 			s->argv[i] = xstrdup(json_string_value(a));
 	}
@@ -515,69 +192,50 @@ static int parse_step(struct jctx *c, json_t *v, const char *path,
 	return 0;
 }
 
-static int parse_known(struct jctx *c, json_t *v, const char *path,
+static int parse_known(struct jfile *c, json_t *v, const char *path,
 		       struct known_failure *k)
 {
 	static const char *const keys[] = { "test", "reason", "until", NULL };
 
-	if (check_keys(c, v, path, keys) < 0 ||
-	    get_string(c, v, path, "test", 1, &k->test) < 0 ||
-	    get_string(c, v, path, "reason", 1, &k->reason) < 0 ||
-	    get_string(c, v, path, "until", 0, &k->until) < 0)
+	if (jfile_check_keys(c, v, path, keys) < 0 ||
+	    jfile_string(c, v, path, "test", 1, &k->test) < 0 ||
+	    jfile_string(c, v, path, "reason", 1, &k->reason) < 0 ||
+	    jfile_string(c, v, path, "until", 0, &k->until) < 0)
 		return -1;
 	if (k->until && !config_valid_name(k->until)) {
-		char *p = sub(path, "until");
-		jfail(c, p, "\"%s\" is not a valid stage name", k->until);
+		char *p = jfile_sub(path, "until");
+		jfile_fail(c, p, "\"%s\" is not a valid stage name", k->until);
 		free(p);
 		return -1;
 	}
 	return 0;
 }
 
-static int get_array(struct jctx *c, json_t *obj, const char *path,
-		     const char *key, size_t max, json_t **out)
-{
-	json_t *v = json_object_get(obj, key);
-	char *p;
-
-	*out = NULL;
-	if (!v)
-		return 0;
-	if (json_is_array(v) && json_array_size(v) <= max) {
-		*out = v;
-		return 0;
-	}
-	p = sub(path, key);
-	jfail(c, p, "expected an array of at most %zu entries", max);
-	free(p);
-	return -1;
-}
-
 /*
  * "steps": 1 to 32 steps with distinct names.  p->steps grows one entry
  * at a time: profile_free() also frees a step that failed halfway.
  */
-static int parse_steps(struct jctx *c, json_t *root, const char *dir,
+static int parse_steps(struct jfile *c, json_t *root, const char *dir,
 		       struct profile *p)
 {
 	json_t *steps;
 	size_t i, j;
 
-	if (get_array(c, root, "", "steps", 32, &steps) < 0)
+	if (jfile_array(c, root, "", "steps", 32, &steps) < 0)
 		return -1;
 	if (!steps || json_array_size(steps) == 0)
-		return jfail(c, steps ? "steps" : "",
+		return jfile_fail(c, steps ? "steps" : "",
 			     "a profile needs at least one step");
 	p->steps = xcalloc(json_array_size(steps), sizeof(*p->steps));
 	for (i = 0; i < json_array_size(steps); i++) {
-		char *sp = subi("steps", i);
+		char *sp = jfile_subi("steps", i);
 		int r = parse_step(c, json_array_get(steps, i), sp, dir,
 				   &p->steps[i]);
 
 		p->nr_steps = i + 1;
 		for (j = 0; r == 0 && j < i; j++)
 			if (!strcmp(p->steps[j].name, p->steps[i].name))
-				r = jfail(c, sp, "duplicate step name \"%s\"",
+				r = jfile_fail(c, sp, "duplicate step name \"%s\"",
 					  p->steps[i].name);
 		free(sp);
 		if (r < 0)
@@ -590,7 +248,7 @@ static int parse_steps(struct jctx *c, json_t *root, const char *dir,
  * "env": up to 128 variables for the steps, kept as "KEY=VALUE".  The
  * KSTAGE_RUN* names are the daemon's own: the executor sets them.
  */
-static int parse_env(struct jctx *c, json_t *root, struct profile *p)
+static int parse_env(struct jfile *c, json_t *root, struct profile *p)
 {
 	json_t *env = json_object_get(root, "env");
 	const char *key;
@@ -599,21 +257,21 @@ static int parse_env(struct jctx *c, json_t *root, struct profile *p)
 	if (!env)
 		return 0;
 	if (!json_is_object(env) || json_object_size(env) > 128)
-		return jfail(c, "env",
+		return jfile_fail(c, "env",
 			     "expected an object of at most 128 strings");
 	p->env = xcalloc(json_object_size(env) + 1, sizeof(char *));
 	json_object_foreach(env, key, v) {
 		struct strbuf kv = STRBUF_INIT;
-		char *ep = sub("env", key);
+		char *ep = jfile_sub("env", key);
 
 		if (!valid_env_key(key) || !strncmp(key, "KSTAGE_RUN", 10)) {
-			jfail(c, ep, "not a valid variable name ([A-Z0-9_], not KSTAGE_RUN*)");
+			jfile_fail(c, ep, "not a valid variable name ([A-Z0-9_], not KSTAGE_RUN*)");
 			free(ep);
 			return -1;
 		}
 		if (!json_is_string(v) || strlen(json_string_value(v)) !=
 		    json_string_length(v)) {
-			jfail(c, ep, "expected a string");
+			jfile_fail(c, ep, "expected a string");
 			free(ep);
 			return -1;
 		}
@@ -628,19 +286,19 @@ static int parse_env(struct jctx *c, json_t *root, struct profile *p)
  * "known_failures": up to 1024 entries.  Their "until" stage names are
  * checked by the plan, which knows the stages.
  */
-static int parse_known_failures(struct jctx *c, json_t *root,
+static int parse_known_failures(struct jfile *c, json_t *root,
 				struct profile *p)
 {
 	json_t *known;
 	size_t i;
 
-	if (get_array(c, root, "", "known_failures", 1024, &known) < 0)
+	if (jfile_array(c, root, "", "known_failures", 1024, &known) < 0)
 		return -1;
 	if (!known)
 		return 0;
 	p->known = xcalloc(json_array_size(known) + 1, sizeof(*p->known));
 	for (i = 0; i < json_array_size(known); i++) {
-		char *kp = subi("known_failures", i);
+		char *kp = jfile_subi("known_failures", i);
 		int r = parse_known(c, json_array_get(known, i), kp,
 				    &p->known[i]);
 
@@ -657,13 +315,13 @@ static int parse_known_failures(struct jctx *c, json_t *root,
  * the digest.  *paths and *nr grow as they are read; the caller frees
  * them, after an error too.
  */
-static int parse_inputs(struct jctx *c, json_t *root, const char *dir,
+static int parse_inputs(struct jfile *c, json_t *root, const char *dir,
 			char ***paths, size_t *nr)
 {
 	json_t *inputs;
 	size_t i;
 
-	if (get_array(c, root, "", "inputs", 64, &inputs) < 0)
+	if (jfile_array(c, root, "", "inputs", 64, &inputs) < 0)
 		return -1;
 	if (!inputs)
 		return 0;
@@ -672,12 +330,12 @@ static int parse_inputs(struct jctx *c, json_t *root, const char *dir,
 		json_t *a = json_array_get(inputs, i);
 
 		if (!json_is_string(a)) {
-			char *ip = subi("inputs", i);
-			jfail(c, ip, "expected a path");
+			char *ip = jfile_subi("inputs", i);
+			jfile_fail(c, ip, "expected a path");
 			free(ip);
 			return -1;
 		}
-		(*paths)[(*nr)++] = abs_join(dir, json_string_value(a));
+		(*paths)[(*nr)++] = jfile_path(dir, json_string_value(a));
 	}
 	return 0;
 }
@@ -689,7 +347,7 @@ struct profile *profile_load(const char *path, char **err)
 		"known_failures", "kill_grace", "log_max", "inputs", NULL
 	};
 	struct strbuf text = STRBUF_INIT;
-	struct jctx c = { .err = err };
+	struct jfile c = { .err = err };
 	struct profile *p = xcalloc(1, sizeof(*p));
 	json_t *root;
 	char **input_paths = NULL;
@@ -700,21 +358,21 @@ struct profile *profile_load(const char *path, char **err)
 
 	*err = NULL;
 	p->path = xstrdup(path);
-	root = load_json(&c, &text, path);
+	root = jfile_load(&c, &text, path);
 	if (!root)
 		goto fail;
-	if (check_keys(&c, root, "", keys) < 0 ||
-	    get_string(&c, root, "", "name", 1, &p->name) < 0 ||
-	    get_string(&c, root, "", "description", 0, &p->description) < 0 ||
-	    get_string(&c, root, "", "end_marker", 0, &p->end_marker) < 0)
+	if (jfile_check_keys(&c, root, "", keys) < 0 ||
+	    jfile_string(&c, root, "", "name", 1, &p->name) < 0 ||
+	    jfile_string(&c, root, "", "description", 0, &p->description) < 0 ||
+	    jfile_string(&c, root, "", "end_marker", 0, &p->end_marker) < 0)
 		goto fail;
 	if (!config_valid_name(p->name)) {
-		jfail(&c, "name", "\"%s\" is not a valid profile name", p->name);
+		jfile_fail(&c, "name", "\"%s\" is not a valid profile name", p->name);
 		goto fail;
 	}
 	p->kill_grace = 10;
-	if (get_uint(&c, root, "", "kill_grace", 0, 3600, &p->kill_grace) < 0 ||
-	    get_uint(&c, root, "", "log_max", 1, 4096, &log_mb) < 0)
+	if (jfile_uint(&c, root, "", "kill_grace", 0, 3600, &p->kill_grace) < 0 ||
+	    jfile_uint(&c, root, "", "log_max", 1, 4096, &log_mb) < 0)
 		goto fail;
 	p->log_max = (size_t)log_mb << 20;
 	if (parse_steps(&c, root, dir, p) < 0 ||
@@ -798,27 +456,27 @@ const struct known_failure *profile_known_failure(const struct profile *p,
 
 /* --- plans ------------------------------------------------------------------ */
 
-static int parse_stage(struct jctx *c, json_t *v, const char *path,
+static int parse_stage(struct jfile *c, json_t *v, const char *path,
 		       struct stage_def *s)
 {
 	static const char *const keys[] = { "name", "branch", "title", NULL };
 	char *p;
 
-	if (check_keys(c, v, path, keys) < 0 ||
-	    get_string(c, v, path, "name", 1, &s->name) < 0 ||
-	    get_string(c, v, path, "branch", 1, &s->branch) < 0 ||
-	    get_string(c, v, path, "title", 0, &s->title) < 0)
+	if (jfile_check_keys(c, v, path, keys) < 0 ||
+	    jfile_string(c, v, path, "name", 1, &s->name) < 0 ||
+	    jfile_string(c, v, path, "branch", 1, &s->branch) < 0 ||
+	    jfile_string(c, v, path, "title", 0, &s->title) < 0)
 		return -1;
 	if (!config_valid_name(s->name) || !strcmp(s->name, "base")) {
-		p = sub(path, "name");
-		jfail(c, p, "\"%s\" is not a valid stage name ([A-Za-z0-9._-], "
+		p = jfile_sub(path, "name");
+		jfile_fail(c, p, "\"%s\" is not a valid stage name ([A-Za-z0-9._-], "
 		      "1-64 characters, not \"base\")", s->name);
 		free(p);
 		return -1;
 	}
 	if (!config_valid_branch(s->branch)) {
-		p = sub(path, "branch");
-		jfail(c, p, "\"%s\" is not a valid branch name (letters, digits "
+		p = jfile_sub(path, "branch");
+		jfile_fail(c, p, "\"%s\" is not a valid branch name (letters, digits "
 		      "and . _ - / + only, and a valid git ref)", s->branch);
 		free(p);
 		return -1;
@@ -831,24 +489,24 @@ static int parse_stage(struct jctx *c, json_t *v, const char *path,
  * revision characters (letters, digits, . _ - / + ~ ^) and, when given,
  * an integration branch that config_valid_branch() accepts.
  */
-static int check_plan_names(struct jctx *c, const struct plan_def *plan)
+static int check_plan_names(struct jfile *c, const struct plan_def *plan)
 {
 	if (!config_valid_name(plan->name))
-		return jfail(c, "name", "\"%s\" is not a valid plan name",
+		return jfile_fail(c, "name", "\"%s\" is not a valid plan name",
 			     plan->name);
 	if (!*plan->base || strlen(plan->base) > 200 ||
 	    strspn(plan->base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			       "0123456789._-/+~^") != strlen(plan->base))
-		return jfail(c, "base", "\"%s\" is not a valid revision",
+		return jfile_fail(c, "base", "\"%s\" is not a valid revision",
 			     plan->base);
 	if (plan->integration && !config_valid_branch(plan->integration))
-		return jfail(c, "integration", "\"%s\" is not a valid branch name",
+		return jfile_fail(c, "integration", "\"%s\" is not a valid branch name",
 			     plan->integration);
 	return 0;
 }
 
 /* Stage i against the stages before it: names and branches are unique. */
-static int check_stage_unique(struct jctx *c, const struct plan_def *plan,
+static int check_stage_unique(struct jfile *c, const struct plan_def *plan,
 			      size_t i, const char *path)
 {
 	const struct stage_def *s = &plan->stages[i];
@@ -856,10 +514,10 @@ static int check_stage_unique(struct jctx *c, const struct plan_def *plan,
 
 	for (j = 0; j < i; j++) {
 		if (!strcmp(plan->stages[j].name, s->name))
-			return jfail(c, path, "duplicate stage name \"%s\"",
+			return jfile_fail(c, path, "duplicate stage name \"%s\"",
 				     s->name);
 		if (!strcmp(plan->stages[j].branch, s->branch))
-			return jfail(c, path,
+			return jfile_fail(c, path,
 				     "branch \"%s\" is already stage \"%s\"",
 				     s->branch, plan->stages[j].name);
 	}
@@ -872,19 +530,19 @@ static int check_stage_unique(struct jctx *c, const struct plan_def *plan,
  * plan->stages grows one entry at a time: plan_def_free() also frees a
  * stage that failed halfway.
  */
-static int parse_stages(struct jctx *c, json_t *root, struct plan_def *plan)
+static int parse_stages(struct jfile *c, json_t *root, struct plan_def *plan)
 {
 	json_t *stages;
 	size_t i;
 
-	if (get_array(c, root, "", "stages", 256, &stages) < 0)
+	if (jfile_array(c, root, "", "stages", 256, &stages) < 0)
 		return -1;
 	if (!stages || json_array_size(stages) == 0)
-		return jfail(c, stages ? "stages" : "",
+		return jfile_fail(c, stages ? "stages" : "",
 			     "a plan needs at least one stage");
 	plan->stages = xcalloc(json_array_size(stages), sizeof(*plan->stages));
 	for (i = 0; i < json_array_size(stages); i++) {
-		char *sp = subi("stages", i);
+		char *sp = jfile_subi("stages", i);
 		int r = parse_stage(c, json_array_get(stages, i), sp,
 				    &plan->stages[i]);
 
@@ -903,21 +561,19 @@ static int parse_stages(struct jctx *c, json_t *root, struct plan_def *plan)
  * errors name the profile file; the line of the plan that pulled it in
  * is added, since one profile may serve several plans.
  */
-static int load_plan_profile(struct jctx *c, struct plan_def *plan,
+static int load_plan_profile(struct jfile *c, struct plan_def *plan,
 			     const char *dir, const char *profile)
 {
 	char *ppath = path_join(dir, profile);
 	char *perr = NULL;
 	struct strbuf sb = STRBUF_INIT;
-	long off;
-	int line = 0, col = 0;
+	int line, col;
 
 	plan->profile = profile_load(ppath, &perr);
 	free(ppath);
 	if (plan->profile)
 		return 0;
-	off = locate_at(c->text, c->len, 0, "profile");
-	line_col(c, off, &line, &col);
+	jfile_where(c, "profile", &line, &col);
 	strbuf_addf(&sb, "%s\n  (profile of plan %s:%d:%d)", perr, c->file,
 		    line, col);
 	free(perr);
@@ -930,7 +586,7 @@ static int load_plan_profile(struct jctx *c, struct plan_def *plan,
  * knows no stages, so each plan that uses it checks the names against
  * its own.
  */
-static int check_known_until(struct jctx *c, const struct plan_def *plan)
+static int check_known_until(struct jfile *c, const struct plan_def *plan)
 {
 	const struct profile *p = plan->profile;
 	size_t i, j;
@@ -961,7 +617,7 @@ struct plan_def *plan_def_load(const char *path, char **err)
 		"description", NULL
 	};
 	struct strbuf text = STRBUF_INIT;
-	struct jctx c = { .err = err };
+	struct jfile c = { .err = err };
 	struct plan_def *plan = xcalloc(1, sizeof(*plan));
 	char *dir = path_dirname(path);
 	char *repo = NULL, *profile = NULL, *desc = NULL;
@@ -969,19 +625,19 @@ struct plan_def *plan_def_load(const char *path, char **err)
 
 	*err = NULL;
 	plan->path = xstrdup(path);
-	root = load_json(&c, &text, path);
+	root = jfile_load(&c, &text, path);
 	if (!root)
 		goto fail;
-	if (check_keys(&c, root, "", keys) < 0 ||
-	    get_string(&c, root, "", "name", 1, &plan->name) < 0 ||
-	    get_string(&c, root, "", "repo", 1, &repo) < 0 ||
-	    get_string(&c, root, "", "base", 1, &plan->base) < 0 ||
-	    get_string(&c, root, "", "integration", 0, &plan->integration) < 0 ||
-	    get_string(&c, root, "", "description", 0, &desc) < 0 ||
-	    get_string(&c, root, "", "profile", 1, &profile) < 0 ||
+	if (jfile_check_keys(&c, root, "", keys) < 0 ||
+	    jfile_string(&c, root, "", "name", 1, &plan->name) < 0 ||
+	    jfile_string(&c, root, "", "repo", 1, &repo) < 0 ||
+	    jfile_string(&c, root, "", "base", 1, &plan->base) < 0 ||
+	    jfile_string(&c, root, "", "integration", 0, &plan->integration) < 0 ||
+	    jfile_string(&c, root, "", "description", 0, &desc) < 0 ||
+	    jfile_string(&c, root, "", "profile", 1, &profile) < 0 ||
 	    check_plan_names(&c, plan) < 0)
 		goto fail;
-	plan->repo = abs_join(dir, repo);
+	plan->repo = jfile_path(dir, repo);
 	/* Keep this order: it decides which error a file with several gets. */
 	if (parse_stages(&c, root, plan) < 0 ||
 	    load_plan_profile(&c, plan, dir, profile) < 0 ||
@@ -1031,11 +687,11 @@ void plan_def_free(struct plan_def *plan)
 
 static void config_defaults(struct kstage_config *cfg, const char *dir)
 {
-	cfg->db = abs_join(dir, "var/kstage.db");
-	cfg->artifacts = abs_join(dir, "var/artifacts");
-	cfg->work = abs_join(dir, "var/work");
-	cfg->cache = abs_join(dir, "var/cache");
-	cfg->web_root = abs_join(dir, "web");
+	cfg->db = jfile_path(dir, "var/kstage.db");
+	cfg->artifacts = jfile_path(dir, "var/artifacts");
+	cfg->work = jfile_path(dir, "var/work");
+	cfg->cache = jfile_path(dir, "var/cache");
+	cfg->web_root = jfile_path(dir, "web");
 	cfg->listen = xstrdup("127.0.0.1:8080");
 	cfg->slots = 1;
 	cfg->poll_interval = 60;
@@ -1045,23 +701,23 @@ static void config_defaults(struct kstage_config *cfg, const char *dir)
 	cfg->max_body = (size_t)8 << 20;
 }
 
-static int replace_path(struct jctx *c, json_t *root, const char *key,
+static int replace_path(struct jfile *c, json_t *root, const char *key,
 			const char *dir, char **field)
 {
 	char *v = NULL;
 
-	if (get_string(c, root, "", key, 0, &v) < 0)
+	if (jfile_string(c, root, "", key, 0, &v) < 0)
 		return -1;
 	if (v) {
 		free(*field);
-		*field = abs_join(dir, v);
+		*field = jfile_path(dir, v);
 		free(v);
 	}
 	return 0;
 }
 
 /* The data paths, each relative to the config file's directory. */
-static int parse_config_paths(struct jctx *c, json_t *root, const char *dir,
+static int parse_config_paths(struct jfile *c, json_t *root, const char *dir,
 			      struct kstage_config *cfg)
 {
 	if (replace_path(c, root, "db", dir, &cfg->db) < 0 ||
@@ -1077,26 +733,26 @@ static int parse_config_paths(struct jctx *c, json_t *root, const char *dir,
  * The numbers and switches: slots, jobs, polling, read auth, confirmation
  * and bisection runs, and the request body cap (given in MiB).
  */
-static int parse_config_settings(struct jctx *c, json_t *root,
+static int parse_config_settings(struct jfile *c, json_t *root,
 				 struct kstage_config *cfg)
 {
 	unsigned body_mb = 8;
 
-	if (get_uint(c, root, "", "slots", 1, 64, &cfg->slots) < 0 ||
-	    get_uint(c, root, "", "jobs", 0, 1024, &cfg->jobs) < 0 ||
-	    get_uint(c, root, "", "poll_interval", 0, 86400, &cfg->poll_interval) < 0 ||
-	    get_bool(c, root, "", "read_auth", &cfg->read_auth) < 0 ||
-	    get_uint(c, root, "", "confirm_runs", 0, 20, &cfg->confirm_runs) < 0 ||
-	    get_uint(c, root, "", "bisect_runs", 1, 20, &cfg->bisect_runs) < 0 ||
-	    get_bool(c, root, "", "auto_bisect", &cfg->auto_bisect) < 0 ||
-	    get_uint(c, root, "", "max_body", 1, 1024, &body_mb) < 0)
+	if (jfile_uint(c, root, "", "slots", 1, 64, &cfg->slots) < 0 ||
+	    jfile_uint(c, root, "", "jobs", 0, 1024, &cfg->jobs) < 0 ||
+	    jfile_uint(c, root, "", "poll_interval", 0, 86400, &cfg->poll_interval) < 0 ||
+	    jfile_bool(c, root, "", "read_auth", &cfg->read_auth) < 0 ||
+	    jfile_uint(c, root, "", "confirm_runs", 0, 20, &cfg->confirm_runs) < 0 ||
+	    jfile_uint(c, root, "", "bisect_runs", 1, 20, &cfg->bisect_runs) < 0 ||
+	    jfile_bool(c, root, "", "auto_bisect", &cfg->auto_bisect) < 0 ||
+	    jfile_uint(c, root, "", "max_body", 1, 1024, &body_mb) < 0)
 		return -1;
 	cfg->max_body = (size_t)body_mb << 20;
 	return 0;
 }
 
 /* "listen" (NULL when absent): ADDRESS:PORT with a port up to 65535. */
-static int check_listen(struct jctx *c, const char *listen)
+static int check_listen(struct jfile *c, const char *listen)
 {
 	const char *colon;
 
@@ -1106,7 +762,7 @@ static int check_listen(struct jctx *c, const char *listen)
 	/* Port 0: any free port (the daemon prints the one it got). */
 	if (!colon || colon == listen || colon[1] < '0' || colon[1] > '9' ||
 	    atoi(colon + 1) < 0 || atoi(colon + 1) > 65535)
-		return jfail(c, "listen",
+		return jfile_fail(c, "listen",
 			     "expected \"ADDRESS:PORT\", got \"%s\"", listen);
 	return 0;
 }
@@ -1116,13 +772,13 @@ static int check_listen(struct jctx *c, const char *listen)
  * cfg->plans grows one entry at a time, so config_free() frees what was
  * read before an error.
  */
-static int parse_config_plans(struct jctx *c, json_t *root, const char *dir,
+static int parse_config_plans(struct jfile *c, json_t *root, const char *dir,
 			      struct kstage_config *cfg)
 {
 	json_t *plans;
 	size_t i;
 
-	if (get_array(c, root, "", "plans", 64, &plans) < 0)
+	if (jfile_array(c, root, "", "plans", 64, &plans) < 0)
 		return -1;
 	if (!plans)
 		return 0;
@@ -1131,12 +787,12 @@ static int parse_config_plans(struct jctx *c, json_t *root, const char *dir,
 		json_t *a = json_array_get(plans, i);
 
 		if (!json_is_string(a)) {
-			char *pp = subi("plans", i);
-			jfail(c, pp, "expected a path to a plan file");
+			char *pp = jfile_subi("plans", i);
+			jfile_fail(c, pp, "expected a path to a plan file");
 			free(pp);
 			return -1;
 		}
-		cfg->plans[cfg->nr_plans++] = abs_join(dir, json_string_value(a));
+		cfg->plans[cfg->nr_plans++] = jfile_path(dir, json_string_value(a));
 	}
 	return 0;
 }
@@ -1151,7 +807,7 @@ struct kstage_config *config_load(const char *path, char **err)
 	};
 	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
 	struct strbuf text = STRBUF_INIT;
-	struct jctx c = { .err = err };
+	struct jfile c = { .err = err };
 	json_t *root = NULL;
 	char *dir = NULL, *listen = NULL;
 
@@ -1168,13 +824,13 @@ struct kstage_config *config_load(const char *path, char **err)
 		config_defaults(cfg, top);
 		free(top);
 	}
-	root = load_json(&c, &text, path);
+	root = jfile_load(&c, &text, path);
 	if (!root)
 		goto fail;
 	/* Keep this order: it decides which error a file with several gets. */
-	if (check_keys(&c, root, "", keys) < 0 ||
+	if (jfile_check_keys(&c, root, "", keys) < 0 ||
 	    parse_config_paths(&c, root, dir, cfg) < 0 ||
-	    get_string(&c, root, "", "listen", 0, &listen) < 0 ||
+	    jfile_string(&c, root, "", "listen", 0, &listen) < 0 ||
 	    parse_config_settings(&c, root, cfg) < 0 ||
 	    check_listen(&c, listen) < 0)
 		goto fail;
