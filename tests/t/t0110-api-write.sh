@@ -1,6 +1,6 @@
 #!/bin/sh
 # The write side of the HTTP API: trigger, retry, cancel, bisections,
-# acknowledged failures and refresh, with a token; the engine's loop picks
+# acknowledged failures and refresh, with a token; the loop picks
 # each change up.
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-api.sh"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Concurrent clients while runs progress: no errors, no torn JSON, and the
-# engine's loop keeps scheduling (runs finish on time).
+# loop keeps scheduling (runs finish on time).
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-api.sh"
 

@@ -167,12 +167,10 @@ for i, line in enumerate(open(\"data\", encoding=\"utf-8\")):
 sys.exit(1 if n else 0)"
 '
 
-# Fails today: no event carries a test name.  The stream says that stage
-# two turned red ("stage-verdict": {"verdict", "was"}) and that a
-# bisection started ("bisection": {"state"}), and the dashboard re-reads
-# the stage to learn which test; the payloads are built with printf in
-# engine.c and bisector.c, so a name put there as they are built now
-# would break the JSON (the test above would catch that).
+# The stream names the test that regressed: "stage-verdict" carries the
+# stage's regressions and "bisection" its tests, in payloads built with
+# jansson, so the hostile name arrives escaped (the test above checks
+# that every payload is still a JSON object).
 test_expect_success 'the event stream names the test that regressed' '
 	n=$(name $REG_LINE) &&
 	grep "^data: " stream | sed "s/^data: //" > data &&
