@@ -16,6 +16,7 @@
 #include "ack.h"
 #include "api_write.h"
 #include "bisector.h"
+#include "gate.h"
 #include "loop.h"
 #include "log.h"
 #include "queue.h"
@@ -485,6 +486,38 @@ int api_ack_delete(struct api_reply *out, const struct api_request *req)
 						    "deleted", 1));
 	return end_write(out, req, rc, WAKE_PLAN, rc >= 0 && out->status < 300
 					   ? plan_id : 0);
+}
+
+/*
+ * Fast-forward the plan's integration branch to its highest green stage,
+ * or to the stage named in the body; 409 with the reason when it may not.
+ * gate_advance() takes its own transactions and records the decision.
+ */
+int api_gate_advance(struct api_reply *out, const struct api_request *req)
+{
+	static const char *const fields[] = { "stage", NULL };
+	const char *stage;
+	char *detail = NULL;
+	long long plan_id;
+	json_t *body;
+	int rc;
+
+	if (!parse_body(out, req, &body, fields))
+		return 0;
+	rc = get_string(out, body, "stage", 0, 64, &stage);
+	if (rc)
+		rc = api_find_plan(out, req->db, req->params[0], &plan_id);
+	if (rc > 0)
+		rc = gate_advance(req->db, plan_id, stage,
+				  req->token_name ? req->token_name : "api", &detail);
+	if (rc > 0)
+		rc = reply_json(out, 200, json_pack("{s:b,s:s}", "moved", 1, "detail",
+						    detail));
+	else if (rc == 0 && detail)
+		rc = api_error(out, 409, "%s", detail);
+	free(detail);
+	json_decref(body);
+	return rc < 0 ? -1 : 0;
 }
 
 int api_refresh(struct api_reply *out, const struct api_request *req)

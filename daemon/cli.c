@@ -711,6 +711,57 @@ int cmd_ack(int argc, char **argv)
 		       "ack needs add, list or delete");
 }
 
+/* --- gate ------------------------------------------------------------------------------------ */
+
+static const char gate_usage[] =
+"usage: kstage gate advance [<options>] PLAN [STAGE]\n"
+"\n"
+"Fast-forward PLAN's integration branch to its highest stage that is\n"
+"tested green with every stage below it (or to STAGE, which must be one\n"
+"of those), as the plan's \"gate\": \"auto\" policy does by itself.  Never a\n"
+"non-fast-forward: a diverged branch, a red or untested stage, a branch\n"
+"that moved meanwhile are refused with the reason.  The reflog of the\n"
+"branch names the runs that tested it; every decision is recorded.\n"
+"\n"
+"      --json             print the API's answer\n"
+SERVER_OPTIONS
+"\n"
+"Needs a token.  Exit 0 moved, 1 refused or the request failed, 2 usage.\n";
+
+static int gate_advance_cmd(struct client *cl, const struct cli_args *a)
+{
+	struct strbuf path = STRBUF_INIT;
+	json_t *body = json_object(), *r = NULL;
+	char *text;
+	int rc;
+
+	if (a->nr_args > 2)
+		json_object_set_new(body, "stage", json_string(a->args[2]));
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	strbuf_adds(&path, "/api/v1/plans/");
+	client_url_escape(&path, a->args[1]);
+	strbuf_adds(&path, "/gate");
+	rc = text && client_call(cl, "POST", path.buf, text, &r) == 0 ? 0 : 1;
+	if (!rc && !cl->json)
+		printf("%s\n", client_str(r, "detail", "moved"));
+	free(text);
+	json_decref(r);
+	strbuf_release(&path);
+	return rc;
+}
+
+static const struct sub_command gate_commands[] = {
+	{ "advance", 2, 3, gate_advance_cmd, 0 },	/* PLAN [STAGE] */
+};
+
+int cmd_gate(int argc, char **argv)
+{
+	return run_sub(argc, argv, request_options, gate_usage, gate_commands,
+		       sizeof(gate_commands) / sizeof(gate_commands[0]),
+		       "gate needs advance");
+}
+
 /* --- token ------------------------------------------------------------------------------------ */
 
 static const char token_usage[] =

@@ -24,6 +24,7 @@ int cmd_cancel(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
 int cmd_bisect(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "jfile.h"
+#include "states.h"
 #include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
@@ -610,17 +611,31 @@ static int check_known_until(struct jfile *c, const struct plan_def *plan)
 	return 0;
 }
 
+static const char *const gate_policy_names[] = { "manual", "auto", "off" };
+
+DEFINE_NAMES(gate_policy, enum gate_policy, 3)
+
+/* "gate": who moves the integration branch (manual without one). */
+static int parse_gate(struct jfile *c, struct plan_def *plan, const char *gate)
+{
+	plan->gate = GATE_MANUAL;
+	if (!gate || gate_policy_parse(&plan->gate, gate) == 0)
+		return 0;
+	return jfile_fail(c, "gate", "\"%s\" is not a gate policy (auto, manual,"
+			  " off)", gate);
+}
+
 struct plan_def *plan_def_load(const char *path, char **err)
 {
 	static const char *const keys[] = {
-		"name", "repo", "base", "integration", "profile", "stages",
+		"name", "repo", "base", "integration", "gate", "profile", "stages",
 		"description", NULL
 	};
 	struct strbuf text = STRBUF_INIT;
 	struct jfile c = { .err = err };
 	struct plan_def *plan = xcalloc(1, sizeof(*plan));
 	char *dir = path_dirname(path);
-	char *repo = NULL, *profile = NULL, *desc = NULL;
+	char *repo = NULL, *profile = NULL, *desc = NULL, *gate = NULL;
 	json_t *root;
 
 	*err = NULL;
@@ -635,7 +650,8 @@ struct plan_def *plan_def_load(const char *path, char **err)
 	    jfile_string(&c, root, "", "integration", 0, &plan->integration) < 0 ||
 	    jfile_string(&c, root, "", "description", 0, &desc) < 0 ||
 	    jfile_string(&c, root, "", "profile", 1, &profile) < 0 ||
-	    check_plan_names(&c, plan) < 0)
+	    jfile_string(&c, root, "", "gate", 0, &gate) < 0 ||
+	    check_plan_names(&c, plan) < 0 || parse_gate(&c, plan, gate) < 0)
 		goto fail;
 	plan->repo = jfile_path(dir, repo);
 	/* Keep this order: it decides which error a file with several gets. */
@@ -646,6 +662,7 @@ struct plan_def *plan_def_load(const char *path, char **err)
 	free(repo);
 	free(profile);
 	free(desc);
+	free(gate);
 	free(dir);
 	json_decref(root);
 	strbuf_release(&text);
@@ -655,6 +672,7 @@ fail:
 	free(repo);
 	free(profile);
 	free(desc);
+	free(gate);
 	free(dir);
 	json_decref(root);
 	strbuf_release(&text);

@@ -60,12 +60,24 @@ struct stage_def {
 	char *title;		/* may be NULL */
 };
 
+/* Who moves a plan's integration branch to the tested stages (gate.h). */
+enum gate_policy {
+	GATE_MANUAL = 0,	/* on request (kstage gate advance, the API) */
+	GATE_AUTO,		/* the daemon, whenever the gate can advance */
+	GATE_OFF,		/* never */
+};
+
+/* "manual", "auto", "off" (and back: 0, or -1 if not a policy). */
+const char *gate_policy_name(enum gate_policy p);
+int gate_policy_parse(enum gate_policy *out, const char *s);
+
 struct plan_def {
 	char *path;
 	char *name;
 	char *repo;		/* resolved path of the git repository */
 	char *base;		/* revision of the plan base */
 	char *integration;	/* branch the gate moves; may be NULL */
+	enum gate_policy gate;	/* "gate": "auto" | "manual" (default) | "off" */
 	struct profile *profile;
 	struct stage_def *stages;
 	size_t nr_stages;

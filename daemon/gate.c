@@ -60,7 +60,7 @@ static int find_gate_stage(struct gate_view *g, struct db *db, long long plan_id
 }
 
 /* The state and its sentence, given the gate stage and the branch. */
-static void judge(struct gate_view *g, const struct plan_def *plan,
+static void judge(struct gate_view *g, const struct gate_plan *plan,
 		  git_repository *repo, const git_oid *integ)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -94,15 +94,42 @@ static void judge(struct gate_view *g, const struct plan_def *plan,
 	g->detail = strbuf_detach(&sb);
 }
 
-int gate_compute(struct gate_view *out, struct db *db, const struct plan_def *plan,
-		 long long plan_id)
+void gate_plan_release(struct gate_plan *p)
+{
+	free(p->name);
+	free(p->repo);
+	free(p->integration);
+	memset(p, 0, sizeof(*p));
+}
+
+int gate_plan_load(struct gate_plan *p, struct db *db, long long plan_id)
+{
+	sqlite3_stmt *st;
+	int rc = db_first(db, &st, "SELECT name, repo, integration, gate_policy"
+			  " FROM plans WHERE id = ?", "l", plan_id);
+
+	memset(p, 0, sizeof(*p));
+	if (rc == 1) {
+		p->id = plan_id;
+		p->name = db_col_dup(st, 0);
+		p->repo = db_col_dup(st, 1);
+		p->integration = db_col_dup(st, 2);
+		if (gate_policy_parse(&p->policy, db_col_text(st, 3)) < 0)
+			rc = error("plan %lld: gate policy %s", plan_id,
+				   db_col_text(st, 3));
+		db_done(st);
+	}
+	return rc;
+}
+
+int gate_compute(struct gate_view *out, struct db *db, const struct gate_plan *plan)
 {
 	git_repository *repo = NULL;
 	git_oid integ;
 	int have_integ = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (find_gate_stage(out, db, plan_id) < 0)
+	if (find_gate_stage(out, db, plan->id) < 0)
 		return -1;
 	if (plan->integration && repo_open(&repo, plan->repo) == 0 &&
 	    repo_resolve_branch(&integ, repo, plan->integration) == 0) {
@@ -122,7 +149,10 @@ static int same(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
-/* Store g; an event when the state, the gate commit or the branch moved. */
+/*
+ * Store g; an event when the state, the gate commit or the branch moved.
+ * 1 if one of them did, 0 if not, -1 on error.
+ */
 static int gate_store(struct db *db, long long plan_id, const struct gate_view *g)
 {
 	sqlite3_stmt *st;
@@ -150,27 +180,244 @@ static int gate_store(struct db *db, long long plan_id, const struct gate_view *
 		return -1;
 	if (!moved)
 		return 0;
-	return events_add(db, "gate", plan_id, 0, 0, 0,
-			  json_pack("{s:s}", "state", gate_state_name(g->state)));
+	if (events_add(db, "gate", plan_id, 0, 0, 0,
+		       json_pack("{s:s}", "state", gate_state_name(g->state))) < 0)
+		return -1;
+	return 1;
+}
+
+/* A decision about the integration branch, and its event. */
+struct decision {
+	enum gate_action action;
+	long long stage_id;
+	const char *old_commit, *new_commit, *by, *detail;
+};
+
+static int record(struct db *db, long long plan_id, const struct decision *d)
+{
+	if (db_exec(db, "INSERT INTO gate_decisions (plan_id, at, action, stage_id,"
+		    " old_commit, new_commit, by, detail) VALUES (?, ?, ?, ?, ?, ?,"
+		    " ?, ?)", "llsLssss", plan_id, now_wall_ms(),
+		    gate_action_name(d->action), d->stage_id, d->old_commit,
+		    d->new_commit, d->by, d->detail) < 0)
+		return -1;
+	return events_add(db, "gate", plan_id, d->stage_id, 0, 0,
+			  json_pack("{s:s,s:s,s:s?,s:s}", "action",
+				    gate_action_name(d->action), "by", d->by,
+				    "commit", d->new_commit, "detail", d->detail));
+}
+
+static int record_tx(struct db *db, long long plan_id, const struct decision *d)
+{
+	if (db_begin(db) < 0)
+		return -1;
+	if (record(db, plan_id, d) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db);
+}
+
+/* Compute and store the gate; 1 if it changed, 0 if not, -1. */
+static int refresh(struct db *db, const struct gate_plan *p, struct gate_view *g)
+{
+	int rc;
+
+	if (gate_compute(g, db, p) < 0)
+		return -1;
+	if (db_begin(db) < 0)
+		return -1;
+	rc = gate_store(db, p->id, g);
+	if (rc < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db) < 0 ? -1 : rc;
 }
 
 int gate_update(struct db *db, const struct plan_def *plan, long long plan_id)
 {
+	struct gate_plan p;
 	struct gate_view g = GATE_VIEW_INIT;
-	int ret = -1;
+	char *why = NULL;
+	int rc = gate_plan_load(&p, db, plan_id);
 
-	if (gate_compute(&g, db, plan, plan_id) < 0)
-		goto out;
-	if (db_begin(db) < 0)
-		goto out;
-	if (gate_store(db, plan_id, &g) < 0) {
-		db_rollback(db);
-		goto out;
+	if (rc == 1)
+		rc = refresh(db, &p, &g);
+	if (rc >= 0 && p.policy == GATE_AUTO && g.state == GATE_CAN_ADVANCE)
+		rc = gate_advance(db, plan_id, NULL, "auto", &why) < 0 ? -1 : 0;
+	else if (rc == 1 && p.policy == GATE_AUTO && g.state == GATE_DIVERGED) {
+		struct decision d = { GATE_ACT_BLOCKED, g.stage_id, g.integration_head,
+				      NULL, "auto", g.detail };
+
+		rc = record_tx(db, plan_id, &d);
 	}
-	ret = db_commit(db);
-out:
-	if (ret < 0)
+	if (rc < 0)
 		error("plan %s: cannot update the gate", plan->name);
+	free(why);
 	gate_view_release(&g);
-	return ret;
+	gate_plan_release(&p);
+	return rc < 0 ? -1 : 0;
+}
+
+/* --- moving the integration branch ------------------------------------------- */
+
+/* What a move goes to: the stage, its head, its position. */
+struct target {
+	long long stage_id, idx;
+	char *name, *commit;
+};
+
+static void target_release(struct target *t)
+{
+	free(t->name);
+	free(t->commit);
+}
+
+/*
+ * The stage to move to: the one asked for (it must be at or below the
+ * gate's stage), else the gate's stage.  1, 0 refused (*why), -1.
+ */
+static int pick_target(struct target *t, struct db *db, const struct gate_plan *p,
+		       const struct gate_view *g, const char *stage, struct strbuf *why)
+{
+	long long gate_idx = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (p->policy == GATE_OFF) {
+		strbuf_addf(why, "the gate of plan %s is off", p->name);
+		return 0;
+	}
+	if (!p->integration) {
+		strbuf_addf(why, "plan %s has no integration branch", p->name);
+		return 0;
+	}
+	if (!g->commit) {
+		strbuf_addf(why, "no stage of plan %s is green: %s", p->name,
+			    g->blocker ? g->blocker : "nothing has run yet");
+		return 0;
+	}
+	if (db_get_int(db, &gate_idx, "SELECT idx FROM stages WHERE id = ?", "l",
+		       g->stage_id) < 0)
+		return -1;
+	rc = db_first(db, &st, "SELECT id, idx, name, head FROM stages WHERE"
+		      " plan_id = ? AND idx > 0 AND name = coalesce(?, ?)", "lss",
+		      p->id, stage, g->stage);
+	if (rc <= 0) {
+		if (rc == 0)
+			strbuf_addf(why, "no stage %s in plan %s", stage, p->name);
+		return rc;
+	}
+	t->stage_id = sqlite3_column_int64(st, 0);
+	t->idx = sqlite3_column_int64(st, 1);
+	t->name = db_col_dup(st, 2);
+	t->commit = db_col_dup(st, 3);
+	db_done(st);
+	if (t->idx > gate_idx) {
+		strbuf_addf(why, "stage %s is not tested green with every stage below"
+			    " it (%s)", t->name, g->blocker ? g->blocker : "?");
+		return 0;
+	}
+	return 1;
+}
+
+/* "kstage gate: stage S at C, runs 1 2 3 (by B)": the runs that justify it. */
+static int reflog_message(struct strbuf *msg, struct db *db, long long plan_id,
+			  const struct target *t, const char *by)
+{
+	long long runs[256];
+	int n = db_get_ids(db, runs, 256, "SELECT run_id FROM stages WHERE"
+			   " plan_id = ? AND idx > 0 AND idx <= ? AND run_id IS NOT"
+			   " NULL ORDER BY idx", "ll", plan_id, t->idx), i;
+
+	if (n < 0)
+		return -1;
+	strbuf_addf(msg, "kstage gate: stage %s at %.12s, tested by run%s", t->name,
+		    t->commit, n == 1 ? "" : "s");
+	for (i = 0; i < n; i++)
+		strbuf_addf(msg, " %lld", runs[i]);
+	strbuf_addf(msg, " (by %s)", by);
+	return 0;
+}
+
+/*
+ * Fast-forward the branch to t, a compare-and-swap on where it is now.
+ * 1 moved, 0 refused (*why), -1.
+ */
+static int move(struct db *db, const struct gate_plan *p, const struct target *t,
+		const char *by, const struct gate_view *g, struct strbuf *why)
+{
+	git_repository *repo = NULL;
+	struct strbuf msg = STRBUF_INIT;
+	git_oid to, from;
+	int rc = -1, have = g->integration_head != NULL;
+
+	if (have && !strcmp(g->integration_head, t->commit)) {
+		strbuf_addf(why, "%s is already at stage %s", p->integration, t->name);
+		return 0;
+	}
+	if (git_oid_fromstr(&to, t->commit) < 0 ||
+	    (have && git_oid_fromstr(&from, g->integration_head) < 0) ||
+	    repo_open(&repo, p->repo) < 0)
+		goto out;
+	rc = have ? repo_contains(repo, &to, &from) : 1;
+	if (rc == 0)
+		strbuf_addf(why, "%s has commits that stage %s does not contain: not a"
+			    " fast-forward", p->integration, t->name);
+	if (rc != 1 || reflog_message(&msg, db, p->id, t, by) < 0)
+		goto out;
+	rc = repo_move_branch(repo, p->integration, &to, have ? &from : NULL, msg.buf);
+	if (rc == 1)
+		strbuf_addf(why, "%s moved while the gate moved it; nothing done",
+			    p->integration);
+	rc = rc == 0 ? 1 : rc == 1 ? 0 : -1;
+out:
+	strbuf_release(&msg);
+	git_repository_free(repo);
+	return rc;
+}
+
+int gate_advance(struct db *db, long long plan_id, const char *stage,
+		 const char *by, char **detail)
+{
+	struct gate_plan p;
+	struct gate_view g = GATE_VIEW_INIT;
+	struct target t = { 0 };
+	struct strbuf why = STRBUF_INIT;
+	int rc = gate_plan_load(&p, db, plan_id);
+
+	*detail = NULL;
+	if (rc == 1)
+		rc = refresh(db, &p, &g) < 0 ? -1 : 1;
+	if (rc == 1)
+		rc = pick_target(&t, db, &p, &g, stage, &why);
+	if (rc == 1)
+		rc = move(db, &p, &t, by, &g, &why);
+	if (rc == 1) {
+		struct decision d = { GATE_ACT_MOVED, t.stage_id, g.integration_head,
+				      t.commit, by, NULL };
+
+		strbuf_addf(&why, "%s moved to stage %s (%.12s)", p.integration,
+			    t.name, t.commit);
+		d.detail = why.buf;
+		info("plan %s: %s, by %s", p.name, why.buf, by);
+		if (record_tx(db, plan_id, &d) < 0)
+			rc = -1;
+		gate_view_release(&g);
+		if (rc == 1 && refresh(db, &p, &g) < 0)
+			rc = -1;
+	} else if (rc == 0 && strcmp(by, "auto")) {
+		struct decision d = { GATE_ACT_REFUSED, t.stage_id, g.integration_head,
+				      NULL, by, why.buf };
+
+		if (record_tx(db, plan_id, &d) < 0)
+			rc = -1;
+	}
+	*detail = strbuf_detach(&why);
+	target_release(&t);
+	gate_view_release(&g);
+	gate_plan_release(&p);
+	return rc;
 }

@@ -19,7 +19,8 @@
  *   current      the branch is at the gate's head
  *   diverged     the branch has commits the gate's head lacks
  *
- * gate.c is the only writer of the gates table.  A change of state, gate
+ * gate.c is the only writer of the gates and gate_decisions tables, and
+ * the only code that moves an integration branch.  A change of state, gate
  * commit or integration head is an event ("gate").
  */
 
@@ -37,14 +38,40 @@ struct gate_view {
 
 void gate_view_release(struct gate_view *g);
 
-/*
- * Work out the gate of a plan (by database id) from its stages' verdicts
- * and the repository.  0 or -1.
- */
-int gate_compute(struct gate_view *out, struct db *db, const struct plan_def *plan,
-		 long long plan_id);
+/* What the gate needs of a plan, as the plans table has it. */
+struct gate_plan {
+	long long id;
+	char *name, *repo, *integration;	/* integration may be NULL */
+	enum gate_policy policy;
+};
 
-/* Compute the gate of a plan and store it (with an event if it moved). */
+/* 1 loaded, 0 no such plan, -1 error. */
+int gate_plan_load(struct gate_plan *p, struct db *db, long long plan_id);
+void gate_plan_release(struct gate_plan *p);
+
+/*
+ * Work out the gate of a plan from its stages' verdicts and the
+ * repository.  0 or -1.
+ */
+int gate_compute(struct gate_view *out, struct db *db, const struct gate_plan *plan);
+
+/*
+ * Compute the gate of a plan and store it (with an event if it moved);
+ * with the plan's gate policy "auto", fast-forward the integration branch
+ * when it can advance, and record a "blocked" decision when it diverged.
+ */
 int gate_update(struct db *db, const struct plan_def *plan, long long plan_id);
+
+/*
+ * Fast-forward the integration branch to stage (NULL: the gate's stage),
+ * for "by" ("auto", or the token that asked), as a compare-and-swap on
+ * where the branch is, with a reflog message naming the runs that tested
+ * every stage up to it.  Never a non-fast-forward.  Every decision is
+ * stored (gate_decisions) and is an event; a refusal asked for by a
+ * person too.  1 moved, 0 refused, -1 error; *detail (caller frees) says
+ * what happened, for people.  From any thread, with its connection.
+ */
+int gate_advance(struct db *db, long long plan_id, const char *stage,
+		 const char *by, char **detail);
 
 #endif

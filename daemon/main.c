@@ -45,6 +45,7 @@ static const char usage_text[] =
 "  log RUN [STEP] print a step's log (--tail N for the end)\n"
 "  ack add|list|delete        acknowledge a known failure, list, remove\n"
 "  bisect start|cancel|show   ask for, stop or show a bisection\n"
+"  gate advance PLAN [STAGE]  move the integration branch to tested stages\n"
 "  token create|list|revoke   manage the API tokens (on the database)\n"
 "  check          validate the configuration, plans and profiles\n"
 "  version        print the version\n"
@@ -544,6 +545,7 @@ static const struct command commands[] = {
 	{ "log", cmd_log },
 	{ "ack", cmd_ack },
 	{ "bisect", cmd_bisect },
+	{ "gate", cmd_gate },
 	{ "token", cmd_token },
 	{ "version", cmd_version },
 };

@@ -71,18 +71,44 @@ static int resolve_ref(git_oid *out, git_repository *repo, const char *name)
 	return peel_commit(out, obj, name);
 }
 
+/* "name" is refs/heads/name; a name that starts with "refs/" is as is. */
+static void branch_ref(struct strbuf *ref, const char *branch)
+{
+	if (!strncmp(branch, "refs/", 5))
+		strbuf_adds(ref, branch);
+	else
+		strbuf_addf(ref, "refs/heads/%s", branch);
+}
+
 int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch)
 {
 	struct strbuf ref = STRBUF_INIT;
 	int rc;
 
-	if (!strncmp(branch, "refs/", 5))
-		strbuf_adds(&ref, branch);
-	else
-		strbuf_addf(&ref, "refs/heads/%s", branch);
+	branch_ref(&ref, branch);
 	rc = resolve_ref(out, repo, strbuf_str(&ref));
 	strbuf_release(&ref);
 	return rc;
+}
+
+int repo_move_branch(git_repository *repo, const char *branch, const git_oid *to,
+		     const git_oid *from, const char *message)
+{
+	struct strbuf ref = STRBUF_INIT;
+	git_reference *out = NULL;
+	int rc;
+
+	branch_ref(&ref, branch);
+	if (from)
+		rc = git_reference_create_matching(&out, repo, ref.buf, to, 1, from,
+						   message);
+	else
+		rc = git_reference_create(&out, repo, ref.buf, to, 0, message);
+	git_reference_free(out);
+	strbuf_release(&ref);
+	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
+		return 1;	/* somebody else moved it first */
+	return rc < 0 ? git_fail(__func__, branch) : 0;
 }
 
 int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev)

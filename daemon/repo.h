@@ -36,6 +36,14 @@ int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch);
  * found) or -1. */
 int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev);
 
+/*
+ * Move branch to commit "to", as a compare-and-swap: only if it is still
+ * at "from" (NULL: only if it does not exist yet), with a reflog message.
+ * 0 moved, 1 somebody else moved it first (nothing changed), -1 error.
+ */
+int repo_move_branch(git_repository *repo, const char *branch, const git_oid *to,
+		     const git_oid *from, const char *message);
+
 /* The tree of a commit. */
 int repo_commit_tree(git_oid *tree, git_repository *repo, const git_oid *commit);
 

@@ -37,14 +37,15 @@ int stages_sync_plan(struct db *db, const struct plan_def *p, long long *plan_id
 	if (db_begin(db) < 0)
 		return -1;
 	if (db_exec(db, "INSERT INTO plans (name, path, repo, base, integration,"
-		    " profile, profile_digest, updated_at) VALUES (?, ?, ?, ?, ?, ?,"
-		    " ?, ?) ON CONFLICT (name) DO UPDATE SET path = excluded.path,"
-		    " repo = excluded.repo, base = excluded.base,"
-		    " integration = excluded.integration, profile = excluded.profile,"
+		    " gate_policy, profile, profile_digest, updated_at) VALUES (?, ?,"
+		    " ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+		    " path = excluded.path, repo = excluded.repo, base = excluded.base,"
+		    " integration = excluded.integration,"
+		    " gate_policy = excluded.gate_policy, profile = excluded.profile,"
 		    " profile_digest = excluded.profile_digest,"
-		    " updated_at = excluded.updated_at", "sssssssl", p->name, p->path,
-		    p->repo, p->base, p->integration, p->profile->name,
-		    p->profile->digest, now_wall_ms()) < 0 ||
+		    " updated_at = excluded.updated_at", "ssssssssl", p->name, p->path,
+		    p->repo, p->base, p->integration, gate_policy_name(p->gate),
+		    p->profile->name, p->profile->digest, now_wall_ms()) < 0 ||
 	    db_get_int(db, plan_id, "SELECT id FROM plans WHERE name = ?", "s",
 		       p->name) != 1)
 		goto fail;

@@ -51,6 +51,10 @@ static const char *const gate_state_names[] = {
 	"unknown", "current", "can-advance", "blocked", "diverged",
 };
 
+static const char *const gate_action_names[] = {
+	"moved", "refused", "blocked",
+};
+
 const char *name_of(const char *const *names, size_t n, int v)
 {
 	if (v < 0 || (size_t)v >= n)
@@ -83,3 +87,4 @@ DEFINE_NAMES(stage_verdict, enum stage_verdict, STAGE_VERDICT_COUNT)
 DEFINE_NAMES(bisection_state, enum bisection_state, BISECTION_STATE_COUNT)
 DEFINE_NAMES(bisect_phase, enum bisect_phase, BISECT_PHASE_COUNT)
 DEFINE_NAMES(gate_state, enum gate_state, GATE_STATE_COUNT)
+DEFINE_NAMES(gate_action, enum gate_action, GATE_ACTION_COUNT)

@@ -168,6 +168,14 @@ enum gate_state {
 	GATE_STATE_COUNT
 };
 
+/* What the gate did about an integration branch (gate.h). */
+enum gate_action {
+	GATE_ACT_MOVED = 0,	/* fast-forwarded to a tested stage */
+	GATE_ACT_REFUSED,	/* asked to, and may not (the detail says why) */
+	GATE_ACT_BLOCKED,	/* would, but the branch has diverged */
+	GATE_ACTION_COUNT
+};
+
 /*
  * The two mapping functions of each enum: X_name() and X_parse().
  */
@@ -188,6 +196,7 @@ DECLARE_NAMES(stage_verdict, enum stage_verdict);
 DECLARE_NAMES(bisection_state, enum bisection_state);
 DECLARE_NAMES(bisect_phase, enum bisect_phase);
 DECLARE_NAMES(gate_state, enum gate_state);
+DECLARE_NAMES(gate_action, enum gate_action);
 
 /* Name tables the readers list (NULL-terminated, in enum order). */
 extern const char *const run_state_names[];

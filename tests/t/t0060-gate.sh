@@ -8,14 +8,7 @@ gate() {
 }
 
 test_expect_success 'setup: two green stages, integration at the base' '
-	fake_repo repo &&
-	git -C repo branch integration &&
-	git -C repo checkout -q -b s1 &&
-	fake_commit repo "mm: one" mm/a.c "int a;" &&
-	git -C repo checkout -q -b s2 &&
-	fake_commit repo "mm: two" mm/b.c "int b;" &&
-	write_profile profile.json &&
-	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1 two:s2 &&
+	gate_setup &&
 	kstage_once
 '
 

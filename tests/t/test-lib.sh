@@ -216,6 +216,19 @@ bisect_field() {
 }
 
 # runs_of WHAT: how many times the fake kernel did WHAT (build / boot).
+# gate_setup: a repository with stages s1 and s2 (both green) on "base",
+# a branch "integration" at the base, plan.json over them (the gate tests).
+gate_setup() {
+	fake_repo repo &&
+	git -C repo branch integration &&
+	git -C repo checkout -q -b s1 &&
+	fake_commit repo "mm: one" mm/a.c "int a;" &&
+	git -C repo checkout -q -b s2 &&
+	fake_commit repo "mm: two" mm/b.c "int b;" &&
+	write_profile profile.json &&
+	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1 two:s2
+}
+
 runs_of() {
 	if [ -f "$TRASH/fake.log" ]; then grep -c "^$1 " "$TRASH/fake.log" || true
 	else echo 0; fi

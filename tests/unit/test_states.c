@@ -10,6 +10,7 @@
 
 #include "bisect.h"
 #include "compare.h"
+#include "config.h"
 #include "console.h"
 #include "db.h"
 #include "ktap.h"
@@ -29,6 +30,9 @@ static struct db *fresh_db(void)
 		" 'f', 'd', 0)", NULL), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO gates (plan_id, updated_at)"
 				 " VALUES (1, 0)", NULL), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO gate_decisions (plan_id, at, action,"
+				 " by, detail) VALUES (1, 0, 'moved', 'auto', 'd')",
+				 NULL), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO stages (id, plan_id, idx, name,"
 				 " branch) VALUES (1, 1, 1, 's', 's')", NULL), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO runs (id, plan_id, stage_id,"
@@ -83,6 +87,8 @@ static const struct column columns[] = {
 	COL("bisections", "state", bisection_state_name, BISECTION_STATE_COUNT),
 	COL("bisection_runs", "phase", bisect_phase_name, BISECT_PHASE_COUNT),
 	COL("gates", "state", gate_state_name, GATE_STATE_COUNT),
+	COL("gate_decisions", "action", gate_action_name, GATE_ACTION_COUNT),
+	COL("plans", "gate_policy", gate_policy_name, 3),
 	COL("results", "status", test_status_name, TEST_STATUS_COUNT),
 	COL("changes", "kind", change_kind_name, CHANGE_KIND_COUNT),
 	COL("changes", "before", test_status_name, TEST_STATUS_COUNT),
