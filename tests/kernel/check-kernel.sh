@@ -106,6 +106,12 @@ ok "the culprit was verified: it fails and its parent passes" \
 	eq "good bad" "$(sql "SELECT verdict FROM bisection_runs WHERE phase = 'verify' ORDER BY seq" | tr '\n' ' ' | sed 's/ $//')"
 ok "bisection runs ran only the six tests" \
 	eq 6 "$(sql "SELECT count(*) FROM results WHERE test LIKE 'hmm-tests/%' AND run_id = (SELECT max(run_id) FROM bisection_runs WHERE phase = 'search')")"
+last_reflog() { git -C "$repo" reflog show --format=%gs -1 integration; }
+ok "the gate (auto) moved integration to stage 2, the highest green stage" \
+	eq "$(rev stage/2-memremap-checks)" "$(rev integration)"
+ok "integration's reflog names the stage and the runs that tested it" \
+	eq "kstage gate: stage memremap-checks at $(rev stage/2-memremap-checks | cut -c1-12), tested by runs $(stage_run test-hmm-stats) $(stage_run memremap-checks) (by auto)" \
+	"$(last_reflog)"
 
 # --- NVDIMM without SPM, and THP=always, on the clean stage 2 ----------------
 mk_plan() {	# FILE NAME PROFILE
