@@ -131,6 +131,15 @@ static int plan_object(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 	json_key(sb, "stages");
 	if (plan_stages(sb, db, sqlite3_column_int64(st, 0)) < 0)
 		return -1;
+	/* The gate's last decisions about the integration branch, newest first. */
+	json_key(sb, "gate_decisions");
+	if (json_rows(sb, db, db_stmt(db, "SELECT d.id, d.at, d.action, d.by,"
+				      " s.name AS stage, d.old_commit, d.new_commit,"
+				      " d.detail FROM gate_decisions d LEFT JOIN stages s"
+				      " ON s.id = d.stage_id WHERE d.plan_id = ?"
+				      " ORDER BY d.id DESC LIMIT 10", "l",
+				      sqlite3_column_int64(st, 0))) < 0)
+		return -1;
 	json_ch(sb, '}');
 	return 0;
 }

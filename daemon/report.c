@@ -142,7 +142,7 @@ static int stage_verdict(json_t *st)
 static int report_plan(struct client *cl, FILE *out, json_t *plan, int *verdict)
 {
 	const char *name = client_str(plan, "name", "?");
-	json_t *gate = json_object_get(plan, "gate"), *st;
+	json_t *gate = json_object_get(plan, "gate"), *st, *last;
 	const char *state = client_str(gate, "state", "unknown");
 	const char *why = client_str(gate, "detail", "");
 	size_t i;
@@ -152,6 +152,11 @@ static int report_plan(struct client *cl, FILE *out, json_t *plan, int *verdict)
 		state);
 	if (*why)
 		fprintf(out, "  gate %s: %s\n", state, why);
+	last = json_array_get(json_object_get(plan, "gate_decisions"), 0);
+	if (last)
+		fprintf(out, "  gate decision: %s by %s: %s\n",
+			client_str(last, "action", "?"), client_str(last, "by", "?"),
+			client_str(last, "detail", ""));
 	fprintf(out, "  %-3s %-24s %-12s %-13s %-8s %5s %5s %5s %5s  %s\n", "#",
 		"stage", "head", "stack", "verdict", "pass", "fail", "skip", "error",
 		"regressions");

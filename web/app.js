@@ -293,7 +293,18 @@ function gate(p) {
 		chip('g', g.state || 'unknown'),
 		g.stage ? [' → ', a(R.stage(p.name, g.stage), g.stage), ' ', commitEl(g.commit)] : null,
 		g.integration_head ? [' (at ', commitEl(g.integration_head), ')'] : null,
-		g.detail ? h('span', { class: 'dim' }, ' ' + g.detail) : null);
+		g.detail ? h('span', { class: 'dim' }, ' ' + g.detail) : null,
+		lastDecision(p));
+}
+
+/* The gate's last decision about the integration branch, if any. */
+function lastDecision(p) {
+	const d = (p.gate_decisions || [])[0];
+	if (!d)
+		return null;
+	return h('div', { class: 'gate-decision' }, 'last decision: ',
+		chip('g', d.action), ' by ', h('code', null, d.by), ' ', timeEl(d.at),
+		h('span', { class: 'dim' }, ' ' + d.detail));
 }
 
 function stageTable(p) {

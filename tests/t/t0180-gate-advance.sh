@@ -80,7 +80,13 @@ test_expect_success 'manual: nothing moves by itself; the API moves it on reques
 	post /api/v1/plans/demo/gate > g2.json &&
 	test "$(api_code)" = 200 &&
 	test "$(git -C repo rev-parse integration)" = "$(git -C repo rev-parse s2)" &&
-	test "$(decisions | tail -2 | tr "\n" " ")" = "moved|ci moved|ci "
+	test "$(decisions | tail -2 | tr "\n" " ")" = "moved|ci moved|ci " &&
+	api /api/v1/plans/demo > plan.json.out &&
+	jq -e ".gate_decisions[0].action == \"moved\" and .gate_decisions[0].by == \"ci\"
+		and .gate_decisions[0].stage == \"two\"
+		and .gate_decisions[0].new_commit == \"$(git -C repo rev-parse s2)\"" plan.json.out &&
+	"$KSTAGE" status --url "$(cat url)" > status.out &&
+	grep "^  gate decision: moved by ci: integration moved to stage two" status.out
 '
 
 test_expect_success 'manual: refusals say why, are recorded, and move nothing' '

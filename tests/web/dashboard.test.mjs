@@ -150,6 +150,13 @@ await test('the pipeline shows every stage with its verdict', async () => {
 	assert((await node(page, 'two').innerText()).includes('1 regression'), 'two counts its regression');
 	assert(/missing: no branch s4/.test(await node(page, 'four').innerText()), 'four: its branch is missing');
 	assert(await page.locator('.gate').count() === 1, 'the gate is shown');
+	/* The gate (auto) made "integration" at stage one, the highest green. */
+	await page.waitForFunction(() => {
+		const d = document.querySelector('.gate .gate-decision');
+		return d && /moved/.test(d.innerText) && /integration moved to stage one/.test(d.innerText);
+	}, null, { timeout: 20000 });
+	assert(/by auto/.test(await page.locator('.gate .gate-decision').innerText()),
+		'the decision says who made it');
 	await page.waitForFunction(() => document.body.dataset.live === 'live');
 });
 
