@@ -46,6 +46,7 @@ LIB_OBJS += daemon/db.o
 LIB_OBJS += daemon/events.o
 LIB_OBJS += daemon/executor.o
 LIB_OBJS += daemon/gate.o
+LIB_OBJS += daemon/hooks.o
 LIB_OBJS += daemon/http.o
 LIB_OBJS += daemon/jfile.o
 LIB_OBJS += daemon/json.o

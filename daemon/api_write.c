@@ -520,6 +520,48 @@ int api_gate_advance(struct api_reply *out, const struct api_request *req)
 	return rc < 0 ? -1 : 0;
 }
 
+/* Is a hex object id (40 hex digits)? */
+static int is_commit_id(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == 40 && !s[n];
+}
+
+/*
+ * May the plan's integration branch be set to {"commit"}?  The
+ * pre-receive hook of a repository kstage serves asks; a refusal is
+ * recorded with its reason.  200 {"allowed", "reason"?}.
+ */
+int api_gate_check(struct api_reply *out, const struct api_request *req)
+{
+	static const char *const fields[] = { "commit", NULL };
+	const char *commit;
+	char *detail = NULL;
+	long long plan_id;
+	json_t *body;
+	int rc;
+
+	if (!parse_body(out, req, &body, fields))
+		return 0;
+	rc = get_string(out, body, "commit", 1, 40, &commit);
+	if (rc && !is_commit_id(commit)) {
+		api_error(out, 400, "commit must be 40 lowercase hex digits");
+		rc = 0;
+	}
+	if (rc)
+		rc = api_find_plan(out, req->db, req->params[0], &plan_id);
+	if (rc > 0)
+		rc = gate_check(req->db, plan_id, commit,
+				req->token_name ? req->token_name : "api", &detail);
+	if (rc >= 0 && out->status == 0)
+		rc = reply_json(out, 200, rc ? json_pack("{s:b}", "allowed", 1)
+				: json_pack("{s:b,s:s}", "allowed", 0, "reason", detail));
+	free(detail);
+	json_decref(body);
+	return rc < 0 ? -1 : 0;
+}
+
 int api_refresh(struct api_reply *out, const struct api_request *req)
 {
 

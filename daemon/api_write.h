@@ -30,6 +30,7 @@ api_fn api_bisection_cancel;	/* POST /api/v1/bisections/{id}/cancel */
 api_fn api_ack_add;		/* POST /api/v1/plans/{plan}/acks */
 api_fn api_ack_delete;		/* DELETE /api/v1/plans/{plan}/acks/{id} */
 api_fn api_gate_advance;	/* POST /api/v1/plans/{plan}/gate */
+api_fn api_gate_check;		/* POST /api/v1/plans/{plan}/gate/check */
 api_fn api_refresh;		/* POST /api/v1/refresh */
 
 #endif

@@ -421,3 +421,96 @@ int gate_advance(struct db *db, long long plan_id, const char *stage,
 	gate_plan_release(&p);
 	return rc;
 }
+
+/* --- checking a push to the integration branch ----------------------------------- */
+
+/* Why commit may not be the integration branch: the stage it heads, if any. */
+static int why_not(struct strbuf *why, struct db *db, const struct gate_plan *p,
+		   const struct gate_view *g, const char *commit)
+{
+	sqlite3_stmt *st;
+	long long stage_id;
+	int rc = db_first(db, &st, "SELECT id, name, verdict FROM stages WHERE"
+			  " plan_id = ? AND idx > 0 AND head = ? ORDER BY idx LIMIT 1",
+			  "ls", p->id, commit);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		strbuf_addf(why, "%.12s is not the head of a stage tested green with"
+			    " every stage below it", commit);
+	} else {
+		stage_id = sqlite3_column_int64(st, 0);
+		strbuf_addf(why, "%.12s is the head of stage %s, which is %s",
+			    commit, db_col_text(st, 1), db_col_text(st, 2));
+		db_done(st);
+		if (db_first(db, &st, "SELECT group_concat(test, ', ') FROM (SELECT"
+			     " test FROM changes WHERE stage_id = ? AND kind IN"
+			     " ('regression', 'missing') ORDER BY test LIMIT 10)", "l",
+			     stage_id) == 1) {
+			if (*db_col_text(st, 0))
+				strbuf_addf(why, ": %s", db_col_text(st, 0));
+			db_done(st);
+		}
+	}
+	if (g->commit)
+		strbuf_addf(why, " (the gate is at stage %s, %.12s)", g->stage, g->commit);
+	else
+		strbuf_addf(why, " (%s)", g->blocker ? g->blocker : "no stage is green");
+	return 0;
+}
+
+/* Is commit the gate's commit or an ancestor of it?  1, 0, -1. */
+static int under_gate(const struct gate_plan *p, const struct gate_view *g,
+		      const char *commit)
+{
+	git_repository *repo = NULL;
+	git_oid c, top;
+	int rc;
+
+	if (!g->commit)
+		return 0;
+	if (!strcmp(g->commit, commit))
+		return 1;
+	if (git_oid_fromstr(&c, commit) < 0 || git_oid_fromstr(&top, g->commit) < 0)
+		return 0;
+	if (repo_open(&repo, p->repo) < 0)
+		return -1;
+	/*
+	 * During a push, git keeps the new objects in a quarantine only the
+	 * hook sees: a commit the repository does not have cannot be an
+	 * ancestor of the gate's, which it has.
+	 */
+	rc = repo_has(repo, &c) ? repo_contains(repo, &top, &c) : 0;
+	git_repository_free(repo);
+	return rc;
+}
+
+int gate_check(struct db *db, long long plan_id, const char *commit,
+	       const char *by, char **detail)
+{
+	struct gate_plan p;
+	struct gate_view g = GATE_VIEW_INIT;
+	struct strbuf why = STRBUF_INIT;
+	int rc = gate_plan_load(&p, db, plan_id);
+
+	*detail = NULL;
+	if (rc == 1)
+		rc = refresh(db, &p, &g) < 0 ? -1 : 1;
+	if (rc == 1)
+		rc = under_gate(&p, &g, commit);
+	if (rc == 0) {
+		struct decision d = { GATE_ACT_REFUSED, g.stage_id, g.integration_head,
+				      commit, by, NULL };
+
+		if (why_not(&why, db, &p, &g, commit) < 0)
+			rc = -1;
+		d.detail = why.buf;
+		if (rc == 0 && record_tx(db, plan_id, &d) < 0)
+			rc = -1;
+	}
+	*detail = strbuf_detach(&why);
+	gate_view_release(&g);
+	gate_plan_release(&p);
+	return rc;
+}

@@ -74,4 +74,14 @@ int gate_update(struct db *db, const struct plan_def *plan, long long plan_id);
 int gate_advance(struct db *db, long long plan_id, const char *stage,
 		 const char *by, char **detail);
 
+/*
+ * May the integration branch of the plan be set to commit (a push, seen
+ * by the repository's pre-receive hook)?  Only to the gate's commit or
+ * one of its ancestors: the head of a stage tested green with every
+ * stage below it.  1 allowed, 0 refused (recorded, by "by"; *detail names
+ * the stage, its verdict and its failing tests), -1 error.
+ */
+int gate_check(struct db *db, long long plan_id, const char *commit,
+	       const char *by, char **detail);
+
 #endif

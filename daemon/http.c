@@ -127,6 +127,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/plans/{plan}/acks", api_acks, NULL, F_DATA | F_TX },
 	{ "POST", "/api/v1/plans/{plan}/acks", api_ack_add, NULL, F_WRITE },
 	{ "POST", "/api/v1/plans/{plan}/gate", api_gate_advance, NULL, F_WRITE },
+	{ "POST", "/api/v1/plans/{plan}/gate/check", api_gate_check, NULL, F_WRITE },
 	{ "DELETE", "/api/v1/plans/{plan}/acks/{id}", api_ack_delete, NULL, F_WRITE },
 	{ "GET", "/api/v1/runs", api_runs, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/runs/{id}", api_run, NULL, F_DATA | F_TX },

@@ -16,6 +16,7 @@
 #include "client.h"
 #include "config.h"
 #include "loop.h"
+#include "hooks.h"
 #include "http.h"
 #include "log.h"
 #include "options.h"
@@ -46,6 +47,8 @@ static const char usage_text[] =
 "  ack add|list|delete        acknowledge a known failure, list, remove\n"
 "  bisect start|cancel|show   ask for, stop or show a bisection\n"
 "  gate advance PLAN [STAGE]  move the integration branch to tested stages\n"
+"  repo init PATH --url URL   a bare repository for git push, with hooks\n"
+"  hook pre-receive|post-receive   what those hooks run (git runs them)\n"
 "  token create|list|revoke   manage the API tokens (on the database)\n"
 "  check          validate the configuration, plans and profiles\n"
 "  version        print the version\n"
@@ -545,7 +548,9 @@ static const struct command commands[] = {
 	{ "log", cmd_log },
 	{ "ack", cmd_ack },
 	{ "bisect", cmd_bisect },
+	{ "repo", cmd_repo },
 	{ "gate", cmd_gate },
+	{ "hook", cmd_hook },
 	{ "token", cmd_token },
 	{ "version", cmd_version },
 };

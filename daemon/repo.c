@@ -148,6 +148,17 @@ static void fill_info(struct commit_info *out, const git_commit *c)
 	out->time = (long long)a->when.time;
 }
 
+int repo_has(git_repository *repo, const git_oid *id)
+{
+	git_odb *odb = NULL;
+	int rc = 0;
+
+	if (git_repository_odb(&odb, repo) == 0)
+		rc = git_odb_exists(odb, id) ? 1 : 0;
+	git_odb_free(odb);
+	return rc;
+}
+
 int repo_contains(git_repository *repo, const git_oid *commit,
 		  const git_oid *ancestor)
 {

@@ -47,6 +47,9 @@ int repo_move_branch(git_repository *repo, const char *branch, const git_oid *to
 /* The tree of a commit. */
 int repo_commit_tree(git_oid *tree, git_repository *repo, const git_oid *commit);
 
+/* Does the repository have object id?  1 or 0. */
+int repo_has(git_repository *repo, const git_oid *id);
+
 /* Is "commit" equal to or a descendant of "ancestor"?  1, 0, or -1. */
 int repo_contains(git_repository *repo, const git_oid *commit,
 		  const git_oid *ancestor);

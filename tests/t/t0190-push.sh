@@ -1,0 +1,99 @@
+#!/bin/sh
+# git push into a repository kstage serves (kstage repo init), through
+# "git daemon --enable=receive-pack" on loopback: the post-receive hook
+# starts the runs at once, the pre-receive hook refuses a push to the
+# integration branch that is not tested green, with the reason.
+. "$(dirname "$0")/test-lib.sh"
+. "$SRC/tests/t/lib-api.sh"
+trap 'api_cleanup; [ -f "$TRASH/gitd.pid" ] && kill "$(cat "$TRASH/gitd.pid")" 2> /dev/null; true' EXIT
+
+push() {	# REFSPEC...: push from src to the served repository
+	git -C src push -q "$(cat gitd.url)" "$@"
+}
+
+test_expect_success 'setup: a served repository, the daemon, git daemon' '
+	fake_repo src &&
+	git -C src checkout -q -b s1 &&
+	fake_commit src "mm: one" mm/a.c "int a;" &&
+	git -C src checkout -q -b s2 &&
+	fake_commit src "mm: two" mm/b.c "int b;" &&
+	write_profile profile.json &&
+	write_plan plan.json "$TRASH/served.git" "$TRASH/profile.json" one:s1 two:s2 &&
+	write_config &&
+	"$KSTAGE" token create push -c kstage.json > token 2> /dev/null &&
+	start_daemon &&
+	"$KSTAGE" repo init served.git --url "$(cat url)" --token "$(cat token)" > init.out &&
+	grep "served.git takes pushes" init.out &&
+	test -x served.git/hooks/pre-receive &&
+	test "$(stat -c %a served.git/kstage-token)" = 600 &&
+	! grep "$TRASH" served.git/hooks/post-receive &&
+	port=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+	git daemon --reuseaddr --listen=127.0.0.1 --port=$port --base-path="$TRASH" \
+		--export-all --enable=receive-pack --detach --pid-file="$TRASH/gitd.pid" &&
+	echo "git://127.0.0.1:$port/served.git" > gitd.url &&
+	i=0 &&
+	until git ls-remote "$(cat gitd.url)" > /dev/null 2>&1 || [ $i -ge 50 ]; do
+		sleep 0.1; i=$((i + 1)); done
+'
+DAEMON_PID=$(cat "$TRASH/daemon.pid" 2> /dev/null)
+
+test_expect_success 'a pushed stack is run at once, lowest stage first' '
+	date +%s%3N > push.at &&
+	push base s1 s2 2> push.err &&
+	grep "kstage: 3 refs moved; the daemon looks at them now" push.err &&
+	i=0 &&
+	while [ $i -lt 50 ] && [ "$(sql k.db "SELECT count(*) FROM runs")" -lt 3 ]; do
+		sleep 0.1; i=$((i + 1)); done &&
+	test "$(sql k.db "SELECT count(*) FROM runs")" -ge 3 &&
+	wait_idle &&
+	test "$(stage_field one verdict)" = green &&
+	test "$(stage_field two verdict)" = green &&
+	test "$(sql k.db "SELECT commit_id FROM runs r JOIN stages s ON s.id = r.stage_id
+		WHERE s.name = \"two\" ORDER BY r.id DESC LIMIT 1")" = "$(git -C src rev-parse s2)"
+'
+
+test_expect_success 'a tested-green stage head may become integration' '
+	push s1:refs/heads/integration &&
+	test "$(git -C served.git rev-parse integration)" = "$(git -C src rev-parse s1)" &&
+	push s2:refs/heads/integration &&
+	test "$(git -C served.git rev-parse integration)" = "$(git -C src rev-parse s2)"
+'
+
+test_expect_success 'an untested commit may not, and the reason says why' '
+	git -C src checkout -q -b local s2 &&
+	fake_commit src "mm: not pushed as a stage" mm/c.c "int c;" &&
+	test_must_fail push local:refs/heads/integration 2> err &&
+	test_grep "push to integration refused: $(git -C src rev-parse local | cut -c1-12) is not the head of a stage tested green" err &&
+	test_grep "the gate is at stage two" err &&
+	test "$(git -C served.git rev-parse integration)" = "$(git -C src rev-parse s2)" &&
+	test "$(sql k.db "SELECT action || \"|\" || by FROM gate_decisions ORDER BY id DESC LIMIT 1")" = "refused|push"
+'
+
+test_expect_success 'a red stage head may not: its verdict and failing test are named' '
+	git -C src checkout -q s2 &&
+	set_test src hmm-tests hmm.hmm_device_private.migrate fail &&
+	fake_commit src "two: break migrate" &&
+	push s2 2> /dev/null &&
+	i=0 &&
+	while [ $i -lt 100 ] && [ "$(stage_field two verdict)" != red ]; do
+		sleep 0.1; i=$((i + 1)); done &&
+	test_must_fail push -f s2:refs/heads/integration 2> err &&
+	grep "is the head of stage two, which is red: hmm-tests/hmm.hmm_device_private.migrate" err &&
+	test "$(git -C served.git rev-parse integration)" = "$(git -C src rev-parse s2~1)"
+'
+
+test_expect_success 'the integration branch may not be deleted; other refs pass' '
+	test_must_fail push :refs/heads/integration 2> err &&
+	grep "integration may not be deleted" err &&
+	push local:refs/heads/topic &&
+	test "$(git -C served.git rev-parse topic)" = "$(git -C src rev-parse local)"
+'
+
+test_expect_success 'with the daemon down, a push to integration is refused' '
+	stop_daemon &&
+	test_must_fail push -f s1:refs/heads/integration 2> err &&
+	test_grep "cannot ask the daemon about refs/heads/integration; refused" err &&
+	push local:refs/heads/topic2
+'
+
+test_done
