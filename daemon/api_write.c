@@ -488,6 +488,52 @@ int api_ack_delete(struct api_reply *out, const struct api_request *req)
 					   ? plan_id : 0);
 }
 
+/* Is a hex object id (40 hex digits)? */
+static int is_commit_id(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == 40 && !s[n];
+}
+
+/* gate_advance() and gate_check(): (db, plan, argument, by, detail). */
+typedef int gate_fn(struct db *db, long long plan_id, const char *arg,
+		    const char *by, char **detail);
+
+/*
+ * A gate request: a body with one string field (required for a commit),
+ * the plan from the path, then fn.  Its result (1, 0; *detail set), -1,
+ * or 2 when a 4xx reply is made.
+ */
+static int gate_request(struct api_reply *out, const struct api_request *req,
+			const char *field, gate_fn *fn, char **detail)
+{
+	const char *const fields[] = { field, NULL };
+	int commit = !strcmp(field, "commit");
+	const char *arg;
+	long long plan_id;
+	json_t *body;
+	int rc;
+
+	*detail = NULL;
+	if (!parse_body(out, req, &body, fields))
+		return 2;
+	rc = get_string(out, body, field, commit, commit ? 40 : 64, &arg);
+	if (rc && commit && !is_commit_id(arg)) {
+		api_error(out, 400, "commit must be 40 lowercase hex digits");
+		rc = 0;
+	}
+	if (rc)
+		rc = api_find_plan(out, req->db, req->params[0], &plan_id);
+	if (rc > 0)
+		rc = fn(req->db, plan_id, arg, req->token_name ? req->token_name : "api",
+			detail);
+	else if (rc == 0)
+		rc = 2;
+	json_decref(body);
+	return rc;
+}
+
 /*
  * Fast-forward the plan's integration branch to its highest green stage,
  * or to the stage named in the body; 409 with the reason when it may not.
@@ -495,37 +541,16 @@ int api_ack_delete(struct api_reply *out, const struct api_request *req)
  */
 int api_gate_advance(struct api_reply *out, const struct api_request *req)
 {
-	static const char *const fields[] = { "stage", NULL };
-	const char *stage;
-	char *detail = NULL;
-	long long plan_id;
-	json_t *body;
-	int rc;
+	char *detail;
+	int rc = gate_request(out, req, "stage", gate_advance, &detail);
 
-	if (!parse_body(out, req, &body, fields))
-		return 0;
-	rc = get_string(out, body, "stage", 0, 64, &stage);
-	if (rc)
-		rc = api_find_plan(out, req->db, req->params[0], &plan_id);
-	if (rc > 0)
-		rc = gate_advance(req->db, plan_id, stage,
-				  req->token_name ? req->token_name : "api", &detail);
-	if (rc > 0)
+	if (rc == 1)
 		rc = reply_json(out, 200, json_pack("{s:b,s:s}", "moved", 1, "detail",
 						    detail));
-	else if (rc == 0 && detail)
+	else if (rc == 0)
 		rc = api_error(out, 409, "%s", detail);
 	free(detail);
-	json_decref(body);
 	return rc < 0 ? -1 : 0;
-}
-
-/* Is a hex object id (40 hex digits)? */
-static int is_commit_id(const char *s)
-{
-	size_t n = strspn(s, "0123456789abcdef");
-
-	return n == 40 && !s[n];
 }
 
 /*
@@ -535,30 +560,13 @@ static int is_commit_id(const char *s)
  */
 int api_gate_check(struct api_reply *out, const struct api_request *req)
 {
-	static const char *const fields[] = { "commit", NULL };
-	const char *commit;
-	char *detail = NULL;
-	long long plan_id;
-	json_t *body;
-	int rc;
+	char *detail;
+	int rc = gate_request(out, req, "commit", gate_check, &detail);
 
-	if (!parse_body(out, req, &body, fields))
-		return 0;
-	rc = get_string(out, body, "commit", 1, 40, &commit);
-	if (rc && !is_commit_id(commit)) {
-		api_error(out, 400, "commit must be 40 lowercase hex digits");
-		rc = 0;
-	}
-	if (rc)
-		rc = api_find_plan(out, req->db, req->params[0], &plan_id);
-	if (rc > 0)
-		rc = gate_check(req->db, plan_id, commit,
-				req->token_name ? req->token_name : "api", &detail);
-	if (rc >= 0 && out->status == 0)
+	if (rc == 0 || rc == 1)
 		rc = reply_json(out, 200, rc ? json_pack("{s:b}", "allowed", 1)
 				: json_pack("{s:b,s:s}", "allowed", 0, "reason", detail));
 	free(detail);
-	json_decref(body);
 	return rc < 0 ? -1 : 0;
 }
 

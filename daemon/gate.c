@@ -235,6 +235,17 @@ static int refresh(struct db *db, const struct gate_plan *p, struct gate_view *g
 	return db_commit(db) < 0 ? -1 : rc;
 }
 
+/* The plan and its gate as they are now: 1, 0 no such plan, -1. */
+static int load_fresh(struct gate_plan *p, struct gate_view *g, struct db *db,
+		      long long plan_id)
+{
+	int rc = gate_plan_load(p, db, plan_id);
+
+	if (rc == 1 && refresh(db, p, g) < 0)
+		rc = -1;
+	return rc;
+}
+
 int gate_update(struct db *db, const struct plan_def *plan, long long plan_id)
 {
 	struct gate_plan p;
@@ -386,11 +397,9 @@ int gate_advance(struct db *db, long long plan_id, const char *stage,
 	struct gate_view g = GATE_VIEW_INIT;
 	struct target t = { 0 };
 	struct strbuf why = STRBUF_INIT;
-	int rc = gate_plan_load(&p, db, plan_id);
+	int rc = load_fresh(&p, &g, db, plan_id);
 
 	*detail = NULL;
-	if (rc == 1)
-		rc = refresh(db, &p, &g) < 0 ? -1 : 1;
 	if (rc == 1)
 		rc = pick_target(&t, db, &p, &g, stage, &why);
 	if (rc == 1)
@@ -492,11 +501,9 @@ int gate_check(struct db *db, long long plan_id, const char *commit,
 	struct gate_plan p;
 	struct gate_view g = GATE_VIEW_INIT;
 	struct strbuf why = STRBUF_INIT;
-	int rc = gate_plan_load(&p, db, plan_id);
+	int rc = load_fresh(&p, &g, db, plan_id);
 
 	*detail = NULL;
-	if (rc == 1)
-		rc = refresh(db, &p, &g) < 0 ? -1 : 1;
 	if (rc == 1)
 		rc = under_gate(&p, &g, commit);
 	if (rc == 0) {
