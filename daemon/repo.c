@@ -91,6 +91,35 @@ int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch)
 	return rc;
 }
 
+/*
+ * The move in the branch's reflog: libgit2 writes it only where git
+ * would (not in a bare repository without core.logAllRefUpdates), and a
+ * gate move must say which runs justify it wherever it happens.
+ */
+static void log_move(git_repository *repo, const char *ref, const git_oid *to,
+		     const char *message)
+{
+	git_reflog *log = NULL;
+	git_signature *sig = NULL;
+	const git_reflog_entry *top;
+
+	if (git_reflog_read(&log, repo, ref) < 0)
+		goto out;
+	top = git_reflog_entry_byindex(log, 0);
+	if (top && git_reflog_entry_message(top) &&
+	    !strcmp(git_reflog_entry_message(top), message))
+		goto out;	/* libgit2 wrote it */
+	if (git_signature_default(&sig, repo) < 0 &&
+	    git_signature_now(&sig, "kstage", "kstage@localhost") < 0)
+		goto out;
+	if (git_reflog_append(log, to, sig, message) < 0 || git_reflog_write(log) < 0)
+		warn("%s: the reflog does not record the move: %s", ref,
+		     git_error_last() ? git_error_last()->message : "?");
+out:
+	git_signature_free(sig);
+	git_reflog_free(log);
+}
+
 int repo_move_branch(git_repository *repo, const char *branch, const git_oid *to,
 		     const git_oid *from, const char *message)
 {
@@ -105,6 +134,8 @@ int repo_move_branch(git_repository *repo, const char *branch, const git_oid *to
 	else
 		rc = git_reference_create(&out, repo, ref.buf, to, 0, message);
 	git_reference_free(out);
+	if (rc == 0)
+		log_move(repo, ref.buf, to, message);
 	strbuf_release(&ref);
 	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
 		return 1;	/* somebody else moved it first */

@@ -59,6 +59,15 @@ test_expect_success 'a tested-green stage head may become integration' '
 	test "$(git -C served.git rev-parse integration)" = "$(git -C src rev-parse s2)"
 '
 
+test_expect_success 'the gate moves integration in the bare repository, with a reflog' '
+	git -C served.git update-ref refs/heads/integration "$(git -C src rev-parse s1)" &&
+	post /api/v1/plans/demo/gate > g.json &&
+	test "$(api_code)" = 200 &&
+	test "$(git -C served.git rev-parse integration)" = "$(git -C src rev-parse s2)" &&
+	git -C served.git reflog show --format=%gs -1 integration > reflog &&
+	test_grep "^kstage gate: stage two at [0-9a-f]{12}, tested by runs [0-9]+ [0-9]+ \(by push\)$" reflog
+'
+
 test_expect_success 'an untested commit may not, and the reason says why' '
 	git -C src checkout -q -b local s2 &&
 	fake_commit src "mm: not pushed as a stage" mm/c.c "int c;" &&
