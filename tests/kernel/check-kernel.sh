@@ -53,6 +53,8 @@ rm -rf "$check" && mkdir -p "$check"
 phase "setup-demo"
 repo=$var/linux.git
 rev() { git -C "$repo" rev-parse "$1"; }
+# The demo plan's gate (auto) moves integration: start it at the base.
+git -C "$repo" update-ref refs/heads/integration "$(rev base)"
 
 run_once() {	# PLAN...: one pass, data under var/ (slot trees and ccache shared)
 	args=
