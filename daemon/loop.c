@@ -250,11 +250,12 @@ static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 	struct plan_entry *pe = NULL;
 	sqlite3_stmt *st;
 	const char *why = NULL;
-	size_t i;
+	size_t idx;
 
-	if (db_first(lp->db, &st, "SELECT plan_id, coalesce(stage_id, 0), commit_id,"
-		     " tree_id, tests, profile_digest FROM runs WHERE id = ?", "l",
-		     id) != 1)
+	if (db_first(lp->db, &st, "SELECT r.plan_id, coalesce(r.stage_id, 0),"
+		     " r.commit_id, r.tree_id, r.tests, r.profile_digest,"
+		     " coalesce(s.idx, 0) FROM runs r LEFT JOIN stages s"
+		     " ON s.id = r.stage_id WHERE r.id = ?", "l", id) != 1)
 		return error("run %lld: cannot read it", id);
 	memset(spec, 0, sizeof(*spec));
 	spec->id = id;
@@ -268,6 +269,7 @@ static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 		why = "the plan is no longer configured";
 	else if (strcmp(db_col_text(st, 5), pe->def->profile->digest))
 		why = "the profile changed";
+	idx = (size_t)sqlite3_column_int64(st, 6);
 	db_done(st);
 	if (why) {
 		free(*tests);
@@ -275,11 +277,12 @@ static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 		return queue_cancel(lp->db, id, why) < 0 ? -1 : 1;
 	}
 	spec->plan = pe->def;
-	/* The stage name must outlive the run: use the plan's copy. */
-	spec->stage = "base";
-	for (i = 0; i < pe->def->nr_stages; i++)
-		if (stages_id_at(lp->db, pe->id, i + 1) == spec->stage_id)
-			spec->stage = pe->def->stages[i].name;
+	/*
+	 * The stage name must outlive the run: use the plan's copy (a stage's
+	 * position in the database is its position in the plan).
+	 */
+	spec->stage = idx > 0 && idx <= pe->def->nr_stages
+		      ? pe->def->stages[idx - 1].name : "base";
 	spec->tests = *tests;
 	return 0;
 }
