@@ -5,7 +5,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "jfile.h"
 #include "states.h"
 #include "strbuf.h"
+#include "verdict.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -439,18 +439,14 @@ const struct known_failure *profile_known_failure(const struct profile *p,
 
 	for (i = 0; i < p->nr_known; i++) {
 		const struct known_failure *k = &p->known[i];
+		size_t until_pos = 0;
 
-		if (fnmatch(k->test, test, 0) != 0)
-			continue;
-		if (k->until && plan) {
-			/* Stage positions are 1-based; 0 is the base. */
-			for (j = 0; j < plan->nr_stages; j++)
-				if (!strcmp(plan->stages[j].name, k->until))
-					break;
-			if (j < plan->nr_stages && stage_idx >= j + 1)
-				continue;
-		}
-		return k;
+		/* Stage positions are 1-based; 0 is the base. */
+		for (j = 0; k->until && plan && j < plan->nr_stages; j++)
+			if (!strcmp(plan->stages[j].name, k->until))
+				until_pos = j + 1;
+		if (verdict_covers(k->test, until_pos, stage_idx, test))
+			return k;
 	}
 	return NULL;
 }

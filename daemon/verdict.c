@@ -48,6 +48,15 @@ enum stage_verdict verdict_stage(const struct verdict_input *in, size_t idx,
 	return STAGE_GREEN;
 }
 
+int verdict_covers(const char *pattern, size_t until_pos, size_t idx,
+		   const char *test)
+{
+	/* Counted again from the until stage on. */
+	if (until_pos && idx >= until_pos)
+		return 0;
+	return fnmatch(pattern, test, 0) == 0;
+}
+
 const char *verdict_acked(const struct verdict_ack *acks, size_t nr_acks,
 			  const char *const *names, size_t nr_names, size_t idx,
 			  const char *test)
@@ -55,17 +64,12 @@ const char *verdict_acked(const struct verdict_ack *acks, size_t nr_acks,
 	size_t i, j;
 
 	for (i = 0; i < nr_acks; i++) {
-		if (fnmatch(acks[i].test, test, 0) != 0)
-			continue;
-		if (acks[i].until) {
-			for (j = 1; j < nr_names; j++)
-				if (!strcmp(names[j], acks[i].until))
-					break;
-			/* Counted again from the until stage on. */
-			if (j < nr_names && idx >= j)
-				continue;
-		}
-		return acks[i].reason;
+		for (j = 1; acks[i].until && j < nr_names; j++)
+			if (!strcmp(names[j], acks[i].until))
+				break;
+		if (verdict_covers(acks[i].test, acks[i].until && j < nr_names ? j : 0,
+				   idx, test))
+			return acks[i].reason;
 	}
 	return NULL;
 }

@@ -58,6 +58,14 @@ struct verdict_ack {
 };
 
 /*
+ * The rule of known failures and acks alike: does pattern cover test on
+ * the stage at position idx, when it counts again from position until_pos
+ * on (0: it never does, also for an until stage that is not in the plan)?
+ */
+int verdict_covers(const char *pattern, size_t until_pos, size_t idx,
+		   const char *test);
+
+/*
  * The reason test is acknowledged on the stage at position idx of a plan
  * whose stage names are names[1..n] (names[0] is "base"), or NULL.  An ack
  * whose until stage is not in the plan covers every stage.
