@@ -193,8 +193,10 @@ struct decision {
 	const char *old_commit, *new_commit, *by, *detail;
 };
 
-static int record(struct db *db, long long plan_id, const struct decision *d)
+static int record(struct db *db, long long plan_id, const void *arg)
 {
+	const struct decision *d = arg;
+
 	if (db_exec(db, "INSERT INTO gate_decisions (plan_id, at, action, stage_id,"
 		    " old_commit, new_commit, by, detail) VALUES (?, ?, ?, ?, ?, ?,"
 		    " ?, ?)", "llsLssss", plan_id, now_wall_ms(),
@@ -205,17 +207,6 @@ static int record(struct db *db, long long plan_id, const struct decision *d)
 			  json_pack("{s:s,s:s,s:s?,s:s}", "action",
 				    gate_action_name(d->action), "by", d->by,
 				    "commit", d->new_commit, "detail", d->detail));
-}
-
-static int record_tx(struct db *db, long long plan_id, const struct decision *d)
-{
-	if (db_begin(db) < 0)
-		return -1;
-	if (record(db, plan_id, d) < 0) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db);
 }
 
 /* Compute and store the gate; 1 if it changed, 0 if not, -1. */
@@ -261,7 +252,7 @@ int gate_update(struct db *db, const struct plan_def *plan, long long plan_id)
 		struct decision d = { GATE_ACT_BLOCKED, g.stage_id, g.integration_head,
 				      NULL, "auto", g.detail };
 
-		rc = record_tx(db, plan_id, &d);
+		rc = db_transaction(db, record, plan_id, &d);
 	}
 	if (rc < 0)
 		error("plan %s: cannot update the gate", plan->name);
@@ -412,7 +403,7 @@ int gate_advance(struct db *db, long long plan_id, const char *stage,
 			    t.name, t.commit);
 		d.detail = why.buf;
 		info("plan %s: %s, by %s", p.name, why.buf, by);
-		if (record_tx(db, plan_id, &d) < 0)
+		if (db_transaction(db, record, plan_id, &d) < 0)
 			rc = -1;
 		gate_view_release(&g);
 		if (rc == 1 && refresh(db, &p, &g) < 0)
@@ -421,7 +412,7 @@ int gate_advance(struct db *db, long long plan_id, const char *stage,
 		struct decision d = { GATE_ACT_REFUSED, t.stage_id, g.integration_head,
 				      NULL, by, why.buf };
 
-		if (record_tx(db, plan_id, &d) < 0)
+		if (db_transaction(db, record, plan_id, &d) < 0)
 			rc = -1;
 	}
 	*detail = strbuf_detach(&why);
@@ -513,7 +504,7 @@ int gate_check(struct db *db, long long plan_id, const char *commit,
 		if (why_not(&why, db, &p, &g, commit) < 0)
 			rc = -1;
 		d.detail = why.buf;
-		if (rc == 0 && record_tx(db, plan_id, &d) < 0)
+		if (rc == 0 && db_transaction(db, record, plan_id, &d) < 0)
 			rc = -1;
 	}
 	*detail = strbuf_detach(&why);
