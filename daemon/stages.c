@@ -352,19 +352,17 @@ static int judge_stage(struct db *db, struct judge_ctx *j, long long plan_id,
 	size_t idx = j->idx;
 	unsigned counts[CHANGE_KIND_COUNT] = { 0 };
 	long base = idx > 0 ? verdict_baseline(in, idx) : VERDICT_NO_BASELINE;
-	long long base_run = base >= 0 ? in[base].run_id : 0;
+	int compares = verdict_compares(in, idx, base);
+	long long base_run = compares && base >= 0 ? in[base].run_id : 0;
 	json_t *names = NULL;
 
 	if (db_exec(db, "DELETE FROM changes WHERE stage_id = ?", "l", ids[idx]) < 0)
 		return -1;
-	if (verdict_compares(in, idx, base) &&
-	    compare_stage(db, j, ids[idx], in[idx].run_id, base_run, counts,
-			  &names) < 0) {
+	if (compares && compare_stage(db, j, ids[idx], in[idx].run_id, base_run,
+				      counts, &names) < 0) {
 		json_decref(names);
 		return -1;
 	}
-	if (!verdict_compares(in, idx, base))
-		base_run = 0;
 	return set_verdict(db, plan_id, ids[idx], in[idx].run_id, base_run,
 			   verdict_stage(in, idx, base, counts), counts, names);
 }
