@@ -15,6 +15,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "options.h"
+#include "repo.h"
 #include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
@@ -158,6 +159,18 @@ static int connect_repo(struct client *cl, git_repository *repo, char **token)
 	return rc;
 }
 
+/* A plan of this repository, with the full ref of its integration branch. */
+static void add_plan(json_t *mine, json_t *plan, struct strbuf *refs)
+{
+	struct strbuf ref = STRBUF_INIT;
+
+	repo_branch_ref(&ref, client_str(plan, "integration", ""));
+	json_object_set_new(plan, "ref", json_string(ref.buf));
+	json_array_append(mine, plan);
+	strbuf_addf(refs, " %s ", ref.buf);
+	strbuf_release(&ref);
+}
+
 /*
  * The plans whose repository is this one, as the API lists them, or NULL
  * if the daemon cannot be asked.  Their integration branches are kept in
@@ -177,11 +190,8 @@ static json_t *my_plans(struct client *cl, git_repository *repo)
 			char *theirs = path_real(client_str(p, "repo", ""));
 
 			if (theirs && !strcmp(theirs, me) &&
-			    json_is_string(json_object_get(p, "integration"))) {
-				json_array_append(mine, p);
-				strbuf_addf(&refs, " refs/heads/%s ",
-					    client_str(p, "integration", ""));
-			}
+			    json_is_string(json_object_get(p, "integration")))
+				add_plan(mine, p, &refs);
 			free(theirs);
 		}
 		if (git_repository_config(&cfg, repo) < 0 ||
@@ -273,14 +283,9 @@ static int pre_receive(struct client *cl, git_repository *repo, const char *inpu
 			refused |= refuse_unchecked(repo, ref);
 			continue;
 		}
-		json_array_foreach(plans, i, p) {
-			struct strbuf want = STRBUF_INIT;
-
-			strbuf_addf(&want, "refs/heads/%s", client_str(p, "integration", ""));
-			if (!strcmp(ref, want.buf))
+		json_array_foreach(plans, i, p)
+			if (!strcmp(ref, client_str(p, "ref", "")))
 				refused |= check_ref(cl, p, new_id);
-			strbuf_release(&want);
-		}
 	}
 	json_decref(plans);
 	return refused;

@@ -71,8 +71,7 @@ static int resolve_ref(git_oid *out, git_repository *repo, const char *name)
 	return peel_commit(out, obj, name);
 }
 
-/* "name" is refs/heads/name; a name that starts with "refs/" is as is. */
-static void branch_ref(struct strbuf *ref, const char *branch)
+void repo_branch_ref(struct strbuf *ref, const char *branch)
 {
 	if (!strncmp(branch, "refs/", 5))
 		strbuf_adds(ref, branch);
@@ -85,7 +84,7 @@ int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch)
 	struct strbuf ref = STRBUF_INIT;
 	int rc;
 
-	branch_ref(&ref, branch);
+	repo_branch_ref(&ref, branch);
 	rc = resolve_ref(out, repo, strbuf_str(&ref));
 	strbuf_release(&ref);
 	return rc;
@@ -127,7 +126,7 @@ int repo_move_branch(git_repository *repo, const char *branch, const git_oid *to
 	git_reference *out = NULL;
 	int rc;
 
-	branch_ref(&ref, branch);
+	repo_branch_ref(&ref, branch);
 	if (from)
 		rc = git_reference_create_matching(&out, repo, ref.buf, to, 1, from,
 						   message);

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <git2.h>
 
+#include "strbuf.h"
+
 /*
  * repo: everything kstage does with git, through libgit2 (the daemon never
  * runs the git command).
@@ -31,6 +33,9 @@ int repo_open(git_repository **out, const char *path);
  * branch does not exist, -1 on error.
  */
 int repo_resolve_branch(git_oid *out, git_repository *repo, const char *branch);
+
+/* The full ref of a plan's branch, by the rule above, appended to ref. */
+void repo_branch_ref(struct strbuf *ref, const char *branch);
 
 /* Resolve any revision (branch, tag, commit id) to a commit. 0, 1 (not
  * found) or -1. */
