@@ -10,7 +10,7 @@
 # WERROR=1 (set by .ci/run) turns warnings into errors.
 
 CC ?= cc
-PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson libcrypto
+PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson libcrypto gmime-3.0
 # Deferred (=, not :=): on a fresh machine "make test" installs pkg-config
 # and the libraries (deps) before it compiles, so ask pkg-config then.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -48,11 +48,13 @@ LIB_OBJS += daemon/executor.o
 LIB_OBJS += daemon/gate.o
 LIB_OBJS += daemon/hooks.o
 LIB_OBJS += daemon/http.o
+LIB_OBJS += daemon/intake.o
 LIB_OBJS += daemon/jfile.o
 LIB_OBJS += daemon/json.o
 LIB_OBJS += daemon/ktap.o
 LIB_OBJS += daemon/log.o
 LIB_OBJS += daemon/loop.o
+LIB_OBJS += daemon/mbox.o
 LIB_OBJS += daemon/metrics.o
 LIB_OBJS += daemon/options.o
 LIB_OBJS += daemon/plain.o
@@ -61,6 +63,7 @@ LIB_OBJS += daemon/queue.o
 LIB_OBJS += daemon/repo.o
 LIB_OBJS += daemon/report.o
 LIB_OBJS += daemon/schema.o
+LIB_OBJS += daemon/series.o
 LIB_OBJS += daemon/stages.o
 LIB_OBJS += daemon/states.o
 LIB_OBJS += daemon/strbuf.o
@@ -78,6 +81,7 @@ UNIT_TESTS += tests/unit/test_compare
 UNIT_TESTS += tests/unit/test_config
 UNIT_TESTS += tests/unit/test_console
 UNIT_TESTS += tests/unit/test_ktap
+UNIT_TESTS += tests/unit/test_mbox
 UNIT_TESTS += tests/unit/test_options
 UNIT_TESTS += tests/unit/test_plan
 UNIT_TESTS += tests/unit/test_queue
@@ -111,6 +115,7 @@ unit: $(UNIT_TESTS)
 # --- installing what a fresh Debian 12 lacks --------------------------------
 DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
 	libsqlite3-dev libmicrohttpd-dev libjansson-dev libssl-dev libcmocka-dev \
+	libgmime-3.0-dev \
 	git curl ca-certificates sqlite3 jq procps
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs

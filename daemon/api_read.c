@@ -1041,3 +1041,51 @@ out:
 	free(tests);
 	return ret;
 }
+
+/* --- series ------------------------------------------------------------------------ */
+
+/*
+ * The patch series applied to a stage from mail, newest first (at most
+ * 50), each with its patches and the commits they became.
+ */
+int api_series_list(struct api_reply *out, const struct api_request *req)
+{
+	struct strbuf *sb;
+	long long plan_id, stage_id;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = api_find_plan(out, req->db, req->params[0], &plan_id);
+	if (rc > 0)
+		rc = api_find_stage(out, req->db, plan_id, req->params[0], req->params[1],
+				    &stage_id);
+	if (rc <= 0)
+		return rc;
+	st = db_stmt(req->db, "SELECT id, at, title, version, message_id, base_commit,"
+		     " onto, head, old_head, nr_patches, source, link_base, by FROM series"
+		     " WHERE stage_id = ? ORDER BY id DESC LIMIT 50", "l", stage_id);
+	if (!st)
+		return -1;
+	sb = api_begin_json(out);
+	json_lit(sb, "{\"series\":[");
+	while ((rc = db_step(req->db, st)) == 1) {
+		json_sep(sb);
+		json_ch(sb, '{');
+		json_fields(sb, st);
+		json_key(sb, "patches");
+		if (json_rows(sb, req->db, db_stmt(req->db, "SELECT number, commit_id AS"
+						   " \"commit\", message_id, author, subject"
+						   " FROM series_patches WHERE series_id = ?"
+						   " ORDER BY number", "l",
+						   sqlite3_column_int64(st, 0))) < 0) {
+			db_done(st);
+			return -1;
+		}
+		json_ch(sb, '}');
+	}
+	db_done(st);
+	if (rc < 0)
+		return -1;
+	json_lit(sb, "]}");
+	return api_end_json(out, 200);
+}

@@ -19,7 +19,9 @@
 #include "gate.h"
 #include "loop.h"
 #include "log.h"
+#include "mbox.h"
 #include "queue.h"
+#include "series.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -577,4 +579,64 @@ int api_refresh(struct api_reply *out, const struct api_request *req)
 		return 0;
 	wake(req, WAKE_PASS, 1);
 	return reply_json(out, 202, json_pack("{s:b}", "refresh", 1));
+}
+
+/* --- patch series from mail ---------------------------------------------------- */
+
+/*
+ * Apply the series in the body (an mbox) to the stage: 200 with the new
+ * commits, 409 with the reason when it does not apply (nothing moved),
+ * 400 when the body is not mail.  ?force=1 replaces a newer version,
+ * ?link=URL gives the commits "Link: URL/MESSAGE-ID" trailers.
+ */
+int api_series_apply(struct api_reply *out, const struct api_request *req)
+{
+	const char *force = api_query(req, "force"), *link = api_query(req, "link");
+	struct series_opts o = { .plan = req->params[0], .stage = req->params[1],
+				 .source = "api",
+				 .by = req->token_name ? req->token_name : "api" };
+	struct strbuf err = STRBUF_INIT;
+	struct series_outcome res;
+	struct patch_mail *mails;
+	long long plan_id, stage_id;
+	size_t nr;
+	int rc;
+
+	if (force && strcmp(force, "1") && strcmp(force, "0") && strcmp(force, "true") &&
+	    strcmp(force, "false"))
+		return api_error(out, 400, "force must be 1 or 0");
+	o.force = force && (!strcmp(force, "1") || !strcmp(force, "true"));
+	if (link && ((strncmp(link, "http://", 7) && strncmp(link, "https://", 8)) ||
+		     strlen(link) > 512 || has_control(link)))
+		return api_error(out, 400, "link must be an http:// or https:// URL");
+	o.link_base = link;
+	rc = api_find_plan(out, req->db, req->params[0], &plan_id);
+	if (rc > 0)
+		rc = api_find_stage(out, req->db, plan_id, req->params[0], req->params[1],
+				    &stage_id);
+	if (rc <= 0)
+		return rc;
+	if (!req->body_len)
+		return api_error(out, 400, "the body holds no mail (an mbox is expected)");
+	if (mbox_read(&mails, &nr, req->body, req->body_len, &err) < 0) {
+		rc = api_error(out, 400, "%s", err.buf);
+		strbuf_release(&err);
+		return rc;
+	}
+	rc = series_apply(&res, req->db, mails, nr, &o, &err);
+	if (rc == 0) {
+		rc = reply_json(out, res.unchanged ? 200 : 201,
+				series_outcome_json(&res, req->params[0], req->params[1]));
+		if (!res.unchanged)
+			wake(req, WAKE_PASS, plan_id);	/* the branch moved */
+	} else if (rc == 1) {
+		rc = api_error(out, res.bad_input ? 400 : 409,
+			       "%s: nothing applied, no branch moved", err.buf);
+	} else {
+		error("series for %s/%s: %s", req->params[0], req->params[1], err.buf);
+	}
+	series_outcome_release(&res);
+	mbox_free(mails, nr);
+	strbuf_release(&err);
+	return rc;
 }

@@ -34,9 +34,10 @@ struct client {
 	const char *token;	/* sent as "Authorization: Bearer"; may be NULL */
 	int json;		/* client_call() echoes a 2xx answer to stdout */
 	struct db *db;		/* reads go to this database (owned) instead */
+	int quiet;		/* say nothing when no server answers */
 };
 
-#define CLIENT_INIT { NULL, NULL, 0, NULL }
+#define CLIENT_INIT { NULL, NULL, 0, NULL, 0 }
 
 /* Talk to the server at url (trailing '/'s are dropped); token may be NULL. */
 void client_init_url(struct client *cl, const char *url, const char *token);

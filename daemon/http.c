@@ -93,6 +93,7 @@ typedef int local_fn(struct http_server *s, struct MHD_Connection *conn,
 #define F_WRITE 1	/* needs a token, always; may have a JSON body */
 #define F_DATA 2	/* needs a token when the config says read_auth */
 #define F_TX 4		/* runs inside one read transaction */
+#define F_MAIL 8	/* the body is mail (application/mbox), up to max_body */
 
 struct route {
 	const char *method;
@@ -122,6 +123,10 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/plans/{plan}", api_plan, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/plans/{plan}/stages/{stage}", api_stage, NULL, F_DATA | F_TX },
 	{ "POST", "/api/v1/plans/{plan}/stages/{stage}/trigger", api_trigger, NULL, F_WRITE },
+	{ "GET", "/api/v1/plans/{plan}/stages/{stage}/series", api_series_list, NULL,
+	  F_DATA | F_TX },
+	{ "POST", "/api/v1/plans/{plan}/stages/{stage}/series", api_series_apply, NULL,
+	  F_WRITE | F_MAIL },
 	{ "GET", "/api/v1/plans/{plan}/matrix", api_matrix, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/plans/{plan}/history", api_history, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/plans/{plan}/acks", api_acks, NULL, F_DATA | F_TX },
@@ -866,12 +871,21 @@ static enum MHD_Result query_cb(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-static int is_json_type(const char *ct)
+static int is_type(const char *ct, const char *type)
 {
-	size_t n = strlen("application/json");
+	size_t n = strlen(type);
 
-	return ct && !strncasecmp(ct, "application/json", n) &&
+	return ct && !strncasecmp(ct, type, n) &&
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Is the Content-Type one the route takes? */
+static int body_type_ok(const struct route *rt, const char *ct)
+{
+	if (rt->flags & F_MAIL)
+		return is_type(ct, "application/mbox") || is_type(ct, "message/rfc822") ||
+		       is_type(ct, "text/plain");
+	return is_type(ct, "application/json");
 }
 
 /* Run the route's handler; the reply is made (an error if it failed). */
@@ -921,7 +935,7 @@ static size_t body_cap(const struct http_server *s, const struct route *rt)
 {
 	size_t cap = s->cfg->max_body;
 
-	if ((rt->flags & F_WRITE) && cap > API_JSON_BODY_MAX)
+	if ((rt->flags & F_WRITE) && !(rt->flags & F_MAIL) && cap > API_JSON_BODY_MAX)
 		cap = API_JSON_BODY_MAX;
 	return cap;
 }
@@ -1027,11 +1041,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 		;	/* the reply is the error */
 	else if (r->too_large)
 		reply_too_large(s, r, -1);
-	else if (r->body.len && !is_json_type(MHD_lookup_connection_value(conn,
+	else if (r->body.len && !body_type_ok(r->route, MHD_lookup_connection_value(conn,
 			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
-		api_error(&r->reply, 415, "the body must be JSON"
-			  " (Content-Type: application/json)");
-	else if (r->body.len && memchr(r->body.buf, '\0', r->body.len))
+		api_error(&r->reply, 415, (r->route->flags & F_MAIL)
+			  ? "the body must be mail (Content-Type: application/mbox)"
+			  : "the body must be JSON (Content-Type: application/json)");
+	else if (r->body.len && !(r->route->flags & F_MAIL) &&
+		 memchr(r->body.buf, '\0', r->body.len))
 		api_error(&r->reply, 400, "invalid JSON: the body contains a NUL byte");
 	else
 		dispatch(s, conn, r);

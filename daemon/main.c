@@ -17,6 +17,7 @@
 #include "config.h"
 #include "loop.h"
 #include "hooks.h"
+#include "intake.h"
 #include "http.h"
 #include "log.h"
 #include "options.h"
@@ -49,6 +50,8 @@ static const char usage_text[] =
 "  gate advance PLAN [STAGE]  move the integration branch to tested stages\n"
 "  repo init PATH --url URL   a bare repository for git push, with hooks\n"
 "  hook pre-receive|post-receive   what those hooks run (git runs them)\n"
+"  series apply --plan P --stage S FILE...   a patch series from mail\n"
+"                 (mbox) onto a stage's branch\n"
 "  token create|list|revoke   manage the API tokens (on the database)\n"
 "  check          validate the configuration, plans and profiles\n"
 "  version        print the version\n"
@@ -549,6 +552,7 @@ static const struct command commands[] = {
 	{ "ack", cmd_ack },
 	{ "bisect", cmd_bisect },
 	{ "repo", cmd_repo },
+	{ "series", cmd_series },
 	{ "gate", cmd_gate },
 	{ "hook", cmd_hook },
 	{ "token", cmd_token },

@@ -141,6 +141,29 @@ int repo_move_branch(git_repository *repo, const char *branch, const git_oid *to
 	return rc < 0 ? git_fail(__func__, branch) : 0;
 }
 
+int repo_restore_branch(git_repository *repo, const char *branch,
+			const git_oid *from, const git_oid *to)
+{
+	struct strbuf ref = STRBUF_INIT;
+	git_reference *r = NULL;
+	int rc;
+
+	if (from)
+		return repo_move_branch(repo, branch, from, to, "kstage: undone");
+	repo_branch_ref(&ref, branch);
+	rc = git_reference_lookup(&r, repo, ref.buf);
+	if (rc == 0 && git_reference_type(r) == GIT_REFERENCE_DIRECT &&
+	    git_oid_equal(git_reference_target(r), to))
+		rc = git_reference_delete(r);
+	else if (rc == 0)
+		rc = 1;
+	git_reference_free(r);
+	if (rc < 0)
+		git_fail(__func__, ref.buf);
+	strbuf_release(&ref);
+	return rc < 0 ? -1 : rc;
+}
+
 int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev)
 {
 	git_object *obj = NULL;

@@ -49,6 +49,14 @@ int repo_resolve_rev(git_oid *out, git_repository *repo, const char *rev);
 int repo_move_branch(git_repository *repo, const char *branch, const git_oid *to,
 		     const git_oid *from, const char *message);
 
+/*
+ * Undo a repo_move_branch() from "from" to "to": back to "from", or
+ * deleted when from is NULL, only if the branch is still at "to".  0,
+ * 1 (it moved on; left alone) or -1.
+ */
+int repo_restore_branch(git_repository *repo, const char *branch,
+			const git_oid *from, const git_oid *to);
+
 /* The tree of a commit. */
 int repo_commit_tree(git_oid *tree, git_repository *repo, const git_oid *commit);
 
