@@ -10,7 +10,7 @@
 # WERROR=1 (set by .ci/run) turns warnings into errors.
 
 CC ?= cc
-PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson libcrypto gmime-3.0
+PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson libcrypto gmime-3.0 zlib
 # Deferred (=, not :=): on a fresh machine "make test" installs pkg-config
 # and the libraries (deps) before it compiles, so ask pkg-config then.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -48,6 +48,7 @@ LIB_OBJS += daemon/executor.o
 LIB_OBJS += daemon/gate.o
 LIB_OBJS += daemon/hooks.o
 LIB_OBJS += daemon/http.o
+LIB_OBJS += daemon/inbox.o
 LIB_OBJS += daemon/intake.o
 LIB_OBJS += daemon/jfile.o
 LIB_OBJS += daemon/json.o
@@ -80,6 +81,7 @@ UNIT_TESTS += tests/unit/test_client
 UNIT_TESTS += tests/unit/test_compare
 UNIT_TESTS += tests/unit/test_config
 UNIT_TESTS += tests/unit/test_console
+UNIT_TESTS += tests/unit/test_inbox
 UNIT_TESTS += tests/unit/test_ktap
 UNIT_TESTS += tests/unit/test_mbox
 UNIT_TESTS += tests/unit/test_options
@@ -110,17 +112,26 @@ daemon/schema.c: $(SCHEMA) daemon/gen-schema.sh
 tests/unit/%: tests/unit/%.c libkstage.a tests/unit/unit.h tests/unit/unit-db.h
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< libkstage.a $(LIBS) -lcmocka
 
-unit: $(UNIT_TESTS)
+# Test-only programs: built with the unit tests, not part of kstage.
+TEST_PROGS =
+TEST_PROGS += tests/unit/inbox-get
+
+tests/unit/inbox-get: tests/unit/inbox-get.c libkstage.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< libkstage.a $(LIBS)
+
+unit: $(UNIT_TESTS) $(TEST_PROGS)
 
 # --- installing what a fresh Debian 12 lacks --------------------------------
 DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
 	libsqlite3-dev libmicrohttpd-dev libjansson-dev libssl-dev libcmocka-dev \
-	libgmime-3.0-dev \
+	zlib1g-dev libgmime-3.0-dev \
 	git curl ca-certificates sqlite3 jq procps
+# Real servers the end-to-end tests start on loopback (tests/t/lib-*.sh).
+DEB_TEST = public-inbox
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk
-DEB_ALL = $(DEB_BUILD) $(DEB_KERNEL) $(DEB_WEB)
+DEB_ALL = $(DEB_BUILD) $(DEB_TEST) $(DEB_KERNEL) $(DEB_WEB)
 # Wait (up to 10 minutes) for another apt or dpkg to let go of its lock.
 APT = apt-get -o DPkg::Lock::Timeout=600
 
@@ -156,6 +167,6 @@ bench: deps kstage
 	sh bench/run.sh
 
 clean:
-	rm -f kstage libkstage.a daemon/*.o daemon/schema.c $(UNIT_TESTS)
+	rm -f kstage libkstage.a daemon/*.o daemon/schema.c $(UNIT_TESTS) $(TEST_PROGS)
 
 .PHONY: all unit deps test check-kernel run bench clean

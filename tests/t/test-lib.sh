@@ -110,7 +110,9 @@ sql() {
 # --- the fake kernel ----------------------------------------------------------
 
 # fake_repo DIR: a repository whose branch "base" holds a tests.txt with
-# passing hmm-tests and gup_test results.
+# passing hmm-tests and gup_test results.  The base commit has fixed dates,
+# so its id is the same in every test (57c2c551...): the mail fixtures'
+# "base-commit:" lines name it (tests/fixtures/series/README).
 fake_repo() {
 	git init -q -b base "$1"
 	cat > "$1/tests.txt" <<-\TESTS
@@ -126,7 +128,8 @@ fake_repo() {
 	TESTS
 	echo "obj-y += memremap.o" > "$1/Makefile"
 	git -C "$1" add -A
-	git -C "$1" commit -q -m "linux: base"
+	GIT_AUTHOR_DATE="2024-01-01T00:00:00Z" GIT_COMMITTER_DATE="2024-01-01T00:00:00Z" \
+		git -C "$1" commit -q -m "linux: base"
 }
 
 # fake_commit DIR MESSAGE [FILE CONTENT]...: commit on the current branch;
