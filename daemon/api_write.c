@@ -17,11 +17,13 @@
 #include "api_write.h"
 #include "bisector.h"
 #include "gate.h"
+#include "intake.h"
 #include "loop.h"
 #include "log.h"
 #include "mbox.h"
 #include "queue.h"
 #include "series.h"
+#include "text.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -584,10 +586,47 @@ int api_refresh(struct api_reply *out, const struct api_request *req)
 /* --- patch series from mail ---------------------------------------------------- */
 
 /*
- * Apply the series in the body (an mbox) to the stage: 200 with the new
- * commits, 409 with the reason when it does not apply (nothing moved),
- * 400 when the body is not mail.  ?force=1 replaces a newer version,
- * ?link=URL gives the commits "Link: URL/MESSAGE-ID" trailers.
+ * The reply for series_apply() or intake_fetch() (rc, res): 201 with the
+ * new commits (200 when the branch held them already), 409 with the
+ * reason when it did not apply (nothing moved), 400 when the mails hold
+ * no series, 502 when the archive gave no thread.
+ */
+static int series_reply(struct api_reply *out, const struct api_request *req,
+			long long plan_id, int rc, struct series_outcome *res,
+			const struct strbuf *err)
+{
+	if (rc == 0) {
+		rc = reply_json(out, res->unchanged ? 200 : 201,
+				series_outcome_json(res, req->params[0], req->params[1]));
+		if (!res->unchanged)
+			wake(req, WAKE_PASS, plan_id);	/* the branch moved */
+	} else if (rc == 1) {
+		rc = api_error(out, res->fetch_failed ? 502 : res->bad_input ? 400 : 409,
+			       "%s: nothing applied, no branch moved", err->buf);
+	} else {
+		error("series for %s/%s: %s", req->params[0], req->params[1], err->buf);
+	}
+	series_outcome_release(res);
+	return rc;
+}
+
+/* The plan and stage of the path: 1, 0 (404 replied), -1. */
+static int series_stage(struct api_reply *out, const struct api_request *req,
+			long long *plan_id)
+{
+	long long stage_id;
+	int rc = api_find_plan(out, req->db, req->params[0], plan_id);
+
+	if (rc > 0)
+		rc = api_find_stage(out, req->db, *plan_id, req->params[0], req->params[1],
+				    &stage_id);
+	return rc;
+}
+
+/*
+ * Apply the series in the body (an mbox) to the stage.  ?force=1 replaces
+ * a newer version, ?link=URL gives the commits "Link: URL/MESSAGE-ID"
+ * trailers.
  */
 int api_series_apply(struct api_reply *out, const struct api_request *req)
 {
@@ -598,7 +637,7 @@ int api_series_apply(struct api_reply *out, const struct api_request *req)
 	struct strbuf err = STRBUF_INIT;
 	struct series_outcome res;
 	struct patch_mail *mails;
-	long long plan_id, stage_id;
+	long long plan_id;
 	size_t nr;
 	int rc;
 
@@ -606,14 +645,10 @@ int api_series_apply(struct api_reply *out, const struct api_request *req)
 	    strcmp(force, "false"))
 		return api_error(out, 400, "force must be 1 or 0");
 	o.force = force && (!strcmp(force, "1") || !strcmp(force, "true"));
-	if (link && ((strncmp(link, "http://", 7) && strncmp(link, "https://", 8)) ||
-		     strlen(link) > 512 || has_control(link)))
+	if (link && !text_is_http_url(link))
 		return api_error(out, 400, "link must be an http:// or https:// URL");
 	o.link_base = link;
-	rc = api_find_plan(out, req->db, req->params[0], &plan_id);
-	if (rc > 0)
-		rc = api_find_stage(out, req->db, plan_id, req->params[0], req->params[1],
-				    &stage_id);
+	rc = series_stage(out, req, &plan_id);
 	if (rc <= 0)
 		return rc;
 	if (!req->body_len)
@@ -624,19 +659,46 @@ int api_series_apply(struct api_reply *out, const struct api_request *req)
 		return rc;
 	}
 	rc = series_apply(&res, req->db, mails, nr, &o, &err);
-	if (rc == 0) {
-		rc = reply_json(out, res.unchanged ? 200 : 201,
-				series_outcome_json(&res, req->params[0], req->params[1]));
-		if (!res.unchanged)
-			wake(req, WAKE_PASS, plan_id);	/* the branch moved */
-	} else if (rc == 1) {
-		rc = api_error(out, res.bad_input ? 400 : 409,
-			       "%s: nothing applied, no branch moved", err.buf);
-	} else {
-		error("series for %s/%s: %s", req->params[0], req->params[1], err.buf);
-	}
-	series_outcome_release(&res);
+	rc = series_reply(out, req, plan_id, rc, &res, &err);
 	mbox_free(mails, nr);
 	strbuf_release(&err);
 	return rc;
+}
+
+/*
+ * {"message_id", "force"?}: get the thread from the configured
+ * public-inbox ("inbox") and apply its newest complete series.  409 when
+ * no inbox is configured; the rest as above.
+ */
+int api_series_fetch(struct api_reply *out, const struct api_request *req)
+{
+	static const char *const fields[] = { "message_id", "force", NULL };
+	struct series_opts o = { .plan = req->params[0], .stage = req->params[1],
+				 .by = req->token_name ? req->token_name : "api" };
+	struct strbuf err = STRBUF_INIT;
+	struct series_outcome res;
+	const char *msgid;
+	long long plan_id;
+	json_t *body, *force;
+	int rc;
+
+	if (!parse_body(out, req, &body, fields))
+		return 0;
+	rc = get_string(out, body, "message_id", 1, 998, &msgid);
+	force = json_object_get(body, "force");
+	if (rc && force && !json_is_boolean(force))
+		rc = api_error(out, 400, "force must be true or false");
+	o.force = force && json_is_true(force);
+	if (rc)
+		rc = series_stage(out, req, &plan_id);
+	if (rc > 0 && (!req->cfg || !req->cfg->inbox))
+		rc = api_error(out, 409, "no public-inbox to fetch from: set \"inbox\" in"
+			       " the configuration");
+	else if (rc > 0)
+		rc = series_reply(out, req, plan_id,
+				  intake_fetch(&res, req->db, req->cfg->inbox, msgid, &o, &err),
+				  &res, &err);
+	json_decref(body);
+	strbuf_release(&err);
+	return rc < 0 ? -1 : 0;
 }

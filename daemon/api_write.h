@@ -33,5 +33,6 @@ api_fn api_gate_advance;	/* POST /api/v1/plans/{plan}/gate */
 api_fn api_gate_check;		/* POST /api/v1/plans/{plan}/gate/check */
 api_fn api_refresh;		/* POST /api/v1/refresh */
 api_fn api_series_apply;	/* POST /api/v1/plans/P/stages/S/series (mbox) */
+api_fn api_series_fetch;	/* POST /api/v1/plans/P/stages/S/series/fetch */
 
 #endif

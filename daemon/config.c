@@ -18,6 +18,7 @@
 #include "jfile.h"
 #include "states.h"
 #include "strbuf.h"
+#include "text.h"
 #include "verdict.h"
 #include "wrapper.h"
 #include "banned.h"
@@ -781,6 +782,16 @@ static int check_listen(struct jfile *c, const char *listen)
 	return 0;
 }
 
+/* "inbox" (NULL when absent): an http:// or https:// URL. */
+static int check_inbox(struct jfile *c, const char *url)
+{
+	if (url && !text_is_http_url(url))
+		return jfile_fail(c, "inbox", "expected the http:// or https:// URL of a"
+				  " public-inbox (e.g. https://lore.kernel.org/linux-mm),"
+				  " got \"%s\"", url);
+	return 0;
+}
+
 /*
  * "plans": up to 64 plan files, relative to the config file's directory.
  * cfg->plans grows one entry at a time, so config_free() frees what was
@@ -816,7 +827,7 @@ struct kstage_config *config_load(const char *path, char **err)
 	static const char *const keys[] = {
 		"db", "artifacts", "work", "cache", "web_root", "listen",
 		"slots", "jobs", "poll_interval", "read_auth", "plans",
-		"confirm_runs", "bisect_runs", "auto_bisect", "max_body",
+		"confirm_runs", "bisect_runs", "auto_bisect", "max_body", "inbox",
 		NULL
 	};
 	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
@@ -846,7 +857,9 @@ struct kstage_config *config_load(const char *path, char **err)
 	    parse_config_paths(&c, root, dir, cfg) < 0 ||
 	    jfile_string(&c, root, "", "listen", 0, &listen) < 0 ||
 	    parse_config_settings(&c, root, cfg) < 0 ||
-	    check_listen(&c, listen) < 0)
+	    check_listen(&c, listen) < 0 ||
+	    jfile_string(&c, root, "", "inbox", 0, &cfg->inbox) < 0 ||
+	    check_inbox(&c, cfg->inbox) < 0)
 		goto fail;
 	if (listen) {
 		free(cfg->listen);
@@ -912,6 +925,7 @@ void config_free(struct kstage_config *cfg)
 	free(cfg->plans);
 	free(cfg->path);
 	free(cfg->db);
+	free(cfg->inbox);
 	free(cfg->artifacts);
 	free(cfg->work);
 	free(cfg->cache);

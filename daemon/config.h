@@ -99,6 +99,7 @@ struct kstage_config {
 	unsigned bisect_runs;	/* runs per bisection step (flaky tests) */
 	int auto_bisect;
 	size_t max_body;	/* HTTP request body cap */
+	char *inbox;		/* public-inbox URL series are fetched from, or NULL */
 	char **plans;		/* plan file paths (resolved) */
 	size_t nr_plans;
 };

@@ -127,6 +127,8 @@ static const struct route routes[] = {
 	  F_DATA | F_TX },
 	{ "POST", "/api/v1/plans/{plan}/stages/{stage}/series", api_series_apply, NULL,
 	  F_WRITE | F_MAIL },
+	{ "POST", "/api/v1/plans/{plan}/stages/{stage}/series/fetch", api_series_fetch,
+	  NULL, F_WRITE },
 	{ "GET", "/api/v1/plans/{plan}/matrix", api_matrix, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/plans/{plan}/history", api_history, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/plans/{plan}/acks", api_acks, NULL, F_DATA | F_TX },

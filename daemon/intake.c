@@ -11,11 +11,13 @@
 #include "client.h"
 #include "config.h"
 #include "db.h"
+#include "inbox.h"
 #include "intake.h"
 #include "log.h"
 #include "options.h"
 #include "series.h"
 #include "stages.h"
+#include "text.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -55,10 +57,43 @@ int intake_read(struct patch_mail **mails, size_t *nr, const char *const *bufs,
 	return 0;
 }
 
+int intake_fetch(struct series_outcome *out, struct db *db, const char *inbox,
+		 const char *msgid, struct series_opts *o, struct strbuf *err)
+{
+	struct strbuf mbox = STRBUF_INIT_MAX(INTAKE_MAX_MBOX);
+	struct patch_mail *mails = NULL;
+	size_t nr = 0;
+	char *why = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (inbox_fetch_thread(&mbox, inbox, msgid, INTAKE_MAX_MBOX, INTAKE_FETCH_TIMEOUT,
+			       &why) < 0) {
+		strbuf_addf(err, "%s", why ? why : "cannot get the thread");
+		free(why);
+		strbuf_release(&mbox);
+		out->fetch_failed = 1;
+		return 1;
+	}
+	if (mbox_read(&mails, &nr, mbox.buf ? mbox.buf : "", mbox.len, err) < 0) {
+		strbuf_release(&mbox);
+		out->fetch_failed = 1;
+		return 1;
+	}
+	strbuf_release(&mbox);
+	o->source = "inbox";
+	if (!o->link_base)
+		o->link_base = inbox;
+	rc = series_apply(out, db, mails, nr, o, err);
+	mbox_free(mails, nr);
+	return rc;
+}
+
 /* --- kstage series ----------------------------------------------------------- */
 
 static const char series_usage[] =
 "usage: kstage series apply --plan PLAN --stage STAGE [<options>] FILE...\n"
+"       kstage series fetch --plan PLAN --stage STAGE [--inbox URL] [<options>] MSGID\n"
 "\n"
 "Apply a patch series from mail to a stage of a plan: its branch then\n"
 "holds one commit per patch, on top of the stage below (or on the\n"
@@ -75,8 +110,15 @@ static const char series_usage[] =
 "branch moves.  A newer version of the series the stage holds replaces\n"
 "it; an older one is refused unless --force.\n"
 "\n"
-"It works on the plan's repository and the database directly (no server\n"
-"needed); a server that runs is then asked to look at once.\n"
+"fetch gets the thread of MSGID (any mail of it: the cover letter, a\n"
+"patch, a reply) from a public-inbox archive (lore.kernel.org or your\n"
+"own): URL/MSGID/t.mbox.gz, the URL from --inbox or the configuration's\n"
+"\"inbox\"; a v2 sent as a reply to v1 comes with it, and the newest\n"
+"complete version is applied as above, with \"Link: URL/MESSAGE-ID\"\n"
+"trailers.\n"
+"\n"
+"Both work on the plan's repository and the database directly (no\n"
+"server needed); a server that runs is then asked to look at once.\n"
 "\n"
 "  -c, --config FILE      the configuration (plans, database)\n"
 "      --db FILE          this database instead of the configuration's\n"
@@ -84,6 +126,7 @@ static const char series_usage[] =
 "      --stage STAGE      the stage, by name\n"
 "      --force            replace a newer version of the series too\n"
 "      --link URL         \"Link: URL/MESSAGE-ID\" instead of \"Message-ID:\"\n"
+"      --inbox URL        fetch: the public-inbox (default: the config's)\n"
 "      --committer-date-is-author-date\n"
 "                         as git am (reproducible commit ids)\n"
 "      --dry-run          make the commits and print them, but move no\n"
@@ -99,7 +142,7 @@ static const char series_usage[] =
 
 enum {
 	OPT_PLAN = 256, OPT_STAGE, OPT_FORCE, OPT_LINK, OPT_CDIAD, OPT_DB, OPT_TOKEN,
-	OPT_DRY_RUN, OPT_JSON
+	OPT_DRY_RUN, OPT_JSON, OPT_INBOX
 };
 
 static const struct option series_options[] = {
@@ -114,6 +157,7 @@ static const struct option series_options[] = {
 	{ "token", required_argument, NULL, OPT_TOKEN },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "inbox", required_argument, NULL, OPT_INBOX },
 	OPTION_END
 };
 
@@ -124,6 +168,8 @@ struct series_args {
 	char **files;
 	int nr_files;
 	int json;
+	int fetch;		/* fetch MSGID (files[0]) rather than apply FILE... */
+	const char *inbox;
 };
 
 /* Read one input (a file, or "-") whole, up to INTAKE_MAX_MBOX.  0 or -1. */
@@ -229,18 +275,49 @@ static void tell_server(const struct kstage_config *cfg, const char *token, int 
 	client_release(&cl);
 }
 
-static int series_apply_cmd(struct series_args *a)
+/* Read every FILE of a (or "-") into mails.  0, or -1 (printed). */
+static int read_files(struct patch_mail **mails, size_t *nr, const struct series_args *a)
+{
+	size_t n = a->nr_files, i;
+	struct strbuf *bufs = xcalloc(n, sizeof(*bufs)), err = STRBUF_INIT;
+	const char **data = xcalloc(n, sizeof(*data)), **names = xcalloc(n, sizeof(*names));
+	size_t *lens = xcalloc(n, sizeof(*lens));
+	int rc = -1;
+
+	for (i = 0; i < n; i++) {
+		if (read_input(&bufs[i], a->files[i]) < 0)
+			goto out;
+		data[i] = bufs[i].buf ? bufs[i].buf : "";
+		lens[i] = bufs[i].len;
+		names[i] = strcmp(a->files[i], "-") ? a->files[i] : "standard input";
+	}
+	rc = intake_read(mails, nr, data, lens, names, n, &err);
+	if (rc < 0)
+		fprintf(stderr, "kstage: %s\n", err.buf);
+out:
+	for (i = 0; i < n; i++)
+		strbuf_release(&bufs[i]);
+	free(bufs);
+	free(data);
+	free(names);
+	free(lens);
+	strbuf_release(&err);
+	return rc;
+}
+
+/* apply FILE... or fetch MSGID, as a says.  The exit status. */
+static int series_cmd(struct series_args *a)
 {
 	struct kstage_config *cfg;
 	struct plan_def *plan = NULL;
 	struct patch_mail *mails = NULL;
-	struct strbuf *bufs, err = STRBUF_INIT;
-	const char **data, **names;
-	size_t *lens, nr = 0, i;
+	struct strbuf err = STRBUF_INIT;
 	struct series_outcome out;
 	struct db *db = NULL;
+	const char *inbox = NULL;
 	long long plan_id;
 	char *cerr = NULL;
+	size_t nr = 0;
 	int rc = 1;
 
 	cfg = config_load_with(&a->cfg, &cerr);
@@ -249,19 +326,15 @@ static int series_apply_cmd(struct series_args *a)
 		free(cerr);
 		return 2;
 	}
-	bufs = xcalloc(a->nr_files, sizeof(*bufs));
-	data = xcalloc(a->nr_files, sizeof(*data));
-	names = xcalloc(a->nr_files, sizeof(*names));
-	lens = xcalloc(a->nr_files, sizeof(*lens));
-	for (i = 0; i < (size_t)a->nr_files; i++) {
-		if (read_input(&bufs[i], a->files[i]) < 0)
+	if (a->fetch) {
+		inbox = a->inbox ? a->inbox : cfg->inbox;
+		if (!inbox) {
+			fprintf(stderr, "kstage: fetch needs a public-inbox: --inbox URL, or"
+				" \"inbox\" in the configuration\n");
+			rc = 2;
 			goto out;
-		data[i] = bufs[i].buf ? bufs[i].buf : "";
-		lens[i] = bufs[i].len;
-		names[i] = strcmp(a->files[i], "-") ? a->files[i] : "standard input";
-	}
-	if (intake_read(&mails, &nr, data, lens, names, a->nr_files, &err) < 0) {
-		fprintf(stderr, "kstage: %s\n", err.buf);
+		}
+	} else if (read_files(&mails, &nr, a) < 0) {
 		goto out;
 	}
 	plan = find_plan(cfg, a->opts.plan);
@@ -272,7 +345,10 @@ static int series_apply_cmd(struct series_args *a)
 		fprintf(stderr, "kstage: %s: cannot open or update the database\n", cfg->db);
 		goto out;
 	}
-	rc = series_apply(&out, db, mails, nr, &a->opts, &err);
+	if (a->fetch)
+		rc = intake_fetch(&out, db, inbox, a->files[0], &a->opts, &err);
+	else
+		rc = series_apply(&out, db, mails, nr, &a->opts, &err);
 	if (rc == 0) {
 		if (a->json)
 			print_json(&out, &a->opts);
@@ -288,12 +364,6 @@ static int series_apply_cmd(struct series_args *a)
 	}
 	series_outcome_release(&out);
 out:
-	for (i = 0; i < (size_t)a->nr_files; i++)
-		strbuf_release(&bufs[i]);
-	free(bufs);
-	free(data);
-	free(names);
-	free(lens);
 	mbox_free(mails, nr);
 	if (db)
 		db_close(db);
@@ -323,27 +393,32 @@ int cmd_series(int argc, char **argv)
 		case OPT_TOKEN: a.token = optarg; break;
 		case OPT_DRY_RUN: a.opts.dry_run = 1; break;
 		case OPT_JSON: a.json = 1; break;
+		case OPT_INBOX: a.inbox = optarg; break;
 		}
 	}
 	if (opt < 0)
 		return o.status;
-	if (optind >= argc || strcmp(argv[optind], "apply"))
-		return options_error(&o, "series needs a command: apply"), o.status;
+	if (optind >= argc || (strcmp(argv[optind], "apply") && strcmp(argv[optind], "fetch")))
+		return options_error(&o, "series needs a command: apply or fetch"), o.status;
+	a.fetch = !strcmp(argv[optind], "fetch");
 	if (!a.opts.plan || !a.opts.stage)
-		return options_error(&o, "apply needs --plan and --stage"), o.status;
+		return options_error(&o, "%s needs --plan and --stage", argv[optind]), o.status;
 	if (!config_valid_name(a.opts.plan) || !config_valid_name(a.opts.stage))
 		return options_error(&o, "--plan and --stage take names ([A-Za-z0-9._-])"),
 		       o.status;
-	if (a.opts.link_base && (strncmp(a.opts.link_base, "http://", 7) &&
-				 strncmp(a.opts.link_base, "https://", 8)))
-		return options_error(&o, "--link takes an http:// or https:// URL"), o.status;
+	if ((a.opts.link_base && !text_is_http_url(a.opts.link_base)) ||
+	    (a.inbox && !text_is_http_url(a.inbox)))
+		return options_error(&o, "--link and --inbox take an http:// or https:// URL"),
+		       o.status;
 	a.files = argv + optind + 1;
 	a.nr_files = argc - optind - 1;
+	if (a.fetch && a.nr_files != 1)
+		return options_error(&o, "fetch takes one MSGID"), o.status;
 	if (!a.nr_files)
 		return options_error(&o, "apply needs at least one FILE (or -)"), o.status;
 	if (!a.token)
 		a.token = getenv("KSTAGE_TOKEN");
 	a.opts.by = getenv("USER") && config_valid_name(getenv("USER")) ?
 		getenv("USER") : "cli";
-	return series_apply_cmd(&a);
+	return series_cmd(&a);
 }

@@ -464,24 +464,64 @@ static int stage_row_load(struct stage_row *r, struct db *db, const char *plan,
 	return rc < 0 ? -1 : 1;
 }
 
+/* What the stage's latest series record says, when it is this series. */
+struct held {
+	long long id;		/* 0: the stage holds no record of this series */
+	long long version;
+	int same_mail;		/* the very same mails (same Message-ID and version) */
+	char head[41], onto[41];
+};
+
 /*
- * The version of this series the stage holds now, if its latest series
- * is the same one (same title or Message-ID).  0 if none.
+ * The record of this series the stage holds now, if its latest series is
+ * the same one (same title or Message-ID).  0 or -1.
  */
-static int held_version(struct db *db, long long stage_id, const struct series *s,
-			long long *version)
+static int held_series(struct held *h, struct db *db, long long stage_id,
+		       const struct series *s)
 {
 	sqlite3_stmt *st;
-	int rc = db_first(db, &st, "SELECT version, title, message_id FROM series"
-			  " WHERE stage_id = ? ORDER BY id DESC LIMIT 1", "l", stage_id);
+	int rc = db_first(db, &st, "SELECT id, version, title, message_id, head, onto FROM"
+			  " series WHERE stage_id = ? ORDER BY id DESC LIMIT 1", "l",
+			  stage_id);
 
-	*version = 0;
+	memset(h, 0, sizeof(*h));
 	if (rc == 1) {
-		if (!strcmp(db_col_text(st, 1), s->title) ||
-		    (s->message_id && !strcmp(db_col_text(st, 2), s->message_id)))
-			*version = sqlite3_column_int64(st, 0);
+		const char *id = db_col_text(st, 3);
+
+		if (!strcmp(db_col_text(st, 2), s->title) ||
+		    (s->message_id && !strcmp(id, s->message_id))) {
+			h->id = sqlite3_column_int64(st, 0);
+			h->version = sqlite3_column_int64(st, 1);
+			h->same_mail = s->message_id && !strcmp(id, s->message_id) &&
+				       h->version == s->version;
+			snprintf(h->head, sizeof(h->head), "%s", db_col_text(st, 4));
+			snprintf(h->onto, sizeof(h->onto), "%s", db_col_text(st, 5));
+		}
 		db_done(st);
 	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* The branch is at the head of these very mails: say so, from the record. */
+static int already_held(struct series_outcome *out, struct db *db, const struct held *h)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT commit_id, subject FROM series_patches"
+				   " WHERE series_id = ? ORDER BY number", "l", h->id);
+	size_t alloc = 0, alloc2 = 0;
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st)) == 1) {
+		ALLOC_GROW(out->commits, out->nr + 1, alloc);
+		ALLOC_GROW(out->subjects, out->nr + 1, alloc2);
+		out->commits[out->nr] = xstrdup(db_col_text(st, 0));
+		out->subjects[out->nr++] = xstrdup(db_col_text(st, 1));
+	}
+	db_done(st);
+	snprintf(out->head, sizeof(out->head), "%s", h->head);
+	out->series_id = h->id;
+	out->unchanged = 1;
 	return rc;
 }
 
@@ -667,9 +707,9 @@ int series_apply(struct series_outcome *out, struct db *db,
 {
 	struct series s;
 	struct stage_row r;
+	struct held held;
 	git_repository *repo = NULL;
 	git_oid onto, old, head;
-	long long held;
 	int rc, ret = -1, have_old;
 
 	memset(out, 0, sizeof(*out));
@@ -689,11 +729,12 @@ int series_apply(struct series_outcome *out, struct db *db,
 	}
 	out->plan_id = r.plan_id;
 	out->stage_id = r.stage_id;
-	if (held_version(db, r.stage_id, &s, &held) < 0)
+	if (held_series(&held, db, r.stage_id, &s) < 0)
 		goto out;
-	if (held > s.version && !o->force) {
+	if (held.version > s.version && !o->force) {
 		strbuf_addf(err, "stage %s holds v%lld of \"%s\"; refusing the older v%u"
-			    " (force to replace it)", o->stage, held, s.title, s.version);
+			    " (force to replace it)", o->stage, held.version, s.title,
+			    s.version);
 		ret = 1;
 		goto out;
 	}
@@ -713,6 +754,12 @@ int series_apply(struct series_outcome *out, struct db *db,
 	have_old = rc == 0;
 	if (have_old)
 		git_oid_tostr(out->old_head, sizeof(out->old_head), &old);
+	if (have_old && held.same_mail && !o->force &&
+	    !strcmp(held.head, out->old_head) && !strcmp(held.onto, out->onto)) {
+		/* The same mails on the same base again (fetched twice): no new commits. */
+		ret = already_held(out, db, &held) < 0 ? -1 : 0;
+		goto out;
+	}
 	ret = apply_all(out, repo, &s, &onto, o, &head, err);
 	if (ret)
 		goto out;

@@ -77,6 +77,7 @@ struct series_outcome {
 	long long plan_id, stage_id;
 	int unchanged;		/* the branch already held these commits */
 	int bad_input;		/* refused because the mails hold no usable series */
+	int fetch_failed;	/* refused because the archive gave no thread (intake) */
 	char *note;		/* for people: a version passed over, a base not found */
 };
 

@@ -149,3 +149,15 @@ size_t text_timestamp_len(const char *s, size_t n)
 		i++;
 	return i;
 }
+
+int text_is_http_url(const char *s)
+{
+	const char *p;
+
+	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
+		return 0;
+	for (p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return 0;
+	return p - s <= TEXT_URL_MAX;
+}

@@ -31,4 +31,13 @@ size_t text_clean(char *dst, size_t cap, const char *s, size_t len);
  */
 size_t text_timestamp_len(const char *s, size_t n);
 
+#define TEXT_URL_MAX 512
+
+/*
+ * Is s an http:// or https:// URL of at most TEXT_URL_MAX bytes, without
+ * spaces or control characters (one that may go into a Link: trailer or
+ * a request)?  1 or 0.
+ */
+int text_is_http_url(const char *s);
+
 #endif

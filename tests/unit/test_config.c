@@ -289,6 +289,23 @@ static void test_daemon_config(void **state)
 	assert_non_null(strstr(err, "k.json:1:3: slots: expected an integer between 1 and 64"));
 	free(err);
 	free(path);
+
+	/* "inbox": the public-inbox series are fetched from. */
+	path = write_tmp("k.json", "{ \"inbox\": \"https://lore.kernel.org/linux-mm\" }");
+	cfg = config_load(path, &err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->inbox, "https://lore.kernel.org/linux-mm");
+	config_free(cfg);
+	free(path);
+	path = write_tmp("k.json", "{ \"inbox\": \"file:///etc/passwd\" }");
+	assert_null(config_load(path, &err));
+	assert_non_null(strstr(err, "inbox: expected the http:// or https:// URL"));
+	free(err);
+	free(path);
+	path = write_tmp("k.json", "{ \"inbox\": \"http://a b\" }");
+	assert_null(config_load(path, &err));
+	free(err);
+	free(path);
 }
 
 static void test_names(void **state)
