@@ -123,11 +123,36 @@ static int plan_stages(struct strbuf *sb, struct db *db, long long plan_id)
 					 " ORDER BY s.idx", "l", plan_id));
 }
 
+/* "remote": the plan's remote and how its fetches go, or null. */
+static int plan_remote(struct strbuf *sb, struct db *db, long long plan_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	json_key(sb, "remote");
+	rc = db_first(db, &st, "SELECT remote_url AS url, fetch_state AS state,"
+		      " fetch_error AS error, fetch_failures AS failures,"
+		      " failing_since, last_fetch_at AS last_fetch, last_ok_at AS last_ok,"
+		      " next_fetch_at AS next_fetch FROM plans WHERE id = ?"
+		      " AND remote_url IS NOT NULL", "l", plan_id);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		json_lit(sb, "null");
+		return 0;
+	}
+	json_row(sb, st);
+	db_done(st);
+	return 0;
+}
+
 /* The plan of the current row of st, with its stages. */
 static int plan_object(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 {
 	json_ch(sb, '{');
 	json_fields(sb, st);
+	if (plan_remote(sb, db, sqlite3_column_int64(st, 0)) < 0)
+		return -1;
 	json_key(sb, "stages");
 	if (plan_stages(sb, db, sqlite3_column_int64(st, 0)) < 0)
 		return -1;

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "jfile.h"
+#include "repo.h"
 #include "states.h"
 #include "strbuf.h"
 #include "text.h"
@@ -608,6 +609,250 @@ static int check_known_until(struct jfile *c, const struct plan_def *plan)
 	return 0;
 }
 
+/* --- a plan's remote ------------------------------------------------------- */
+
+#define REMOTE_URL_MAX 1024
+#define REMOTE_FETCH_MAX 64
+#define REMOTE_DEFAULT_FETCH "+refs/heads/*:refs/heads/*"
+
+/*
+ * A URL libgit2 can fetch, without a secret in it: no control characters
+ * or spaces, a known scheme, an scp-like "[user@]host:path" or an absolute
+ * path; a password in the URL's userinfo is refused (it belongs in a
+ * file, or it would be stored in the database and shown by the API).
+ * NULL, or why not.
+ */
+static const char *remote_url_problem(const char *url)
+{
+	static const char *const schemes[] = {
+		"git://", "http://", "https://", "ssh://", "file://", NULL
+	};
+	const char *const *sc;
+	const char *p, *rest = NULL, *at, *end;
+	size_t n = strlen(url);
+
+	if (n == 0 || n > REMOTE_URL_MAX)
+		return "expected a URL of 1 to 1024 characters";
+	for (p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return "a URL may not hold spaces or control characters";
+	if (url[0] == '-')
+		return "a URL may not start with '-'";
+	for (sc = schemes; *sc; sc++)
+		if (!strncmp(url, *sc, strlen(*sc)))
+			rest = url + strlen(*sc);
+	if (!rest) {
+		if (url[0] == '/')
+			return NULL;
+		p = strchr(url, ':');
+		if (strstr(url, "://") || !p || p == url || memchr(url, '/', (size_t)(p - url)))
+			return "expected git://, http://, https://, ssh://, file://, "
+			       "[user@]host:path or an absolute path";
+		return NULL;
+	}
+	end = rest + strcspn(rest, "/");
+	at = memchr(rest, '@', (size_t)(end - rest));
+	if (at && memchr(rest, ':', (size_t)(at - rest)))
+		return "a password may not be in the URL: put it in a file named by "
+		       "credentials.token_file";
+	if (strncmp(url, "file://", 7) && (end == rest || (at && at + 1 == end)))
+		return "the URL names no host";
+	return NULL;
+}
+
+/*
+ * "fetch": 1 to 64 fetch refspecs that libgit2 accepts, each with a
+ * destination.  One that would write the integration branch as such is
+ * refused: the gate moves it, a fetch must not (a pattern that covers it
+ * is fine: the fetch skips that one ref, see remote.h).
+ */
+static int parse_refspecs(struct jfile *c, json_t *obj, const char *path,
+			  struct plan_def *plan, struct remote_def *r)
+{
+	struct strbuf integ = STRBUF_INIT;
+	json_t *fetch;
+	size_t i, n;
+	char *fp = jfile_sub(path, "fetch");
+	int ret = -1;
+
+	if (jfile_array(c, obj, path, "fetch", REMOTE_FETCH_MAX, &fetch) < 0)
+		goto out;
+	if (fetch && json_array_size(fetch) == 0) {
+		jfile_fail(c, fp, "expected at least one refspec");
+		goto out;
+	}
+	n = fetch ? json_array_size(fetch) : 1;
+	r->fetch = xcalloc(n + 1, sizeof(char *));
+	if (plan->integration)
+		repo_branch_ref(&integ, plan->integration);
+	for (i = 0; i < n; i++) {
+		json_t *a = fetch ? json_array_get(fetch, i) : NULL;
+		char *ip = jfile_subi(fp, i);
+		git_refspec *spec = NULL;
+		const char *s = a ? json_string_value(a) : REMOTE_DEFAULT_FETCH;
+		int bad;
+
+		if (a && (!json_is_string(a) || strlen(s) != json_string_length(a) ||
+			  strlen(s) > 512)) {
+			jfile_fail(c, ip, "expected a refspec (a string of at most 512 bytes)");
+			free(ip);
+			goto out;
+		}
+		if (git_refspec_parse(&spec, s, 1) < 0) {
+			jfile_fail(c, ip, "\"%s\" is not a valid fetch refspec", s);
+			free(ip);
+			goto out;
+		}
+		bad = !git_refspec_dst(spec) || !*git_refspec_dst(spec) ? 1 :
+		      strncmp(git_refspec_src(spec), "refs/", 5) ||
+		      strncmp(git_refspec_dst(spec), "refs/", 5) ? 2 :
+		      integ.len && !strchr(git_refspec_dst(spec), '*') &&
+		      !strcmp(git_refspec_dst(spec), strbuf_str(&integ)) ? 3 : 0;
+		git_refspec_free(spec);
+		if (bad) {
+			jfile_fail(c, ip, bad == 1 ? "\"%s\" stores nothing (it needs"
+				   " \":DESTINATION\")" : bad == 2 ? "\"%s\": name"
+				   " full refs on both sides (refs/...)" : "\"%s\" would"
+				   " overwrite the integration branch, which only the gate"
+				   " moves", s);
+			free(ip);
+			goto out;
+		}
+		free(ip);
+		r->fetch[r->nr_fetch++] = xstrdup(s);
+	}
+	ret = 0;
+out:
+	strbuf_release(&integ);
+	free(fp);
+	return ret;
+}
+
+/* A file named by the credentials (a path relative to the plan), readable. */
+static int credential_file(struct jfile *c, json_t *obj, const char *path,
+			   const char *key, const char *dir, char **out)
+{
+	char *v = NULL, *p;
+	int ret = 0;
+
+	if (jfile_string(c, obj, path, key, 0, &v) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	*out = jfile_path(dir, v);
+	if (!*v || access(*out, R_OK) < 0) {
+		p = jfile_sub(path, key);
+		ret = jfile_fail(c, p, "cannot read \"%s\": %s", *out,
+				 *v ? strerror(errno) : "empty path");
+		free(p);
+	}
+	free(v);
+	return ret;
+}
+
+/* "credentials": who we are to the remote; secrets stay in their files. */
+static int parse_credentials(struct jfile *c, json_t *obj, const char *path,
+			     const char *dir, struct remote_def *r)
+{
+	static const char *const keys[] = {
+		"username", "token_file", "ssh_key", "ssh_public_key", NULL
+	};
+	char *cp = jfile_sub(path, "credentials");
+	json_t *cred = json_object_get(obj, "credentials");
+	int ret = -1;
+
+	if (!cred) {
+		free(cp);
+		return 0;
+	}
+	if (jfile_check_keys(c, cred, cp, keys) < 0 ||
+	    jfile_string(c, cred, cp, "username", 0, &r->username) < 0 ||
+	    credential_file(c, cred, cp, "token_file", dir, &r->token_file) < 0 ||
+	    credential_file(c, cred, cp, "ssh_key", dir, &r->ssh_key) < 0 ||
+	    credential_file(c, cred, cp, "ssh_public_key", dir, &r->ssh_public_key) < 0)
+		goto out;
+	if (r->username && (!*r->username || strlen(r->username) > 128 ||
+			    strcspn(r->username, " \t\r\n:@/") != strlen(r->username))) {
+		char *p = jfile_sub(cp, "username");
+
+		jfile_fail(c, p, "expected a user name (1-128 characters, no"
+			   " spaces, ':', '@' or '/')");
+		free(p);
+		goto out;
+	}
+	if (r->ssh_public_key && !r->ssh_key) {
+		char *p = jfile_sub(cp, "ssh_public_key");
+
+		jfile_fail(c, p, "needs ssh_key (the private half)");
+		free(p);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(cp);
+	return ret;
+}
+
+/* "ssh_host_key": "SHA256:" and 43 characters of unpadded base64. */
+static int check_host_key(struct jfile *c, const char *path, const char *key)
+{
+	char *p;
+
+	if (!key || (strlen(key) == 50 && !strncmp(key, "SHA256:", 7) &&
+		     strspn(key + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789+/") == 43))
+		return 0;
+	p = jfile_sub(path, "ssh_host_key");
+	jfile_fail(c, p, "expected \"SHA256:...\" as ssh-keygen -lf prints it");
+	free(p);
+	return -1;
+}
+
+/* "remote": optional; see struct remote_def. */
+static int parse_remote(struct jfile *c, json_t *root, const char *dir,
+			struct plan_def *plan)
+{
+	static const char *const keys[] = {
+		"url", "fetch", "credentials", "ssh_host_key", NULL
+	};
+	json_t *obj = json_object_get(root, "remote");
+	struct remote_def *r;
+	const char *why;
+
+	if (!obj)
+		return 0;
+	r = plan->remote = xcalloc(1, sizeof(*r));
+	if (jfile_check_keys(c, obj, "remote", keys) < 0 ||
+	    jfile_string(c, obj, "remote", "url", 1, &r->url) < 0)
+		return -1;
+	if ((why = remote_url_problem(r->url)))
+		return jfile_fail(c, "remote.url", "%s", why);
+	if (parse_refspecs(c, obj, "remote", plan, r) < 0 ||
+	    parse_credentials(c, obj, "remote", dir, r) < 0 ||
+	    jfile_string(c, obj, "remote", "ssh_host_key", 0, &r->ssh_host_key) < 0 ||
+	    check_host_key(c, "remote", r->ssh_host_key) < 0)
+		return -1;
+	return 0;
+}
+
+static void remote_def_free(struct remote_def *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nr_fetch; i++)
+		free(r->fetch[i]);
+	free(r->fetch);
+	free(r->url);
+	free(r->username);
+	free(r->token_file);
+	free(r->ssh_key);
+	free(r->ssh_public_key);
+	free(r->ssh_host_key);
+	free(r);
+}
+
 static const char *const gate_policy_names[] = { "manual", "auto", "off" };
 
 DEFINE_NAMES(gate_policy, enum gate_policy, 3)
@@ -626,7 +871,7 @@ struct plan_def *plan_def_load(const char *path, char **err)
 {
 	static const char *const keys[] = {
 		"name", "repo", "base", "integration", "gate", "profile", "stages",
-		"description", NULL
+		"description", "remote", NULL
 	};
 	struct strbuf text = STRBUF_INIT;
 	struct jfile c = { .err = err };
@@ -652,7 +897,8 @@ struct plan_def *plan_def_load(const char *path, char **err)
 		goto fail;
 	plan->repo = jfile_path(dir, repo);
 	/* Keep this order: it decides which error a file with several gets. */
-	if (parse_stages(&c, root, plan) < 0 ||
+	if (parse_remote(&c, root, dir, plan) < 0 ||
+	    parse_stages(&c, root, plan) < 0 ||
 	    load_plan_profile(&c, plan, dir, profile) < 0 ||
 	    check_known_until(&c, plan) < 0)
 		goto fail;
@@ -690,6 +936,7 @@ void plan_def_free(struct plan_def *plan)
 	}
 	free(plan->stages);
 	profile_free(plan->profile);
+	remote_def_free(plan->remote);
 	free(plan->path);
 	free(plan->name);
 	free(plan->repo);
@@ -710,6 +957,7 @@ static void config_defaults(struct kstage_config *cfg, const char *dir)
 	cfg->listen = xstrdup("127.0.0.1:8080");
 	cfg->slots = 1;
 	cfg->poll_interval = 60;
+	cfg->fetch_timeout = 60;
 	cfg->confirm_runs = 1;
 	cfg->bisect_runs = 1;
 	cfg->auto_bisect = 1;
@@ -756,6 +1004,7 @@ static int parse_config_settings(struct jfile *c, json_t *root,
 	if (jfile_uint(c, root, "", "slots", 1, 64, &cfg->slots) < 0 ||
 	    jfile_uint(c, root, "", "jobs", 0, 1024, &cfg->jobs) < 0 ||
 	    jfile_uint(c, root, "", "poll_interval", 0, 86400, &cfg->poll_interval) < 0 ||
+	    jfile_uint(c, root, "", "fetch_timeout", 1, 3600, &cfg->fetch_timeout) < 0 ||
 	    jfile_bool(c, root, "", "read_auth", &cfg->read_auth) < 0 ||
 	    jfile_uint(c, root, "", "confirm_runs", 0, 20, &cfg->confirm_runs) < 0 ||
 	    jfile_uint(c, root, "", "bisect_runs", 1, 20, &cfg->bisect_runs) < 0 ||
@@ -828,7 +1077,7 @@ struct kstage_config *config_load(const char *path, char **err)
 		"db", "artifacts", "work", "cache", "web_root", "listen",
 		"slots", "jobs", "poll_interval", "read_auth", "plans",
 		"confirm_runs", "bisect_runs", "auto_bisect", "max_body", "inbox",
-		NULL
+		"fetch_timeout", NULL
 	};
 	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
 	struct strbuf text = STRBUF_INIT;

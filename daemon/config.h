@@ -71,6 +71,24 @@ enum gate_policy {
 const char *gate_policy_name(enum gate_policy p);
 int gate_policy_parse(enum gate_policy *out, const char *s);
 
+/*
+ * A plan's "remote": the repository its branches come from.  The daemon
+ * fetches it with libgit2 into the plan's "repo" (created bare when it
+ * does not exist: the mirror) every poll_interval (remote.h).  Secrets
+ * are never in the plan: it names the files that hold them, read at each
+ * fetch and never logged.
+ */
+struct remote_def {
+	char *url;		/* git://, http(s)://, ssh://, file://, user@host:path or /path */
+	char **fetch;		/* refspecs, NULL-terminated (see the README for the default) */
+	size_t nr_fetch;
+	char *username;		/* may be NULL: the URL's, else "git" */
+	char *token_file;	/* https: the password or token, resolved; may be NULL */
+	char *ssh_key;		/* ssh: private key file, resolved; may be NULL */
+	char *ssh_public_key;	/* its public half, resolved; may be NULL */
+	char *ssh_host_key;	/* "SHA256:<base64>" the ssh server must show; may be NULL */
+};
+
 struct plan_def {
 	char *path;
 	char *name;
@@ -81,6 +99,12 @@ struct plan_def {
 	struct profile *profile;
 	struct stage_def *stages;
 	size_t nr_stages;
+	/*
+	 * NULL: the branches are in "repo" already (pushed, or moved by
+	 * someone else).  A fetch never moves the integration branch: a
+	 * pattern refspec skips it, an exact one that names it is an error.
+	 */
+	struct remote_def *remote;
 };
 
 struct kstage_config {
@@ -94,6 +118,7 @@ struct kstage_config {
 	unsigned slots;
 	unsigned jobs;		/* KSTAGE_JOBS for steps; 0 = number of CPUs */
 	unsigned poll_interval;	/* seconds between plan passes in serve; 0 = off */
+	unsigned fetch_timeout;	/* seconds of silence before a fetch fails */
 	int read_auth;		/* reads need a token too */
 	unsigned confirm_runs;	/* reruns to confirm a regression */
 	unsigned bisect_runs;	/* runs per bisection step (flaky tests) */

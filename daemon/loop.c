@@ -21,6 +21,7 @@
 #include "log.h"
 #include "plan.h"
 #include "queue.h"
+#include "remote.h"
 #include "repo.h"
 #include "stages.h"
 #include "strbuf.h"
@@ -53,6 +54,7 @@ struct loop {
 	int pass_wanted;		/* loop thread only */
 	double next_pass;
 	struct bisect_env bisect;
+	struct remotes *remotes;	/* the fetch threads (serve, run); NULL if none */
 };
 
 static int plan_changed(struct loop *lp, struct plan_entry *pe);
@@ -129,6 +131,13 @@ static int pass_plan(struct loop *lp, struct plan_entry *pe)
 	if (repo_open(&repo, pe->def->repo) < 0)
 		return error("plan %s: cannot open repository %s", pe->def->name,
 			     pe->def->repo);
+	/* A mirror before its first fetch has nothing to resolve yet. */
+	if (pe->def->remote && git_repository_is_empty(repo) == 1) {
+		debug("plan %s: %s is empty until the first fetch", pe->def->name,
+		      pe->def->repo);
+		git_repository_free(repo);
+		return 0;
+	}
 	if (plan_resolve(&st, repo, pe->def, &err) < 0) {
 		error("%s", err);
 		free(err);
@@ -357,6 +366,13 @@ static void on_wake(struct loop *lp, const struct wake *w)
 	switch (w->kind) {
 	case WAKE_PASS:
 		lp->pass_wanted = 1;
+		remotes_kick(lp->remotes);
+		return;
+	case WAKE_FETCHED:
+		pe = plan_by_id(lp, w->id);
+		if (pe && pass_plan(lp, pe) < 0)
+			warn("plan %s: the branches it fetched are not all read",
+			     pe->def->name);
 		return;
 	case WAKE_ALL:
 		all_changed(lp);
@@ -411,6 +427,7 @@ static void read_signals(struct loop *lp)
 			continue;
 		if (si.ssi_signo == SIGHUP) {
 			lp->pass_wanted = 1;
+			remotes_kick(lp->remotes);
 		} else {
 			info("signal %u: stopping", si.ssi_signo);
 			atomic_store(&lp->stop, 1);
@@ -471,9 +488,52 @@ static int turn(struct loop *lp)
 	return 0;
 }
 
+/* From a fetch thread: refs of plan_id moved. */
+static void on_fetched(void *payload, long long plan_id)
+{
+	loop_notify(payload, WAKE_FETCHED, plan_id);
+}
+
+/*
+ * The remotes: with once, each is fetched here before the one pass (there
+ * is nothing else to serve meanwhile); otherwise by threads of their own.
+ */
+static int follow_remotes(struct loop *lp)
+{
+	struct remote_target *t = xcalloc(lp->nr_plans ? lp->nr_plans : 1, sizeof(*t));
+	struct strbuf why = STRBUF_INIT;
+	size_t i, n = 0;
+	int moved, ret = 0;
+
+	for (i = 0; i < lp->nr_plans; i++) {
+		if (!lp->plans[i].def->remote)
+			continue;
+		t[n].plan = lp->plans[i].def;
+		t[n++].plan_id = lp->plans[i].id;
+	}
+	for (i = 0; lp->once && i < n; i++) {
+		int rc = remote_fetch(t[i].plan, NULL, &moved, &why);
+
+		if (rc < 0)
+			warn("plan %s: fetch of %s failed: %s", t[i].plan->name,
+			     t[i].plan->remote->url, strbuf_str(&why));
+		stages_fetch_done(lp->db, t[i].plan_id, rc < 0 ? strbuf_str(&why) : NULL,
+				  rc < 0 ? stages_fetch_failures(lp->db, t[i].plan_id) + 1
+					 : 0, 0);
+	}
+	if (!lp->once && n &&
+	    !(lp->remotes = remotes_start(lp->cfg->db, lp->cfg->poll_interval, t, n,
+					  on_fetched, lp)))
+		ret = -1;
+	strbuf_release(&why);
+	free(t);
+	return ret;
+}
+
 int loop_run(struct loop *lp)
 {
-	if (queue_recover(lp->db) < 0 || bisector_resume(&lp->bisect) < 0)
+	if (queue_recover(lp->db) < 0 || bisector_resume(&lp->bisect) < 0 ||
+	    follow_remotes(lp) < 0)
 		return -1;
 	if (loop_pass(lp) < 0 && lp->once)
 		return -1;
@@ -487,6 +547,8 @@ int loop_run(struct loop *lp)
 		if (turn(lp) < 0)
 			break;
 	}
+	remotes_stop(lp->remotes);
+	lp->remotes = NULL;
 	executor_shutdown(lp->ex);
 	return 0;
 }
@@ -499,6 +561,7 @@ void loop_free(struct loop *lp)
 
 	if (!lp)
 		return;
+	remotes_stop(lp->remotes);
 	executor_free(lp->ex);
 	for (i = 0; i < lp->nr_plans; i++)
 		plan_def_free(lp->plans[i].def);
@@ -512,6 +575,26 @@ void loop_free(struct loop *lp)
 		close(lp->wake_pipe[1]);
 	free(lp);
 }
+
+/* A plan that follows a remote: its mirror, made when missing. */
+static int make_mirror(struct loop *lp, const struct plan_def *plan)
+{
+	static int stream_ready;
+	int created = 0;
+
+	if (!plan->remote)
+		return 0;
+	if (!stream_ready && remote_global_init(lp->cfg->fetch_timeout) < 0)
+		return -1;
+	stream_ready = 1;
+	if (remote_mirror_init(plan, &created) < 0)
+		return -1;
+	if (created)
+		info("plan %s: created the mirror %s of %s", plan->name, plan->repo,
+		     plan->remote->url);
+	return 0;
+}
+
 struct loop *loop_new(struct kstage_config *cfg, const struct loop_options *opt,
 		      char **err)
 {
@@ -564,7 +647,8 @@ struct loop *loop_new(struct kstage_config *cfg, const struct loop_options *opt,
 	if (!lp->db)
 		goto fail;
 	for (i = 0; i < lp->nr_plans; i++)
-		if (stages_sync_plan(lp->db, lp->plans[i].def, &lp->plans[i].id) < 0)
+		if (stages_sync_plan(lp->db, lp->plans[i].def, &lp->plans[i].id) < 0 ||
+		    make_mirror(lp, lp->plans[i].def) < 0)
 			goto fail;
 	lp->ex = executor_new(cfg, lp->db);
 	if (!lp->ex)

@@ -16,6 +16,11 @@
  *    started or canceled (bisector.h), and the gate is updated (gate.h)
  *  - bisections advance on every turn (bisector_tick())
  *
+ *  - remotes: a plan with a remote is fetched by a thread of its own
+ *    (remote.h); a fetch that moved refs wakes the loop (WAKE_FETCHED),
+ *    and WAKE_PASS (POST /api/v1/refresh) or SIGHUP fetch every remote
+ *    at once as well
+ *
  * One thread owns the loop.  Other threads (HTTP) change state only
  * through the modules that own the tables and then call loop_notify()
  * with what changed.
@@ -49,6 +54,7 @@ enum wake_kind {
 	WAKE_RUN,		/* run id was queued or canceled */
 	WAKE_BISECTION,		/* bisection id was requested or canceled */
 	WAKE_PLAN,		/* plan id's acks changed: judge it again */
+	WAKE_FETCHED,		/* plan id's remote moved refs: re-read its branches */
 	WAKE_ALL,		/* anything: look at every plan */
 };
 

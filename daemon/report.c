@@ -4,12 +4,14 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "api_read.h"
 #include "client.h"
 #include "report.h"
 #include "strbuf.h"
+#include "wrapper.h"
 #include "banned.h"
 
 /* The changes of a stage against its baseline, regressions first. */
@@ -139,6 +141,44 @@ static int stage_verdict(json_t *st)
 	return 0;
 }
 
+/* A wall-clock time of the API (ms) as local "YYYY-MM-DD HH:MM:SS". */
+static void fmt_ms(char *buf, size_t size, long long ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms || !localtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, size, "-");
+}
+
+/* The plan's remote, when it has one: one line on how its fetches go. */
+static void report_remote(FILE *out, json_t *remote)
+{
+	const char *state = client_str(remote, "state", "");
+	long long next = client_int(remote, "next_fetch");
+	long long in = next ? (next - now_wall_ms() + 999) / 1000 : 0;
+	char since[32], last[32];
+
+	if (!json_is_object(remote))
+		return;
+	fprintf(out, "  remote %s: ", client_str(remote, "url", "?"));
+	fmt_ms(last, sizeof(last), client_int(remote, "last_fetch"));
+	if (!strcmp(state, "failing")) {
+		fmt_ms(since, sizeof(since), client_int(remote, "failing_since"));
+		fprintf(out, "failing since %s (%lld in a row)", since,
+			client_int(remote, "failures"));
+	} else if (!strcmp(state, "ok")) {
+		fprintf(out, "fetched %s", last);
+	} else {
+		fprintf(out, "not fetched yet");
+	}
+	if (next)
+		fprintf(out, ", next try in %lld s", in > 0 ? in : 0);
+	if (!strcmp(state, "failing"))
+		fprintf(out, ": %.300s", client_str(remote, "error", "?"));
+	fputc('\n', out);
+}
+
 static int report_plan(struct client *cl, FILE *out, json_t *plan, int *verdict)
 {
 	const char *name = client_str(plan, "name", "?");
@@ -152,6 +192,7 @@ static int report_plan(struct client *cl, FILE *out, json_t *plan, int *verdict)
 		state);
 	if (*why)
 		fprintf(out, "  gate %s: %s\n", state, why);
+	report_remote(out, json_object_get(plan, "remote"));
 	last = json_array_get(json_object_get(plan, "gate_decisions"), 0);
 	if (last)
 		fprintf(out, "  gate decision: %s by %s: %s\n",

@@ -14,6 +14,8 @@
  *
  *   plan NAME (profile PROFILE, DIGEST), gate STATE
  *     gate STATE: DETAIL                        (when the gate says why)
+ *     remote URL: fetched TIME | failing since TIME (N in a row)
+ *       [, next try in S s][: ERROR]            (a plan with a remote)
  *     #   stage  head  stack  verdict  pass fail skip error  regressions
  *     IDX NAME   HEAD  STACK  VERDICT  counts of the head's run  N[ (reused)]
  *         STACK DETAIL                          (needs-rebase, missing)

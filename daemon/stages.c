@@ -30,22 +30,35 @@ static int sync_stage(struct db *db, long long plan_id, int idx, const char *nam
 		       branch, title);
 }
 
+/* In the upsert of a plan: the old column while the remote is the same. */
+#define SAME_REMOTE(col) "CASE WHEN remote_url IS excluded.remote_url THEN " col " END"
+
 int stages_sync_plan(struct db *db, const struct plan_def *p, long long *plan_id)
 {
 	size_t i;
 
 	if (db_begin(db) < 0)
 		return -1;
+	/* A remote of another URL (or none) starts its fetch record afresh. */
 	if (db_exec(db, "INSERT INTO plans (name, path, repo, base, integration,"
-		    " gate_policy, profile, profile_digest, updated_at) VALUES (?, ?,"
-		    " ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+		    " gate_policy, profile, profile_digest, updated_at, remote_url)"
+		    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
 		    " path = excluded.path, repo = excluded.repo, base = excluded.base,"
 		    " integration = excluded.integration,"
 		    " gate_policy = excluded.gate_policy, profile = excluded.profile,"
 		    " profile_digest = excluded.profile_digest,"
-		    " updated_at = excluded.updated_at", "ssssssssl", p->name, p->path,
+		    " updated_at = excluded.updated_at,"
+		    " fetch_state = " SAME_REMOTE("fetch_state") ","
+		    " fetch_error = " SAME_REMOTE("fetch_error") ","
+		    " fetch_failures = coalesce(" SAME_REMOTE("fetch_failures") ", 0),"
+		    " failing_since = " SAME_REMOTE("failing_since") ","
+		    " last_fetch_at = " SAME_REMOTE("last_fetch_at") ","
+		    " last_ok_at = " SAME_REMOTE("last_ok_at") ","
+		    " next_fetch_at = " SAME_REMOTE("next_fetch_at") ","
+		    " remote_url = excluded.remote_url", "ssssssssls", p->name, p->path,
 		    p->repo, p->base, p->integration, gate_policy_name(p->gate),
-		    p->profile->name, p->profile->digest, now_wall_ms()) < 0 ||
+		    p->profile->name, p->profile->digest, now_wall_ms(),
+		    p->remote ? p->remote->url : NULL) < 0 ||
 	    db_get_int(db, plan_id, "SELECT id FROM plans WHERE name = ?", "s",
 		       p->name) != 1)
 		goto fail;
@@ -147,6 +160,67 @@ int stages_set_head(struct db *db, long long plan_id, long long stage_id,
 		return -1;
 	}
 	return db_commit(db);
+}
+
+/* --- fetches of a plan's remote ------------------------------------------------- */
+
+unsigned stages_fetch_failures(struct db *db, long long plan_id)
+{
+	long long n = 0;
+
+	if (db_get_int(db, &n, "SELECT fetch_failures FROM plans WHERE id = ?", "l",
+		       plan_id) != 1 || n < 0)
+		return 0;
+	return n > 1000000 ? 1000000 : (unsigned)n;
+}
+
+struct fetch_outcome {
+	const char *error;
+	unsigned failures;
+	long long next_at;
+};
+
+static int fetch_done(struct db *db, long long plan_id, const void *arg)
+{
+	const struct fetch_outcome *o = arg;
+	long long now = now_wall_ms();
+	sqlite3_stmt *st;
+	char *url = NULL, error[STAGES_FETCH_ERROR_MAX + 1];
+	int was_failing = 0, rc = 0;
+
+	if (db_first(db, &st, "SELECT remote_url, fetch_state = 'failing' FROM plans"
+		     " WHERE id = ?", "l", plan_id) != 1)
+		return -1;
+	url = db_col_dup(st, 0);
+	was_failing = sqlite3_column_int(st, 1);
+	db_done(st);
+	snprintf(error, sizeof(error), "%s", o->error ? o->error : "");
+	if (db_exec(db, "UPDATE plans SET fetch_state = ?, fetch_error = ?,"
+		    " fetch_failures = ?, failing_since = CASE WHEN ?4 IS NULL THEN NULL"
+		    " ELSE coalesce(failing_since, ?5) END, last_fetch_at = ?5,"
+		    " last_ok_at = CASE WHEN ?4 IS NULL THEN ?5 ELSE last_ok_at END,"
+		    " next_fetch_at = ?6 WHERE id = ?7", "ssislLl",
+		    fetch_state_name(o->error ? FETCH_FAILING : FETCH_OK),
+		    o->error ? error : NULL, o->error ? (int)o->failures : 0,
+		    o->error ? error : NULL, now, o->next_at, plan_id) < 0)
+		rc = -1;
+	/* Only the turns: a failure that repeats is no news. */
+	else if (o->error && !was_failing)
+		rc = events_add(db, "remote-failing", plan_id, 0, 0, 0,
+				json_pack("{s:s?,s:s}", "url", url, "error", error));
+	else if (!o->error && was_failing)
+		rc = events_add(db, "remote-ok", plan_id, 0, 0, 0,
+				json_pack("{s:s?}", "url", url));
+	free(url);
+	return rc;
+}
+
+int stages_fetch_done(struct db *db, long long plan_id, const char *error,
+		      unsigned failures, long long next_at)
+{
+	struct fetch_outcome o = { error, failures, next_at };
+
+	return db_transaction(db, fetch_done, plan_id, &o) < 0 ? -1 : 0;
 }
 
 /* --- verdicts -------------------------------------------------------------------- */

@@ -55,6 +55,10 @@ static const char *const gate_action_names[] = {
 	"moved", "refused", "blocked",
 };
 
+static const char *const fetch_state_names[] = {
+	"ok", "failing",
+};
+
 const char *name_of(const char *const *names, size_t n, int v)
 {
 	if (v < 0 || (size_t)v >= n)
@@ -88,3 +92,4 @@ DEFINE_NAMES(bisection_state, enum bisection_state, BISECTION_STATE_COUNT)
 DEFINE_NAMES(bisect_phase, enum bisect_phase, BISECT_PHASE_COUNT)
 DEFINE_NAMES(gate_state, enum gate_state, GATE_STATE_COUNT)
 DEFINE_NAMES(gate_action, enum gate_action, GATE_ACTION_COUNT)
+DEFINE_NAMES(fetch_state, enum fetch_state, FETCH_STATE_COUNT)

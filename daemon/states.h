@@ -176,6 +176,13 @@ enum gate_action {
 	GATE_ACTION_COUNT
 };
 
+/* How the fetches of a plan's remote go (remote.h); NULL: not fetched yet. */
+enum fetch_state {
+	FETCH_OK = 0,		/* the last fetch worked */
+	FETCH_FAILING,		/* it failed: retried with backoff */
+	FETCH_STATE_COUNT
+};
+
 /*
  * The two mapping functions of each enum: X_name() and X_parse().
  */
@@ -197,6 +204,7 @@ DECLARE_NAMES(bisection_state, enum bisection_state);
 DECLARE_NAMES(bisect_phase, enum bisect_phase);
 DECLARE_NAMES(gate_state, enum gate_state);
 DECLARE_NAMES(gate_action, enum gate_action);
+DECLARE_NAMES(fetch_state, enum fetch_state);
 
 /* Name tables the readers list (NULL-terminated, in enum order). */
 extern const char *const run_state_names[];

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "strbuf.h"
 #include "wrapper.h"
 
 static char dir[64];
@@ -255,6 +256,149 @@ static void test_known_until(void **state)
 	free(path);
 }
 
+/* A plan over repo.git with the given "remote" member (JSON text). */
+static char *remote_plan(const char *remote)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "{\n"
+		    "  \"name\": \"demo\", \"repo\": \"mirror.git\", \"base\": \"v6.12\",\n"
+		    "  \"integration\": \"integration\", \"profile\": \"profile.json\",\n"
+		    "  \"remote\": %s,\n"
+		    "  \"stages\": [ { \"name\": \"one\", \"branch\": \"stage/1-one\" },\n"
+		    "              { \"name\": \"two\", \"branch\": \"stage/2-two\" } ]\n"
+		    "}\n", remote);
+	return strbuf_detach(&sb);
+}
+
+static void expect_remote_error(const char *remote, const char *n1, const char *n2)
+{
+	char *text = remote_plan(remote);
+
+	expect_plan_error(text, n1, n2);
+	free(text);
+}
+
+static void test_plan_remote(void **state)
+{
+	char *text, *path, *err = NULL, *want;
+	struct plan_def *p;
+
+	(void)state;
+	free(write_tmp("token", "ghp_secret\n"));
+	free(write_tmp("id_ed25519", "key\n"));
+	free(write_tmp("id_ed25519.pub", "pub\n"));
+
+	/* no remote: none */
+	path = write_tmp("plan.json", good_plan);
+	p = plan_def_load(path, &err);
+	assert_non_null(p);
+	assert_null(p->remote);
+	plan_def_free(p);
+	free(path);
+
+	/* the smallest remote: the default refspec, no credentials */
+	text = remote_plan("{ \"url\": \"git://127.0.0.1:9418/linux.git\" }");
+	path = write_tmp("plan.json", text);
+	free(text);
+	p = plan_def_load(path, &err);
+	if (err)
+		fail_msg("%s", err);
+	assert_non_null(p->remote);
+	assert_string_equal(p->remote->url, "git://127.0.0.1:9418/linux.git");
+	assert_int_equal(p->remote->nr_fetch, 1);
+	assert_string_equal(p->remote->fetch[0], "+refs/heads/*:refs/heads/*");
+	assert_null(p->remote->fetch[1]);
+	assert_null(p->remote->username);
+	assert_null(p->remote->token_file);
+	assert_null(p->remote->ssh_key);
+	plan_def_free(p);
+	free(path);
+
+	/* everything: refspecs, credentials (paths relative to the plan), a pinned host key */
+	text = remote_plan("{ \"url\": \"https://git.example.org/mm.git\",\n"
+			   "    \"fetch\": [\"+refs/heads/zd/*:refs/heads/zd/*\","
+			   " \"refs/tags/v6.12:refs/tags/v6.12\"],\n"
+			   "    \"credentials\": { \"username\": \"ci\", \"token_file\": \"token\","
+			   " \"ssh_key\": \"id_ed25519\", \"ssh_public_key\": \"id_ed25519.pub\" },\n"
+			   "    \"ssh_host_key\": \"SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s\" }");
+	path = write_tmp("plan.json", text);
+	free(text);
+	p = plan_def_load(path, &err);
+	if (err)
+		fail_msg("%s", err);
+	assert_int_equal(p->remote->nr_fetch, 2);
+	assert_string_equal(p->remote->fetch[1], "refs/tags/v6.12:refs/tags/v6.12");
+	assert_string_equal(p->remote->username, "ci");
+	want = path_join(dir, "token");
+	assert_string_equal(p->remote->token_file, want);
+	free(want);
+	want = path_join(dir, "id_ed25519.pub");
+	assert_string_equal(p->remote->ssh_public_key, want);
+	free(want);
+	assert_string_equal(p->remote->ssh_host_key,
+			    "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s");
+	plan_def_free(p);
+	free(path);
+
+	/* scp-like and local URLs */
+	text = remote_plan("{ \"url\": \"git@git.example.org:mm.git\" }");
+	path = write_tmp("plan.json", text);
+	free(text);
+	p = plan_def_load(path, &err);
+	assert_non_null(p);
+	plan_def_free(p);
+	free(path);
+	text = remote_plan("{ \"url\": \"file:///srv/git/linux.git\" }");
+	path = write_tmp("plan.json", text);
+	free(text);
+	p = plan_def_load(path, &err);
+	assert_non_null(p);
+	plan_def_free(p);
+	free(path);
+
+	/* bad remotes, each located */
+	expect_remote_error("{ \"fetch\": [\"+refs/heads/*:refs/heads/*\"] }",
+			    "bad.json:4:", "remote: missing required field \"url\"");
+	expect_remote_error("{ \"url\": \"git://h/x\", \"branch\": \"main\" }",
+			    "bad.json:4:35: remote.branch: unknown field", "known: url, fetch");
+	expect_remote_error("{ \"url\": \"git://h/x\", \"credentials\": { \"password\": \"x\" } }",
+			    "remote.credentials.password: unknown field", "token_file");
+	expect_remote_error("{ \"url\": \"git://h/x\", \"fetch\": [\"+refs/heads/*:refs/heads/x/*/*\"] }",
+			    "bad.json:4:", "remote.fetch[0]: \"+refs/heads/*:refs/heads/x/*/*\""
+			    " is not a valid fetch refspec");
+	expect_remote_error("{ \"url\": \"git://h/x\", \"fetch\": [\"refs/heads/a b:refs/heads/a\"] }",
+			    "remote.fetch[0]:", "is not a valid fetch refspec");
+	expect_remote_error("{ \"url\": \"git://h/x\", \"fetch\": [7] }",
+			    "remote.fetch[0]: expected a refspec", NULL);
+	expect_remote_error("{ \"url\": \"git://h/x\", \"fetch\": [] }",
+			    "remote.fetch: expected at least one refspec", NULL);
+	expect_remote_error("{ \"url\": \"git://h/x\", \"fetch\": [\"refs/heads/main\"] }",
+			    "remote.fetch[0]: \"refs/heads/main\" stores nothing", NULL);
+	expect_remote_error("{ \"url\": \"git://h/x\", \"fetch\": [\"main:main\"] }",
+			    "remote.fetch[0]: \"main:main\": name full refs", NULL);
+	expect_remote_error("{ \"url\": \"git://h/x\","
+			    " \"fetch\": [\"+refs/heads/main:refs/heads/integration\"] }",
+			    "would overwrite the integration branch", NULL);
+	expect_remote_error("{ \"url\": \"\" }", "remote.url: expected a URL", NULL);
+	expect_remote_error("{ \"url\": \"git://h/x y\" }", "remote.url:", "spaces");
+	expect_remote_error("{ \"url\": \"git://h/x\\n\" }", "remote.url:", "control");
+	expect_remote_error("{ \"url\": \"https://ci:hunter2@h/x.git\" }",
+			    "remote.url: a password may not be in the URL", "token_file");
+	expect_remote_error("{ \"url\": \"ftp://h/x\" }", "remote.url: expected git://", NULL);
+	expect_remote_error("{ \"url\": \"git:///x\" }", "remote.url: the URL names no host", NULL);
+	expect_remote_error("{ \"url\": \"--upload-pack=x:y\" }", "remote.url:", "'-'");
+	expect_remote_error("\"git://h/x\"", "remote: expected an object", NULL);
+	expect_remote_error("{ \"url\": \"https://h/x\", \"credentials\": { \"token_file\": \"nope\" } }",
+			    "remote.credentials.token_file: cannot read", "nope");
+	expect_remote_error("{ \"url\": \"ssh://h/x\", \"credentials\": { \"ssh_public_key\": \"id_ed25519.pub\" } }",
+			    "remote.credentials.ssh_public_key: needs ssh_key", NULL);
+	expect_remote_error("{ \"url\": \"ssh://h/x\", \"credentials\": { \"username\": \"a:b\" } }",
+			    "remote.credentials.username: expected a user name", NULL);
+	expect_remote_error("{ \"url\": \"ssh://h/x\", \"ssh_host_key\": \"MD5:aa\" }",
+			    "remote.ssh_host_key: expected \"SHA256:", NULL);
+}
+
 static void test_daemon_config(void **state)
 {
 	char *path, *err = NULL;
@@ -276,7 +420,14 @@ static void test_daemon_config(void **state)
 	assert_int_equal(cfg->nr_plans, 1);
 	assert_non_null(strstr(cfg->db, "/state/k.db"));
 	assert_string_equal(cfg->listen, "0.0.0.0:9000");
+	assert_int_equal(cfg->fetch_timeout, 60);
 	config_free(cfg);
+	free(path);
+
+	path = write_tmp("k.json", "{ \"fetch_timeout\": 0 }");
+	assert_null(config_load(path, &err));
+	assert_non_null(strstr(err, "fetch_timeout: expected an integer between 1 and 3600"));
+	free(err);
 	free(path);
 
 	path = write_tmp("k.json", "{ \"listen\": \"8080\" }");
@@ -334,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_profile_errors),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_known_until),
+		cmocka_unit_test(test_plan_remote),
 		cmocka_unit_test(test_daemon_config),
 		cmocka_unit_test(test_names),
 	};

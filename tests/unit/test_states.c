@@ -89,6 +89,7 @@ static const struct column columns[] = {
 	COL("gates", "state", gate_state_name, GATE_STATE_COUNT),
 	COL("gate_decisions", "action", gate_action_name, GATE_ACTION_COUNT),
 	COL("plans", "gate_policy", gate_policy_name, 3),
+	COL("plans", "fetch_state", fetch_state_name, FETCH_STATE_COUNT),
 	COL("results", "status", test_status_name, TEST_STATUS_COUNT),
 	COL("changes", "kind", change_kind_name, CHANGE_KIND_COUNT),
 	COL("changes", "before", test_status_name, TEST_STATUS_COUNT),
