@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "ack.h"
@@ -567,10 +568,56 @@ int api_gate_check(struct api_reply *out, const struct api_request *req)
 	char *detail;
 	int rc = gate_request(out, req, "commit", gate_check, &detail);
 
-	if (rc == 0 || rc == 1)
+	if (rc == 1 && detail && *detail)	/* let through by an override */
+		rc = reply_json(out, 200, json_pack("{s:b,s:s}", "allowed", 1, "override",
+						    detail));
+	else if (rc == 0 || rc == 1)
 		rc = reply_json(out, 200, rc ? json_pack("{s:b}", "allowed", 1)
 				: json_pack("{s:b,s:s}", "allowed", 0, "reason", detail));
 	free(detail);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * {"commit", "reason"}: an admin lets the next push of commit to the
+ * plan's integration branch through the gate, once, within an hour.
+ * 201 {"override", "expires_at", "expires"}; 409 when the plan has no
+ * integration branch.
+ */
+int api_gate_override(struct api_reply *out, const struct api_request *req)
+{
+	static const char *const fields[] = { "commit", "reason", NULL };
+	const char *commit, *reason;
+	long long plan_id, id = 0, expires_at = 0;
+	char when[32];
+	time_t t;
+	struct tm tm;
+	json_t *body;
+	int rc;
+
+	if (!parse_body(out, req, &body, fields))
+		return 0;
+	rc = get_string(out, body, "commit", 1, 40, &commit) &&
+	     get_string(out, body, "reason", 1, 500, &reason);
+	if (rc && !is_commit_id(commit))
+		rc = api_error(out, 400, "commit must be 40 lowercase hex digits");
+	if (rc)
+		rc = api_find_plan(out, req->db, req->params[0], &plan_id);
+	if (rc > 0)
+		rc = gate_override_add(req->db, plan_id, commit, reason,
+				       req->token_name ? req->token_name : "api", &id,
+				       &expires_at);
+	if (rc == 0 && !out->status)
+		api_error(out, 409, "plan %s has no integration branch", req->params[0]);
+	if (rc > 0) {
+		t = (time_t)(expires_at / 1000);
+		if (!gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			snprintf(when, sizeof(when), "?");
+		rc = reply_json(out, 201, json_pack("{s:I,s:I,s:s}", "override", (json_int_t)id,
+						    "expires_at", (json_int_t)expires_at,
+						    "expires", when));
+	}
+	json_decref(body);
 	return rc < 0 ? -1 : 0;
 }
 

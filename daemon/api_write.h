@@ -32,6 +32,7 @@ api_fn api_ack_delete;		/* DELETE /api/v1/plans/{plan}/acks/{id} */
 api_fn api_gate_advance;	/* POST /api/v1/plans/{plan}/gate */
 api_fn api_gate_check;		/* POST /api/v1/plans/{plan}/gate/check */
 api_fn api_refresh;		/* POST /api/v1/refresh */
+api_fn api_gate_override;	/* POST /api/v1/plans/P/gate/override (admin) */
 api_fn api_series_apply;	/* POST /api/v1/plans/P/stages/S/series (mbox) */
 api_fn api_series_fetch;	/* POST /api/v1/plans/P/stages/S/series/fetch */
 

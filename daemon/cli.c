@@ -34,11 +34,17 @@ struct cli_args {
 	int json;
 	long long tail;		/* log --tail N; -1: not given */
 	const char *until;	/* ack add --until STAGE */
+	const char *reason;	/* gate override --reason TEXT */
+	const char *scope;	/* token create --scope */
+	long long expires_days;	/* token create --expires DAYS; 0: never */
 	char **args;		/* the arguments, the options taken out */
 	int nr_args;
 };
 
-enum { OPT_URL = 256, OPT_TOKEN, OPT_JSON, OPT_DB, OPT_TAIL, OPT_UNTIL };
+enum {
+	OPT_URL = 256, OPT_TOKEN, OPT_JSON, OPT_DB, OPT_TAIL, OPT_UNTIL, OPT_REASON,
+	OPT_SCOPE, OPT_EXPIRES
+};
 
 #define OPT_CONFIG { "config", required_argument, NULL, 'c' }
 /* What every command that talks to the server takes. */
@@ -68,6 +74,13 @@ static const struct option log_options[] = {
 static const struct option token_options[] = {
 	OPTION_HELP, OPT_CONFIG,
 	{ "db", required_argument, NULL, OPT_DB },
+	{ "scope", required_argument, NULL, OPT_SCOPE },
+	{ "expires", required_argument, NULL, OPT_EXPIRES },
+	OPTION_END
+};
+
+static const struct option gate_options[] = {
+	OPT_CLIENT, OPT_JSON_, { "reason", required_argument, NULL, OPT_REASON },
 	OPTION_END
 };
 
@@ -81,6 +94,13 @@ static int cli_option(struct cli_args *a, int opt)
 	case OPT_DB: a->db = optarg; break;
 	case OPT_JSON: a->json = 1; break;
 	case OPT_UNTIL: a->until = optarg; break;
+	case OPT_REASON: a->reason = optarg; break;
+	case OPT_SCOPE: a->scope = optarg; break;
+	case OPT_EXPIRES:
+		if (api_parse_int(optarg, 1, 3650, &a->expires_days) < 0)
+			return options_error(&a->o, "--expires needs a number of days from"
+					     " 1 to 3650 (got \"%s\")", optarg);
+		break;
 	case OPT_TAIL:
 		if (api_parse_int(optarg, 0, (long long)1 << 53, &a->tail) < 0)
 			return options_error(&a->o, "--tail needs a number of bytes"
@@ -715,6 +735,7 @@ int cmd_ack(int argc, char **argv)
 
 static const char gate_usage[] =
 "usage: kstage gate advance [<options>] PLAN [STAGE]\n"
+"       kstage gate override [<options>] PLAN COMMIT --reason TEXT\n"
 "\n"
 "Fast-forward PLAN's integration branch to its highest stage that is\n"
 "tested green with every stage below it (or to STAGE, which must be one\n"
@@ -723,10 +744,18 @@ static const char gate_usage[] =
 "that moved meanwhile are refused with the reason.  The reflog of the\n"
 "branch names the runs that tested it; every decision is recorded.\n"
 "\n"
+"override lets the next push of exactly COMMIT to PLAN's integration\n"
+"branch through the pre-receive hook although it is not tested green\n"
+"(a hotfix, a revert): once, within an hour.  The override and its use\n"
+"are recorded with the reason and who gave it.  It needs an admin token\n"
+"(kstage token create NAME --scope admin).\n"
+"\n"
+"      --reason TEXT      why (override; required)\n"
 "      --json             print the API's answer\n"
 SERVER_OPTIONS
 "\n"
-"Needs a token.  Exit 0 moved, 1 refused or the request failed, 2 usage.\n";
+"advance needs a write token.  Exit 0 moved (or allowed), 1 refused or\n"
+"the request failed, 2 usage.\n";
 
 static int gate_advance_cmd(struct client *cl, const struct cli_args *a)
 {
@@ -751,21 +780,50 @@ static int gate_advance_cmd(struct client *cl, const struct cli_args *a)
 	return rc;
 }
 
+static int gate_override_cmd(struct client *cl, const struct cli_args *a)
+{
+	struct strbuf path = STRBUF_INIT;
+	json_t *r = NULL, *body;
+	char *text;
+	int rc;
+
+	if (!a->reason || !*a->reason) {
+		fprintf(stderr, "kstage: gate override needs --reason TEXT\n");
+		return 2;
+	}
+	body = json_pack("{s:s,s:s}", "commit", a->args[2], "reason", a->reason);
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	strbuf_adds(&path, "/api/v1/plans/");
+	client_url_escape(&path, a->args[1]);
+	strbuf_adds(&path, "/gate/override");
+	rc = text && client_call(cl, "POST", path.buf, text, &r) == 0 ? 0 : 1;
+	if (!rc && !cl->json)
+		printf("override %lld: the next push of %.12s to the integration branch of"
+		       " %s passes the gate (until %s)\n", client_int(r, "override"),
+		       a->args[2], a->args[1], client_str(r, "expires", "?"));
+	free(text);
+	json_decref(r);
+	strbuf_release(&path);
+	return rc;
+}
+
 static const struct sub_command gate_commands[] = {
 	{ "advance", 2, 3, gate_advance_cmd, 0 },	/* PLAN [STAGE] */
+	{ "override", 3, 3, gate_override_cmd, 0 },	/* PLAN COMMIT */
 };
 
 int cmd_gate(int argc, char **argv)
 {
-	return run_sub(argc, argv, request_options, gate_usage, gate_commands,
+	return run_sub(argc, argv, gate_options, gate_usage, gate_commands,
 		       sizeof(gate_commands) / sizeof(gate_commands[0]),
-		       "gate needs advance");
+		       "gate needs advance or override");
 }
 
 /* --- token ------------------------------------------------------------------------------------ */
 
 static const char token_usage[] =
-"usage: kstage token create NAME [-c FILE] [--db FILE]\n"
+"usage: kstage token create NAME [--scope SCOPE] [--expires DAYS] [-c FILE] [--db FILE]\n"
 "       kstage token list [-c FILE] [--db FILE]\n"
 "       kstage token revoke NAME [-c FILE] [--db FILE]\n"
 "\n"
@@ -778,7 +836,15 @@ static const char token_usage[] =
 "        Clients send it as \"Authorization: Bearer SECRET\" (kstage\n"
 "        clients: --token SECRET or KSTAGE_TOKEN=SECRET).  A revoked\n"
 "        token's name may be used again.\n"
-"list    name, creation, last use and state of every token\n"
+"        --scope says what it may do, each including the ones before:\n"
+"          read   reads (when \"read_auth\" asks for a token)\n"
+"          push   what the hooks of kstage repo init ask (refresh, gate\n"
+"                 check): the token to give them\n"
+"          write  every write: trigger, retry, cancel, bisect, acks, gate\n"
+"                 advance, series (the default)\n"
+"          admin  and overriding the gate (kstage gate override)\n"
+"        --expires DAYS: refused after that many days (default: never)\n"
+"list    name, scope, creation, last use, expiry and state of every token\n"
 "revoke  refuse token NAME from now on (requests with it get 403)\n"
 "\n"
 "  -c, --config FILE  the configuration, for its database\n"
@@ -798,25 +864,36 @@ static void fmt_time(char *out, size_t size, long long ms)
 
 static int print_token(const struct token_info *t, void *payload)
 {
-	char created[32], used[32];
+	char created[32], used[32], expires[32];
 
 	(void)payload;
 	fmt_time(created, sizeof(created), t->created_at);
 	fmt_time(used, sizeof(used), t->last_used_at);
-	printf("%-24s %-17s %-17s %s\n", t->name, created, used,
-	       t->revoked ? "revoked" : "active");
+	fmt_time(expires, sizeof(expires), t->expires_at);
+	printf("%-24s %-6s %-17s %-17s %-17s %s\n", t->name, token_scope_name(t->scope),
+	       created, used, expires, t->revoked ? "revoked"
+	       : t->expires_at && t->expires_at <= now_wall_ms() ? "expired" : "active");
 	return 0;
 }
 
-static int token_do_create(struct db *db, const char *name)
+static int token_do_create(struct db *db, const struct cli_args *a)
 {
+	const char *name = a->args[1];
 	char secret[TOKEN_SECRET_SIZE];
-	int rc = token_create(db, name, secret);
+	enum token_scope scope = TOKEN_SCOPE_WRITE;
+	int rc;
 
+	if (a->scope && token_scope_parse(&scope, a->scope) < 0) {
+		fprintf(stderr, "kstage: --scope is read, push, write or admin (got \"%s\")\n",
+			a->scope);
+		return 2;
+	}
+	rc = token_create(db, name, scope, a->expires_days ?
+			  now_wall_ms() + a->expires_days * 86400 * 1000 : 0, secret);
 	if (rc == 0) {
 		printf("%s\n", secret);
-		fprintf(stderr, "kstage: token %s created; its secret is shown only"
-			" this once\n", name);
+		fprintf(stderr, "kstage: token %s (%s) created; its secret is shown only"
+			" this once\n", name, token_scope_name(scope));
 	} else if (rc == 1) {
 		fprintf(stderr, "kstage: a token named %s exists already (revoke it"
 			" first to replace it)\n", name);
@@ -825,8 +902,9 @@ static int token_do_create(struct db *db, const char *name)
 	return rc ? 1 : 0;
 }
 
-static int token_do_revoke(struct db *db, const char *name)
+static int token_do_revoke(struct db *db, const struct cli_args *a)
 {
+	const char *name = a->args[1];
 	int rc = token_revoke(db, name);
 
 	if (rc == 0)
@@ -838,17 +916,18 @@ static int token_do_revoke(struct db *db, const char *name)
 	return rc == 0 ? 0 : 1;
 }
 
-static int token_do_list(struct db *db, const char *name)
+static int token_do_list(struct db *db, const struct cli_args *a)
 {
-	(void)name;
-	printf("%-24s %-17s %-17s %s\n", "name", "created", "last used", "state");
+	(void)a;
+	printf("%-24s %-6s %-17s %-17s %-17s %s\n", "name", "scope", "created",
+	       "last used", "expires", "state");
 	return token_list(db, print_token, NULL) < 0 ? 1 : 0;
 }
 
 static const struct token_command {
 	const char *name;
 	int nr_args;		/* its own name included */
-	int (*fn)(struct db *db, const char *name);
+	int (*fn)(struct db *db, const struct cli_args *a);
 } token_commands[] = {
 	{ "create", 2, token_do_create },	/* NAME */
 	{ "list", 1, token_do_list },
@@ -905,7 +984,7 @@ int cmd_token(int argc, char **argv)
 	db = token_db(&a, sub->fn == token_do_create, &rc);
 	if (!db)
 		return rc;
-	rc = sub->fn(db, a.nr_args == 2 ? a.args[1] : NULL);
+	rc = sub->fn(db, &a);
 	db_close(db);
 	return rc;
 }

@@ -486,6 +486,82 @@ static int under_gate(const struct gate_plan *p, const struct gate_view *g,
 	return rc;
 }
 
+/* A refused push and what may still let it through. */
+struct refusal {
+	struct decision d;
+	const char *commit;
+	struct strbuf *why;	/* the gate's reason; becomes the override's */
+	int overridden;
+};
+
+/*
+ * Use up an override of this commit, if there is one, and record the
+ * decision: "overridden" (with whose and why) or "refused".  0 or -1.
+ */
+static int refuse_or_override(struct db *db, long long plan_id, const void *arg)
+{
+	struct refusal *r = (struct refusal *)arg;
+	struct strbuf detail = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = db_first(db, &st, "SELECT id, by, reason FROM gate_overrides WHERE"
+		      " plan_id = ? AND commit_id = ? AND used_at IS NULL AND"
+		      " expires_at > ? ORDER BY id LIMIT 1", "lsl", plan_id, r->commit,
+		      now_wall_ms());
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		long long id = sqlite3_column_int64(st, 0);
+
+		strbuf_addf(&detail, "allowed by override %lld of %s: %s (the gate says: %s)",
+			    id, db_col_text(st, 1), db_col_text(st, 2), r->why->buf);
+		db_done(st);
+		if (db_exec(db, "UPDATE gate_overrides SET used_at = ?, used_by = ? WHERE"
+			    " id = ?", "lsl", now_wall_ms(), r->d.by, id) < 0) {
+			strbuf_release(&detail);
+			return -1;
+		}
+		strbuf_reset(r->why);
+		strbuf_add(r->why, detail.buf, detail.len);
+		r->d.action = GATE_ACT_OVERRIDDEN;
+		r->overridden = 1;
+	}
+	strbuf_release(&detail);
+	r->d.detail = r->why->buf;
+	return record(db, plan_id, &r->d);
+}
+
+int gate_override_add(struct db *db, long long plan_id, const char *commit,
+		      const char *reason, const char *by, long long *id,
+		      long long *expires_at)
+{
+	struct gate_plan p;
+	int rc = gate_plan_load(&p, db, plan_id);
+
+	if (rc == 1 && !p.integration)
+		rc = 0;
+	gate_plan_release(&p);
+	if (rc != 1)
+		return rc;
+	*expires_at = now_wall_ms() + GATE_OVERRIDE_MS;
+	if (db_begin(db) < 0 ||
+	    db_exec(db, "INSERT INTO gate_overrides (plan_id, commit_id, reason, by, at,"
+		    " expires_at) VALUES (?, ?, ?, ?, ?, ?)", "lsssll", plan_id, commit,
+		    reason, by, now_wall_ms(), *expires_at) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	*id = db_last_id(db);
+	if (events_add(db, "gate-override", plan_id, 0, 0, 0,
+		       json_pack("{s:I,s:s,s:s,s:s}", "override", (json_int_t)*id,
+				 "commit", commit, "reason", reason, "by", by)) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db) < 0 ? -1 : 1;
+}
+
 int gate_check(struct db *db, long long plan_id, const char *commit,
 	       const char *by, char **detail)
 {
@@ -498,14 +574,15 @@ int gate_check(struct db *db, long long plan_id, const char *commit,
 	if (rc == 1)
 		rc = under_gate(&p, &g, commit);
 	if (rc == 0) {
-		struct decision d = { GATE_ACT_REFUSED, g.stage_id, g.integration_head,
-				      commit, by, NULL };
+		struct refusal r = { { GATE_ACT_REFUSED, g.stage_id, g.integration_head,
+				       commit, by, NULL }, commit, &why, 0 };
 
 		if (why_not(&why, db, &p, &g, commit) < 0)
 			rc = -1;
-		d.detail = why.buf;
-		if (rc == 0 && db_transaction(db, record, plan_id, &d) < 0)
+		if (rc == 0 && db_transaction(db, refuse_or_override, plan_id, &r) < 0)
 			rc = -1;
+		if (rc == 0 && r.overridden)
+			rc = 1;
 	}
 	*detail = strbuf_detach(&why);
 	gate_view_release(&g);

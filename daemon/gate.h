@@ -19,7 +19,8 @@
  *   current      the branch is at the gate's head
  *   diverged     the branch has commits the gate's head lacks
  *
- * gate.c is the only writer of the gates and gate_decisions tables, and
+ * gate.c is the only writer of the gates, gate_decisions and
+ * gate_overrides tables, and
  * the only code that moves an integration branch.  A change of state, gate
  * commit or integration head is an event ("gate").
  */
@@ -78,10 +79,24 @@ int gate_advance(struct db *db, long long plan_id, const char *stage,
  * May the integration branch of the plan be set to commit (a push, seen
  * by the repository's pre-receive hook)?  Only to the gate's commit or
  * one of its ancestors: the head of a stage tested green with every
- * stage below it.  1 allowed, 0 refused (recorded, by "by"; *detail names
- * the stage, its verdict and its failing tests), -1 error.
+ * stage below it, or a commit an admin's override allows (used up then,
+ * and recorded as an "overridden" decision; *detail says whose and why).
+ * 1 allowed, 0 refused (recorded, by "by"; *detail names the stage, its
+ * verdict and its failing tests), -1 error.
  */
 int gate_check(struct db *db, long long plan_id, const char *commit,
 	       const char *by, char **detail);
+
+#define GATE_OVERRIDE_MS (60 * 60 * 1000)	/* how long an override waits */
+
+/*
+ * An admin ("by") lets the next push of exactly commit (40 hex digits) to
+ * the plan's integration branch through gate_check(), once, within
+ * GATE_OVERRIDE_MS, for reason.  Returns 1 (*id, *expires_at set), 0
+ * when the plan has no integration branch, -1 error.
+ */
+int gate_override_add(struct db *db, long long plan_id, const char *commit,
+		      const char *reason, const char *by, long long *id,
+		      long long *expires_at);
 
 #endif

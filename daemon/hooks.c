@@ -253,6 +253,9 @@ static int check_ref(struct client *cl, json_t *plan, const char *new_id)
 		if (rc)
 			fprintf(stderr, "kstage: plan %s: push to %s refused: %s\n", name,
 				integ, client_str(r, "reason", "not tested green"));
+		else if (json_is_string(json_object_get(r, "override")))
+			fprintf(stderr, "kstage: plan %s: push to %s %s\n", name, integ,
+				client_str(r, "override", ""));
 	} else {
 		fprintf(stderr, "kstage: plan %s: cannot ask the daemon about %s;"
 			" refused\n", name, integ);

@@ -94,6 +94,8 @@ typedef int local_fn(struct http_server *s, struct MHD_Connection *conn,
 #define F_DATA 2	/* needs a token when the config says read_auth */
 #define F_TX 4		/* runs inside one read transaction */
 #define F_MAIL 8	/* the body is mail (application/mbox), up to max_body */
+#define F_PUSH 16	/* a write that a push-scoped token may make (the hooks) */
+#define F_ADMIN 32	/* a write that needs an admin-scoped token */
 
 struct route {
 	const char *method;
@@ -134,7 +136,9 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/plans/{plan}/acks", api_acks, NULL, F_DATA | F_TX },
 	{ "POST", "/api/v1/plans/{plan}/acks", api_ack_add, NULL, F_WRITE },
 	{ "POST", "/api/v1/plans/{plan}/gate", api_gate_advance, NULL, F_WRITE },
-	{ "POST", "/api/v1/plans/{plan}/gate/check", api_gate_check, NULL, F_WRITE },
+	{ "POST", "/api/v1/plans/{plan}/gate/check", api_gate_check, NULL, F_WRITE | F_PUSH },
+	{ "POST", "/api/v1/plans/{plan}/gate/override", api_gate_override, NULL,
+	  F_WRITE | F_ADMIN },
 	{ "DELETE", "/api/v1/plans/{plan}/acks/{id}", api_ack_delete, NULL, F_WRITE },
 	{ "GET", "/api/v1/runs", api_runs, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/runs/{id}", api_run, NULL, F_DATA | F_TX },
@@ -148,7 +152,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/bisections", api_bisection_start, NULL, F_WRITE },
 	{ "GET", "/api/v1/bisections/{id}", api_bisection, NULL, F_DATA | F_TX },
 	{ "POST", "/api/v1/bisections/{id}/cancel", api_bisection_cancel, NULL, F_WRITE },
-	{ "POST", "/api/v1/refresh", api_refresh, NULL, F_WRITE },
+	{ "POST", "/api/v1/refresh", api_refresh, NULL, F_WRITE | F_PUSH },
 };
 
 #define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -426,6 +430,10 @@ static struct db *thread_db(struct http_server *s)
 
 /* --- the token ---------------------------------------------------------------------------- */
 
+/*
+ * The secret the request presents: NULL none, "" an Authorization header
+ * of another kind (Basic, say: a browser's, for a proxy in front).
+ */
 static const char *bearer(struct MHD_Connection *conn, const char *method)
 {
 	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -446,6 +454,18 @@ static const char *bearer(struct MHD_Connection *conn, const char *method)
 	return NULL;
 }
 
+/* The scope a route needs from a token. */
+static enum token_scope route_scope(const struct route *rt)
+{
+	if (rt->flags & F_ADMIN)
+		return TOKEN_SCOPE_ADMIN;
+	if (rt->flags & F_PUSH)
+		return TOKEN_SCOPE_PUSH;
+	if (rt->flags & F_WRITE)
+		return TOKEN_SCOPE_WRITE;
+	return TOKEN_SCOPE_READ;
+}
+
 /* 0 to go on, -1 when the reply is an error. */
 static int check_token(struct http_server *s, struct MHD_Connection *conn,
 		       struct request *r, const char *method)
@@ -453,9 +473,13 @@ static int check_token(struct http_server *s, struct MHD_Connection *conn,
 	int need = (r->route->flags & F_WRITE) ||
 		   ((r->route->flags & F_DATA) && s->cfg->read_auth);
 	const char *secret = bearer(conn, method);
+	enum token_scope want = route_scope(r->route);
 	struct db *db;
 	int rc;
 
+	/* Another kind of Authorization on an open read: not ours to judge. */
+	if (secret && !*secret && !need)
+		secret = NULL;
 	if (!secret) {
 		if (!need)
 			return 0;
@@ -478,6 +502,13 @@ static int check_token(struct http_server *s, struct MHD_Connection *conn,
 	}
 	if (rc == TOKEN_REVOKED)
 		return api_error(&r->reply, 403, "token %s was revoked", r->token.name), -1;
+	if (rc == TOKEN_EXPIRED)
+		return api_error(&r->reply, 403, "token %s has expired", r->token.name), -1;
+	if (r->token.scope < want)
+		return api_error(&r->reply, 403, "token %s has scope %s; this needs %s"
+				 " (kstage token create NAME --scope %s)", r->token.name,
+				 token_scope_name(r->token.scope), token_scope_name(want),
+				 token_scope_name(want)), -1;
 	r->authed = 1;
 	return 0;
 }

@@ -52,7 +52,10 @@ static const char *const gate_state_names[] = {
 };
 
 static const char *const gate_action_names[] = {
-	"moved", "refused", "blocked",
+	"moved", "refused", "blocked", "overridden",
+};
+static const char *const token_scope_names[] = {
+	"read", "push", "write", "admin",
 };
 
 static const char *const fetch_state_names[] = {
@@ -92,4 +95,5 @@ DEFINE_NAMES(bisection_state, enum bisection_state, BISECTION_STATE_COUNT)
 DEFINE_NAMES(bisect_phase, enum bisect_phase, BISECT_PHASE_COUNT)
 DEFINE_NAMES(gate_state, enum gate_state, GATE_STATE_COUNT)
 DEFINE_NAMES(gate_action, enum gate_action, GATE_ACTION_COUNT)
+DEFINE_NAMES(token_scope, enum token_scope, TOKEN_SCOPE_COUNT)
 DEFINE_NAMES(fetch_state, enum fetch_state, FETCH_STATE_COUNT)

@@ -173,7 +173,17 @@ enum gate_action {
 	GATE_ACT_MOVED = 0,	/* fast-forwarded to a tested stage */
 	GATE_ACT_REFUSED,	/* asked to, and may not (the detail says why) */
 	GATE_ACT_BLOCKED,	/* would, but the branch has diverged */
+	GATE_ACT_OVERRIDDEN,	/* a push let through by an admin's override */
 	GATE_ACTION_COUNT
+};
+
+/* What an API token may do (token.h); each scope includes the ones before. */
+enum token_scope {
+	TOKEN_SCOPE_READ = 0,	/* reads (when the server wants a token for them) */
+	TOKEN_SCOPE_PUSH,	/* + what the push hooks ask: refresh, gate check */
+	TOKEN_SCOPE_WRITE,	/* + every write: trigger, retry, bisect, acks, series */
+	TOKEN_SCOPE_ADMIN,	/* + overriding the gate */
+	TOKEN_SCOPE_COUNT
 };
 
 /* How the fetches of a plan's remote go (remote.h); NULL: not fetched yet. */
@@ -204,6 +214,7 @@ DECLARE_NAMES(bisection_state, enum bisection_state);
 DECLARE_NAMES(bisect_phase, enum bisect_phase);
 DECLARE_NAMES(gate_state, enum gate_state);
 DECLARE_NAMES(gate_action, enum gate_action);
+DECLARE_NAMES(token_scope, enum token_scope);
 DECLARE_NAMES(fetch_state, enum fetch_state);
 
 /* Name tables the readers list (NULL-terminated, in enum order). */

@@ -56,10 +56,14 @@ int token_hash(char out[TOKEN_HASH_SIZE], const void *data, size_t len)
 	return 0;
 }
 
-int token_create(struct db *db, const char *name, char secret[TOKEN_SECRET_SIZE])
+/* A token no longer in use: revoked, or expired. */
+#define TOKEN_DEAD_SQL "(revoked OR (expires_at IS NOT NULL AND expires_at <= ?))"
+
+int token_create(struct db *db, const char *name, enum token_scope scope,
+		 long long expires_at, char secret[TOKEN_SECRET_SIZE])
 {
 	char hash[TOKEN_HASH_SIZE];
-	long long revoked = 0;
+	long long dead = 0;
 	int rc;
 
 	if (!config_valid_name(name))
@@ -68,17 +72,18 @@ int token_create(struct db *db, const char *name, char secret[TOKEN_SECRET_SIZE]
 		return -1;
 	if (db_begin(db) < 0)
 		return -1;
-	rc = db_get_int(db, &revoked, "SELECT revoked FROM tokens WHERE name = ?",
-			"s", name);
+	rc = db_get_int(db, &dead, "SELECT " TOKEN_DEAD_SQL " FROM tokens WHERE name = ?",
+			"ls", now_wall_ms(), name);
 	if (rc < 0)
 		goto fail;
-	if (rc == 1 && !revoked) {
+	if (rc == 1 && !dead) {
 		db_rollback(db);
 		return 1;
 	}
 	if ((rc == 1 && db_exec(db, "DELETE FROM tokens WHERE name = ?", "s", name) < 0) ||
-	    db_exec(db, "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?)",
-		    "ssl", name, hash, now_wall_ms()) < 0)
+	    db_exec(db, "INSERT INTO tokens (name, hash, created_at, scope, expires_at)"
+		    " VALUES (?, ?, ?, ?, ?)", "sslsL", name, hash, now_wall_ms(),
+		    token_scope_name(scope), expires_at) < 0)
 		goto fail;
 	return db_commit(db);
 fail:
@@ -97,6 +102,9 @@ static int ct_equal(const char *a, const char *b, size_t n)
 	return d == 0;
 }
 
+#define TOKEN_COLUMNS "id, name, hash, revoked, created_at, coalesce(last_used_at, 0)," \
+	" coalesce(expires_at, 0), scope"
+
 static void fill_info(struct token_info *t, sqlite3_stmt *st)
 {
 	t->id = sqlite3_column_int64(st, 0);
@@ -104,6 +112,9 @@ static void fill_info(struct token_info *t, sqlite3_stmt *st)
 	t->revoked = sqlite3_column_int(st, 3);
 	t->created_at = sqlite3_column_int64(st, 4);
 	t->last_used_at = sqlite3_column_int64(st, 5);
+	t->expires_at = sqlite3_column_int64(st, 6);
+	if (token_scope_parse(&t->scope, db_col_text(st, 7)) < 0)
+		t->scope = TOKEN_SCOPE_READ;	/* the schema checks; least power */
 }
 
 int token_verify(struct db *db, const char *secret, struct token_info *info)
@@ -117,8 +128,7 @@ int token_verify(struct db *db, const char *secret, struct token_info *info)
 		return TOKEN_UNKNOWN;
 	if (token_hash(hash, secret, strlen(secret)) < 0)
 		return -1;
-	st = db_stmt(db, "SELECT id, name, hash, revoked, created_at,"
-		     " coalesce(last_used_at, 0) FROM tokens", NULL);
+	st = db_stmt(db, "SELECT " TOKEN_COLUMNS " FROM tokens", NULL);
 	if (!st)
 		return -1;
 	while ((rc = db_step(db, st)) == 1) {
@@ -140,6 +150,8 @@ int token_verify(struct db *db, const char *secret, struct token_info *info)
 		*info = found;
 	if (found.revoked)
 		return TOKEN_REVOKED;
+	if (found.expires_at && found.expires_at <= now_wall_ms())
+		return TOKEN_EXPIRED;
 	/*
 	 * last_used_at is bookkeeping for "kstage token list": a token that
 	 * matched is valid even when the update fails (a busy database), so
@@ -179,8 +191,7 @@ int token_list(struct db *db,
 	sqlite3_stmt *st;
 	int rc, ret = 0;
 
-	st = db_stmt(db, "SELECT id, name, hash, revoked, created_at,"
-		     " coalesce(last_used_at, 0) FROM tokens ORDER BY name", NULL);
+	st = db_stmt(db, "SELECT " TOKEN_COLUMNS " FROM tokens ORDER BY name", NULL);
 	if (!st)
 		return -1;
 	while ((rc = db_step(db, st)) == 1) {

@@ -2,6 +2,7 @@
 #define TOKEN_H
 
 #include "db.h"
+#include "states.h"
 
 /*
  * token: API tokens (the tokens table).
@@ -11,6 +12,10 @@
  * token_create(); only its SHA-256 (hex, token_hash()) is stored, so a
  * copy of the database does not give access.  A client presents the secret as
  * "Authorization: Bearer kst_...".
+ *
+ * Each token has a scope (states.h: read < push < write < admin; each
+ * includes the ones before) and may expire.  The server decides per
+ * route which scope it needs (http.c).
  *
  * Revoked tokens stay in the table (so that a revoked token is told apart
  * from an unknown one: 403 rather than 401) until the name is reused by
@@ -29,6 +34,7 @@ enum token_status {
 	TOKEN_OK = 0,
 	TOKEN_UNKNOWN = 1,	/* no token has this secret */
 	TOKEN_REVOKED = 2,
+	TOKEN_EXPIRED = 3,
 };
 
 struct token_info {
@@ -36,21 +42,26 @@ struct token_info {
 	char name[TOKEN_NAME_MAX + 1];
 	long long created_at;	/* ms since the epoch */
 	long long last_used_at;	/* 0 = never */
+	long long expires_at;	/* ms since the epoch; 0 = never */
+	enum token_scope scope;
 	int revoked;
 };
 
 /*
- * Create token "name" ([A-Za-z0-9._-]{1,64}) and write its secret to
+ * Create token "name" ([A-Za-z0-9._-]{1,64}) with a scope, expiring at
+ * expires_at (ms since the epoch; 0: never), and write its secret to
  * "secret".  Returns 0, 1 if a live token already has that name (a revoked
- * one is replaced), 2 if the name is not valid, -1 on error (logged).
+ * or expired one is replaced), 2 if the name is not valid, -1 on error
+ * (logged).
  */
-int token_create(struct db *db, const char *name, char secret[TOKEN_SECRET_SIZE]);
+int token_create(struct db *db, const char *name, enum token_scope scope,
+		 long long expires_at, char secret[TOKEN_SECRET_SIZE]);
 
 /*
  * Check a presented secret (the text after "Bearer ").  The stored hashes
  * are compared in constant time, all of them, so the time taken says
- * nothing about how much of a hash matched.  On TOKEN_OK and TOKEN_REVOKED,
- * *info (may be NULL) describes the token.  Marks the token used (at most
+ * nothing about how much of a hash matched.  On TOKEN_OK, TOKEN_REVOKED and
+ * TOKEN_EXPIRED, *info (may be NULL) describes the token.  Marks the token used (at most
  * once a minute, to keep reads from writing); a failure to mark it is
  * logged as a warning and does not change the answer.  Returns an enum
  * token_status, or -1 on a database error (logged).

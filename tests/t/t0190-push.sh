@@ -20,7 +20,13 @@ test_expect_success 'setup: a served repository, the daemon, git daemon' '
 	write_profile profile.json &&
 	write_plan plan.json "$TRASH/served.git" "$TRASH/profile.json" one:s1 two:s2 &&
 	write_config &&
-	"$KSTAGE" token create push -c kstage.json > token 2> /dev/null &&
+	"$KSTAGE" token create push --scope push -c kstage.json > token 2> /dev/null &&
+	"$KSTAGE" token create boss --scope admin -c kstage.json > admin.token 2> /dev/null &&
+	"$KSTAGE" token create dev -c kstage.json > write.token 2> /dev/null &&
+	"$KSTAGE" token create dash --scope read -c kstage.json > read.token 2> /dev/null &&
+	"$KSTAGE" token list -c kstage.json > tokens &&
+	test_grep "^push +push " tokens && test_grep "^boss +admin " tokens &&
+	test_grep "^dev +write " tokens && test_grep "^dash +read " tokens &&
 	start_daemon &&
 	"$KSTAGE" repo init served.git --url "$(cat url)" --token "$(cat token)" > init.out &&
 	grep "served.git takes pushes" init.out &&
@@ -61,11 +67,11 @@ test_expect_success 'a tested-green stage head may become integration' '
 
 test_expect_success 'the gate moves integration in the bare repository, with a reflog' '
 	git -C served.git update-ref refs/heads/integration "$(git -C src rev-parse s1)" &&
-	post /api/v1/plans/demo/gate > g.json &&
+	api /api/v1/plans/demo/gate -X POST -H "Authorization: Bearer $(cat write.token)" > g.json &&
 	test "$(api_code)" = 200 &&
 	test "$(git -C served.git rev-parse integration)" = "$(git -C src rev-parse s2)" &&
 	git -C served.git reflog show --format=%gs -1 integration > reflog &&
-	test_grep "^kstage gate: stage two at [0-9a-f]{12}, tested by runs [0-9]+ [0-9]+ \(by push\)$" reflog
+	test_grep "^kstage gate: stage two at [0-9a-f]{12}, tested by runs [0-9]+ [0-9]+ \(by dev\)$" reflog
 '
 
 test_expect_success 'an untested commit may not, and the reason says why' '
@@ -89,6 +95,35 @@ test_expect_success 'a red stage head may not: its verdict and failing test are 
 	test_must_fail push -f s2:refs/heads/integration 2> err &&
 	grep "is the head of stage two, which is red: hmm-tests/hmm.hmm_device_private.migrate" err &&
 	test "$(git -C served.git rev-parse integration)" = "$(git -C src rev-parse s2~1)"
+'
+
+test_expect_success 'scopes: the hooks token may refresh and check, not trigger; read may not write' '
+	expect_code 403 /api/v1/plans/demo/stages/one/trigger -X POST \
+		-H "Authorization: Bearer $(cat token)" &&
+	jq -e ".error | test(\"scope push; this needs write\")" body &&
+	expect_code 403 /api/v1/refresh -X POST -H "Authorization: Bearer $(cat read.token)" &&
+	expect_code 202 /api/v1/refresh -X POST -H "Authorization: Bearer $(cat token)" &&
+	expect_code 200 /api/v1/plans -H "Authorization: Bearer $(cat read.token)" &&
+	expect_code 200 /api/v1/plans -H "Authorization: Basic dXNlcjpwYXNz"
+'
+
+test_expect_success 'an admin override lets exactly one push of one commit through, recorded' '
+	red=$(git -C src rev-parse s2) &&
+	body="{\"commit\": \"$red\", \"reason\": \"revert needed upstream today\"}" &&
+	expect_code 403 /api/v1/plans/demo/gate/override -X POST --data-binary "$body" \
+		-H "Authorization: Bearer $(cat write.token)" -H "Content-Type: application/json" &&
+	"$KSTAGE" gate override --url "$(cat url)" --token "$(cat admin.token)" demo "$red" \
+		--reason "revert needed upstream today" > ov.out &&
+	test_grep "^override [0-9]+: the next push of $(echo "$red" | cut -c1-12) to the integration branch of demo passes the gate" ov.out &&
+	push -f s2:refs/heads/integration 2> err &&
+	test_grep "allowed by override [0-9]+ of boss: revert needed upstream today \(the gate says: .*red" err &&
+	test "$(git -C served.git rev-parse integration)" = "$red" &&
+	test "$(sql k.db "SELECT action || \"|\" || by FROM gate_decisions ORDER BY id DESC LIMIT 1")" = "overridden|push" &&
+	test "$(sql k.db "SELECT used_by FROM gate_overrides")" = push &&
+	git -C served.git update-ref refs/heads/integration "$(git -C src rev-parse s2~1)" &&
+	test_must_fail push -f s2:refs/heads/integration 2> err &&
+	test_grep "refused" err &&
+	test_exit 2 "$KSTAGE" gate override --url "$(cat url)" --token "$(cat admin.token)" demo "$red"
 '
 
 test_expect_success 'the integration branch may not be deleted; other refs pass' '

@@ -35,6 +35,8 @@ static struct db *fresh_db(void)
 				 NULL), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO stages (id, plan_id, idx, name,"
 				 " branch) VALUES (1, 1, 1, 's', 's')", NULL), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO tokens (name, hash, created_at)"
+				 " VALUES ('t', 'h', 0)", NULL), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO runs (id, plan_id, stage_id,"
 				 " commit_id, tree_id, profile, profile_digest, reason,"
 				 " state, queued_at) VALUES (1, 1, 1, 'c', 't', 'f', 'd',"
@@ -88,6 +90,7 @@ static const struct column columns[] = {
 	COL("bisection_runs", "phase", bisect_phase_name, BISECT_PHASE_COUNT),
 	COL("gates", "state", gate_state_name, GATE_STATE_COUNT),
 	COL("gate_decisions", "action", gate_action_name, GATE_ACTION_COUNT),
+	COL("tokens", "scope", token_scope_name, TOKEN_SCOPE_COUNT),
 	COL("plans", "gate_policy", gate_policy_name, 3),
 	COL("plans", "fetch_state", fetch_state_name, FETCH_STATE_COUNT),
 	COL("results", "status", test_status_name, TEST_STATUS_COUNT),

@@ -57,7 +57,7 @@ static void test_create_verify(void **state)
 	long long n = -1;
 
 	(void)state;
-	assert_int_equal(token_create(db, "ci", secret), 0);
+	assert_int_equal(token_create(db, "ci", TOKEN_SCOPE_WRITE, 0, secret), 0);
 	/* Only the hash is stored, never the secret. */
 	assert_int_equal(token_hash(hash, secret, strlen(secret)), 0);
 	assert_int_equal(db_get_text(db, &stored, "SELECT hash FROM tokens WHERE"
@@ -71,6 +71,8 @@ static void test_create_verify(void **state)
 	assert_int_equal(token_verify(db, secret, &info), TOKEN_OK);
 	assert_string_equal(info.name, "ci");
 	assert_false(info.revoked);
+	assert_int_equal(info.scope, TOKEN_SCOPE_WRITE);
+	assert_int_equal(info.expires_at, 0);
 	secret[10] ^= 1;
 	assert_int_equal(token_verify(db, secret, NULL), TOKEN_UNKNOWN);
 	assert_int_equal(token_verify(db, "kst_short", NULL), TOKEN_UNKNOWN);
@@ -84,11 +86,11 @@ static void test_names(void **state)
 	char secret[TOKEN_SECRET_SIZE], again[TOKEN_SECRET_SIZE];
 
 	(void)state;
-	assert_int_equal(token_create(db, "a b", secret), 2);
-	assert_int_equal(token_create(db, "x;rm -rf", secret), 2);
-	assert_int_equal(token_create(db, "", secret), 2);
-	assert_int_equal(token_create(db, "ok", secret), 0);
-	assert_int_equal(token_create(db, "ok", again), 1);
+	assert_int_equal(token_create(db, "a b", TOKEN_SCOPE_WRITE, 0, secret), 2);
+	assert_int_equal(token_create(db, "x;rm -rf", TOKEN_SCOPE_WRITE, 0, secret), 2);
+	assert_int_equal(token_create(db, "", TOKEN_SCOPE_WRITE, 0, secret), 2);
+	assert_int_equal(token_create(db, "ok", TOKEN_SCOPE_WRITE, 0, secret), 0);
+	assert_int_equal(token_create(db, "ok", TOKEN_SCOPE_WRITE, 0, again), 1);
 	assert_int_equal(token_verify(db, secret, NULL), TOKEN_OK);
 	unit_db_close(db);
 }
@@ -110,18 +112,47 @@ static void test_revoke(void **state)
 	int n = 0;
 
 	(void)state;
-	assert_int_equal(token_create(db, "bot", secret), 0);
+	assert_int_equal(token_create(db, "bot", TOKEN_SCOPE_WRITE, 0, secret), 0);
 	assert_int_equal(token_revoke(db, "nobody"), 1);
 	assert_int_equal(token_revoke(db, "bot"), 0);
 	assert_int_equal(token_revoke(db, "bot"), 2);
 	assert_int_equal(token_verify(db, secret, &info), TOKEN_REVOKED);
 	assert_string_equal(info.name, "bot");
 	/* The name of a revoked token can be used again, with a new secret. */
-	assert_int_equal(token_create(db, "bot", fresh), 0);
+	assert_int_equal(token_create(db, "bot", TOKEN_SCOPE_WRITE, 0, fresh), 0);
 	assert_int_equal(token_verify(db, fresh, NULL), TOKEN_OK);
 	assert_int_equal(token_verify(db, secret, NULL), TOKEN_UNKNOWN);
 	assert_int_equal(token_list(db, count_cb, &n), 0);
 	assert_int_equal(n, 1);
+	unit_db_close(db);
+}
+
+/* A scope is stored and reported; an expired token is refused, and its
+ * name may be used again. */
+static void test_scope_expiry(void **state)
+{
+	struct db *db = unit_db_open("token");
+	char a[TOKEN_SECRET_SIZE], b[TOKEN_SECRET_SIZE], c[TOKEN_SECRET_SIZE];
+	struct token_info info;
+	long long now = now_wall_ms();
+
+	(void)state;
+	assert_int_equal(token_create(db, "hooks", TOKEN_SCOPE_PUSH, 0, a), 0);
+	assert_int_equal(token_verify(db, a, &info), TOKEN_OK);
+	assert_int_equal(info.scope, TOKEN_SCOPE_PUSH);
+	assert_int_equal(token_create(db, "boss", TOKEN_SCOPE_ADMIN, now + 86400000, b), 0);
+	assert_int_equal(token_verify(db, b, &info), TOKEN_OK);
+	assert_int_equal(info.scope, TOKEN_SCOPE_ADMIN);
+	assert_int_equal(info.expires_at, now + 86400000);
+	assert_int_equal(token_create(db, "old", TOKEN_SCOPE_READ, now - 1, c), 0);
+	assert_int_equal(token_verify(db, c, &info), TOKEN_EXPIRED);
+	assert_string_equal(info.name, "old");
+	/* Expired: the name is free again; live: it is not. */
+	assert_int_equal(token_create(db, "old", TOKEN_SCOPE_READ, 0, c), 0);
+	assert_int_equal(token_verify(db, c, NULL), TOKEN_OK);
+	assert_int_equal(token_create(db, "boss", TOKEN_SCOPE_READ, 0, c), 1);
+	/* The schema takes no other scope. */
+	assert_int_equal(db_exec(db, "UPDATE tokens SET scope = 'root'", NULL), -1);
 	unit_db_close(db);
 }
 
@@ -136,7 +167,7 @@ static void test_use_not_recorded(void **state)
 	long long used = -1;
 
 	(void)state;
-	assert_int_equal(token_create(db, "ci", secret), 0);
+	assert_int_equal(token_create(db, "ci", TOKEN_SCOPE_WRITE, 0, secret), 0);
 	assert_int_equal(db_exec(db, "CREATE TRIGGER refuse_use BEFORE UPDATE OF"
 				 " last_used_at ON tokens BEGIN SELECT RAISE(ABORT,"
 				 " 'refused'); END", NULL), 0);
@@ -156,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_use_not_recorded),
+		cmocka_unit_test(test_scope_expiry),
 	};
 
 	return cmocka_run_group_tests_name("token", tests, NULL, NULL);
