@@ -126,6 +126,17 @@ test_expect_success 'an admin override lets exactly one push of one commit throu
 	test_exit 2 "$KSTAGE" gate override --url "$(cat url)" --token "$(cat admin.token)" demo "$red"
 '
 
+test_expect_success 'refnames with .., @{ or spaces: refused, nothing moves, the daemon serves on' '
+	runs=$(sql k.db "SELECT count(*) FROM runs") &&
+	for ref in "refs/heads/a..b" "refs/heads/x@{1}" "refs/heads/with space" "refs/heads/ctl$(printf "\001")"; do
+		test_must_fail push "local:$ref" 2> err || return 1
+	done &&
+	test "$(git -C served.git for-each-ref --format=x | wc -l)" = "$(git -C served.git for-each-ref --format=x refs/heads/ | wc -l)" &&
+	! git -C served.git for-each-ref --format="%(refname)" | grep -E "\.\.|@\{| " &&
+	test "$(sql k.db "SELECT count(*) FROM runs")" = "$runs" &&
+	expect_code 200 /api/v1/plans
+'
+
 test_expect_success 'the integration branch may not be deleted; other refs pass' '
 	test_must_fail push :refs/heads/integration 2> err &&
 	grep "integration may not be deleted" err &&
