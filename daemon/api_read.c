@@ -97,7 +97,10 @@ static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
 /*
  * Columns 0-2 are the stage id, its run and its baseline run; commits is
  * the column name of the count of own commits ("_commits" hides it where
- * the list of commits takes its place).
+ * the list of commits takes its place).  The latest series from mail is
+ * joined the way the latest bisection is (through the index series_stage,
+ * so a plan's stages stay one query); series_current says whether the
+ * branch still holds what it made.
  */
 #define STAGE_SQL(commits) \
 	"SELECT s.id AS _id, coalesce(s.run_id, 0) AS _run," \
@@ -111,10 +114,18 @@ static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
 	" (SELECT count(*) FROM stage_commits c WHERE c.stage_id = s.id) AS " commits "," \
 	RUN_SUMMARY_COLS("run.") "," \
 	" s.baseline_run_id, b.id AS \"bisection.id\"," \
-	" b.state AS \"bisection.state\", b.culprit AS \"bisection.culprit\"" \
+	" b.state AS \"bisection.state\", b.culprit AS \"bisection.culprit\"," \
+	" x.id AS \"series.id\", x.title AS \"series.title\"," \
+	" x.version AS \"series.version\", x.nr_patches AS \"series.nr_patches\"," \
+	" x.message_id AS \"series.message_id\", x.source AS \"series.source\"," \
+	" x.link_base AS \"series.link_base\", x.at AS \"series.at\"," \
+	" x.by AS \"series.by\", x.head AS \"series.head\"," \
+	" coalesce(x.head = s.head, 0) AS \"?series_current\"" \
 	" FROM stages s LEFT JOIN runs r ON r.id = s.run_id" \
 	" LEFT JOIN bisections b ON b.id =" \
-	" (SELECT max(id) FROM bisections WHERE stage_id = s.id)"
+	" (SELECT max(id) FROM bisections WHERE stage_id = s.id)" \
+	" LEFT JOIN series x ON x.id =" \
+	" (SELECT max(id) FROM series WHERE stage_id = s.id)"
 
 /* The stages of a plan, base first. */
 static int plan_stages(struct strbuf *sb, struct db *db, long long plan_id)

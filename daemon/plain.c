@@ -1,13 +1,18 @@
 /*
  * plain: the HTML views that need no JavaScript (see plain.h): the plans
- * with their stages, and one stage with its changes, runs and results.
- * Every text from the database or the request goes through
- * plain_html_escape(); the pages refresh themselves every 15 seconds.
+ * with their remotes and stages (and the series from mail a stage holds),
+ * and one stage with its changes, runs and results.  Every text from the
+ * database or the request goes through plain_html_escape(); the pages
+ * refresh themselves every 15 seconds.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "plain.h"
+#include "text.h"
+#include "wrapper.h"
 #include "banned.h"
 
 void plain_html_escape(struct strbuf *out, const char *s)
@@ -82,6 +87,113 @@ static void html_cell(struct strbuf *out, const char *text, const char *cls)
 	strbuf_adds(out, "</td>");
 }
 
+/*
+ * A Message-ID as a segment of a URL path, the way a public-inbox archive
+ * is addressed: what may stand in a path segment stays ('@' included),
+ * everything else (a '/', '%', '?', '#', spaces, bytes above ASCII) is
+ * %XX.  The result is a URL, still to be escaped for HTML.
+ */
+static void url_segment(struct strbuf *out, const char *s)
+{
+	static const char keep[] = "-._~!$&'()*+,;=:@";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c && strchr(keep, c)))
+			strbuf_addch(out, (char)c);
+		else
+			strbuf_addf(out, "%%%02X", c);
+	}
+}
+
+/* A wall-clock time in ms as local "YYYY-MM-DD HH:MM:SS" ("-" for none). */
+static void fmt_ms(char *buf, size_t size, long long ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms || !localtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, size, "-");
+}
+
+/*
+ * The series from mail a stage holds: 'v2 "TITLE" &middot; 2 patches
+ * &middot; from inbox &middot; <MESSAGE-ID>', the Message-ID a link into
+ * the archive when the series names one (an http(s) URL: nothing else
+ * becomes a link), and a warning when the branch has moved away from it.
+ * The columns of s from col on: version, title, nr_patches, source,
+ * message_id, link_base, whether the head is still the series'.  Writes
+ * nothing when the version is NULL (no series).
+ */
+static void series_line(struct strbuf *b, sqlite3_stmt *s, int col)
+{
+	const char *msgid = (const char *)sqlite3_column_text(s, col + 4);
+	const char *link = (const char *)sqlite3_column_text(s, col + 5);
+	int n = sqlite3_column_int(s, col + 2);
+
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return;
+	html_addf(b, "series v%d &quot;%s&quot; &middot; %d patch%s &middot; from %s",
+		  sqlite3_column_int(s, col), db_col_text(s, col + 1), n,
+		  n == 1 ? "" : "es", db_col_text(s, col + 3));
+	if (msgid && link && text_is_http_url(link)) {
+		struct strbuf url = STRBUF_INIT;
+		size_t len = strlen(link);
+
+		while (len && link[len - 1] == '/')
+			len--;
+		strbuf_add(&url, link, len);
+		strbuf_addch(&url, '/');
+		url_segment(&url, msgid);
+		html_addf(b, " &middot; <a class=\"msgid\" href=\"%s\">&lt;%s&gt;</a>",
+			  strbuf_str(&url), msgid);
+		strbuf_release(&url);
+	} else if (msgid) {
+		html_addf(b, " &middot; <code class=\"msgid\">&lt;%s&gt;</code>", msgid);
+	}
+	if (!sqlite3_column_int(s, col + 6))
+		strbuf_adds(b, " &middot; <b class=\"error\">the branch has moved"
+			    " away from this series</b>");
+}
+
+/*
+ * The line of a plan's remote: 'remote URL: fetched TIME' or 'failing
+ * since TIME (N in a row)', then when the next fetch is due and why the
+ * last one failed (as "kstage status" says it, report.h).  The columns of
+ * p from col on: url, state, error, failures, failing_since, last_fetch,
+ * next_fetch.  Nothing for a plan without a remote.
+ */
+static void remote_line(struct strbuf *b, sqlite3_stmt *p, int col)
+{
+	const char *state = (const char *)sqlite3_column_text(p, col + 1);
+	long long next = sqlite3_column_int64(p, col + 6);
+	char when[32];
+
+	if (sqlite3_column_type(p, col) == SQLITE_NULL)
+		return;
+	html_addf(b, "<p class=\"remote\">remote <code>%s</code>: ", db_col_text(p, col));
+	if (state && !strcmp(state, "failing")) {
+		fmt_ms(when, sizeof(when), sqlite3_column_int64(p, col + 4));
+		html_addf(b, "<b class=\"red\">failing</b> since %s (%lld in a row)", when,
+			  (long long)sqlite3_column_int64(p, col + 3));
+	} else if (state && !strcmp(state, "ok")) {
+		fmt_ms(when, sizeof(when), sqlite3_column_int64(p, col + 5));
+		html_addf(b, "<b class=\"green\">ok</b>, fetched %s", when);
+	} else {
+		strbuf_adds(b, "not fetched yet");
+	}
+	if (next) {
+		long long in = (next - now_wall_ms() + 999) / 1000;
+
+		html_addf(b, ", next try in %lld s", in > 0 ? in : 0);
+	}
+	if (state && !strcmp(state, "failing"))
+		html_addf(b, ": <span class=\"error\">%s</span>", db_col_text(p, col + 2));
+	strbuf_adds(b, "</p>\n");
+}
+
 static void reply_html(struct api_reply *out, int status)
 {
 	strbuf_adds(&out->body, "<p><small>kstage &mdash; this page refreshes every"
@@ -119,7 +231,22 @@ static void stage_row(struct strbuf *b, const char *plan, sqlite3_stmt *s)
 			    (long long)sqlite3_column_int64(s, 10),
 			    (long long)sqlite3_column_int64(s, 10));
 	strbuf_adds(b, "</tr>\n");
+	if (sqlite3_column_type(s, 11) != SQLITE_NULL) {
+		strbuf_adds(b, "<tr class=\"series\"><td></td><td colspan=\"10\">");
+		series_line(b, s, 11);
+		strbuf_adds(b, "</td></tr>\n");
+	}
 }
+
+/*
+ * The columns of the latest series of stage s (see series_line()), and
+ * the join that finds it.
+ */
+#define SERIES_COLS \
+	" x.version, x.title, x.nr_patches, x.source, x.message_id, x.link_base," \
+	" coalesce(x.head = s.head, 0)"
+#define SERIES_JOIN \
+	" LEFT JOIN series x ON x.id = (SELECT max(id) FROM series WHERE stage_id = s.id)"
 
 /* The table of the stages of a plan. */
 static int plan_stages(struct strbuf *b, struct db *db, long long plan_id,
@@ -135,8 +262,8 @@ static int plan_stages(struct strbuf *b, struct db *db, long long plan_id,
 	s = db_stmt(db, "SELECT s.idx, s.name, substr(coalesce(s.head, '-'),"
 		    " 1, 12), s.stack_state, s.verdict, coalesce(r.n_pass, 0),"
 		    " coalesce(r.n_fail, 0), coalesce(r.n_skip, 0),"
-		    " coalesce(r.n_error, 0), s.regressions, s.run_id"
-		    " FROM stages s LEFT JOIN runs r ON r.id = s.run_id"
+		    " coalesce(r.n_error, 0), s.regressions, s.run_id," SERIES_COLS
+		    " FROM stages s LEFT JOIN runs r ON r.id = s.run_id" SERIES_JOIN
 		    " WHERE s.plan_id = ? ORDER BY s.idx", "l", plan_id);
 	if (!s)
 		return -1;
@@ -157,7 +284,9 @@ int plain_plans(struct api_reply *out, const struct api_request *req)
 	html_head(b, "kstage");
 	strbuf_adds(b, "<h1>kstage</h1>\n");
 	p = db_stmt(req->db, "SELECT p.id, p.name, p.profile, coalesce(g.state,"
-		    " 'unknown'), coalesce(g.detail, '') FROM plans p LEFT JOIN gates g"
+		    " 'unknown'), coalesce(g.detail, ''), p.remote_url, p.fetch_state,"
+		    " p.fetch_error, p.fetch_failures, p.failing_since, p.last_fetch_at,"
+		    " p.next_fetch_at FROM plans p LEFT JOIN gates g"
 		    " ON g.plan_id = p.id ORDER BY p.name", NULL);
 	if (!p)
 		return -1;
@@ -178,6 +307,7 @@ int plain_plans(struct api_reply *out, const struct api_request *req)
 		strbuf_adds(b, " &mdash; <a href=\"/api/v1/plans/");
 		plain_html_escape(b, plan);
 		strbuf_adds(b, "\">JSON</a></p>\n");
+		remote_line(b, p, 5);
 		if (plan_stages(b, req->db, sqlite3_column_int64(p, 0), plan) < 0)
 			break;
 	}
@@ -202,10 +332,10 @@ static int stage_summary(struct strbuf *b, const struct api_request *req,
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = db_first(req->db, &st, "SELECT coalesce(head, '-'), stack_state, coalesce("
-		      "stack_detail, ''), verdict, coalesce(run_id, 0),"
-		      " coalesce(baseline_run_id, 0), branch FROM stages WHERE id = ?",
-		      "l", stage_id);
+	rc = db_first(req->db, &st, "SELECT coalesce(s.head, '-'), s.stack_state,"
+		      " coalesce(s.stack_detail, ''), s.verdict, coalesce(s.run_id, 0),"
+		      " coalesce(s.baseline_run_id, 0), s.branch," SERIES_COLS
+		      " FROM stages s" SERIES_JOIN " WHERE s.id = ?", "l", stage_id);
 	if (rc == 1) {
 		html_addf(b, "<p>branch <code>%s</code> at <code>%s</code>, stack %s %s,"
 			  " verdict <b class=\"%s\">%s</b> &mdash; <a href=\"/api/v1/"
@@ -213,6 +343,11 @@ static int stage_summary(struct strbuf *b, const struct api_request *req,
 			  db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
 			  db_col_text(st, 3), db_col_text(st, 3), req->params[0],
 			  req->params[1]);
+		if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+			strbuf_adds(b, "<p class=\"series\">");
+			series_line(b, st, 7);
+			strbuf_adds(b, "</p>\n");
+		}
 		*run_id = sqlite3_column_int64(st, 4);
 		*base_id = sqlite3_column_int64(st, 5);
 		db_done(st);

@@ -24,7 +24,8 @@ const API = '/api/v1';
 const POLL_MS = 5000;		/* refresh period while the stream is down */
 const DEBOUNCE_MS = 120;	/* events closer than this share one refresh */
 const EVENT_KINDS = ['stage-head', 'stage-verdict', 'run-queued', 'run-reused',
-	'run-started', 'step', 'run-finished', 'run-canceled', 'bisection', 'gate'];
+	'run-started', 'step', 'run-finished', 'run-canceled', 'bisection', 'gate', 'ack',
+	'series-applied', 'remote-failing', 'remote-ok'];
 /* Lines of a log that are worth a look (the log viewer's rule, web/logview.js). */
 const BAD_LINE = window.kstageLog.BAD_LINE;
 
@@ -78,6 +79,15 @@ function safeHref(u) {
 
 function a(href, ...kids) {
 	return h('a', { href: safeHref(href) }, ...kids);
+}
+
+/*
+ * A link out of the dashboard (a mail in its archive): only an http(s)
+ * URL with no space or control character in it; anything else is no
+ * link (the text is still shown).
+ */
+function extHref(u) {
+	return typeof u === 'string' && /^https?:\/\/[^\s\x00-\x1f\x7f]+$/.test(u) ? u : null;
 }
 
 const R = {
@@ -147,10 +157,17 @@ function fmtBytes(n) {
 	return (n / 1048576).toFixed(1) + ' MiB';
 }
 
+/* Whole seconds from now until ms, never below 0. */
+function secondsUntil(ms) {
+	return Math.max(0, Math.ceil((ms - Date.now()) / 1000));
+}
+
 function tick() {
 	const now = Date.now();
 	for (const el of document.querySelectorAll('[data-t0]'))
 		el.textContent = fmtDur(now - Number(el.dataset.t0));
+	for (const el of document.querySelectorAll('[data-until]'))
+		el.textContent = String(secondsUntil(Number(el.dataset.until)));
 }
 
 /* A state word in a coloured box: the word is always there. */
@@ -250,6 +267,69 @@ function bisectBadge(b) {
 }
 
 /*
+ * Where a mail of a series is in its archive: link_base/MESSAGE-ID, the
+ * Message-ID a path segment (what may stand there stays, '@' included;
+ * '/', '%', '?', '#' and the like are %XX), as /plain makes it.
+ */
+function mailHref(linkBase, msgid) {
+	if (!linkBase || !msgid)
+		return null;
+	const seg = encodeURIComponent(msgid).replace(/%(40|24|26|2B|2C|3B|3D|3A)/g,
+		(m, x) => String.fromCharCode(parseInt(x, 16)));
+	return extHref(linkBase.replace(/\/+$/, '') + '/' + seg);
+}
+
+/* A Message-ID as text, linked into the archive when there is one. */
+function msgidEl(linkBase, msgid) {
+	if (!msgid)
+		return null;
+	const href = mailHref(linkBase, msgid);
+	const text = '<' + msgid + '>';
+	return href ? h('a', { class: 'msgid', href, rel: 'noopener noreferrer' }, text) :
+		h('code', { class: 'msgid' }, text);
+}
+
+const plural = (n, word) => n + ' ' + word + (n === 1 ? '' : word.endsWith('h') ? 'es' : 's');
+
+/*
+ * The series from mail a stage holds: v2 "title" · 2 patches · from
+ * inbox · <message-id>, and a mark when the branch is no longer the
+ * series' head (current false; null: an older series, no mark).
+ */
+function seriesLine(x, current, cls) {
+	if (!x)
+		return null;
+	return h('div', { class: cls + ' series' + (current === false ? ' series-moved' : ''),
+		'data-series': x.id, 'data-current': current === null ? null : current ? '1' : '0',
+		title: 'v' + x.version + ' "' + x.title + '", applied ' + fmtTime(x.at) + ' by ' + x.by },
+	h('b', { class: 'sver' }, 'v' + x.version), ' "', h('span', { class: 'stitle' }, x.title), '"',
+	' · ', plural(x.nr_patches, 'patch'), ' · from ', x.source,
+	x.message_id ? [' · ', msgidEl(x.link_base, x.message_id)] : null,
+	current !== false ? null : [' ', h('span', { class: 'moved', title: 'the branch has moved away from this series: its head is no longer ' +
+		short(x.head) }, 'branch moved')]);
+}
+
+/*
+ * The plan's remote: its URL and how its fetches go; "next try in N s"
+ * counts down (tick()).
+ */
+function remoteLine(r) {
+	if (!r)
+		return null;
+	const failing = r.state === 'failing';
+	const next = r.next_fetch ? [failing ? ', next try in ' : ', next fetch in ',
+		h('span', { class: 'countdown', 'data-until': r.next_fetch }, String(secondsUntil(r.next_fetch))), ' s'] : null;
+	return h('div', { class: 'remote remote-' + (r.state || 'unknown'), 'data-state': r.state || '' },
+		'remote ', h('code', null, r.url), ': ',
+		failing ? [chip('rm', 'failing'), ' since ', timeEl(r.failing_since),
+			' (' + r.failures + ' in a row)'] :
+			r.state === 'ok' ? [chip('rm', 'ok'), ' fetched ', timeEl(r.last_fetch)] :
+				h('span', { class: 'dim' }, 'not fetched yet'),
+		next,
+		failing && r.error ? [': ', h('span', { class: 'err remote-error' }, r.error)] : null);
+}
+
+/*
  * The verdict to show: the stage's, except that a stage whose head's run
  * is running says so (the daemon keeps "queued" until the run ends).
  */
@@ -269,6 +349,7 @@ function stageNode(p, st) {
 			' ', verdict(v)),
 		h('div', { class: 'nl' }, commitEl(st.head),
 			st.idx > 0 ? h('span', { class: 'dim' }, ' ' + st.commits + ' c') : null),
+		seriesLine(st.series, !!st.series_current, 'nl'),
 		activity(run) ? h('div', { class: 'nl' }, activity(run)) : null,
 		run && run.state === 'done' ? h('div', { class: 'nl' }, counts(st.counts)) : null,
 		st.regressions ? h('div', { class: 'nl regr' }, st.regressions + ' regression' +
@@ -341,7 +422,8 @@ function planHead(p, here) {
 			a('#/bisections?plan=' + enc(p.name), 'bisections'), ' · ',
 			a('#/runs?plan=' + enc(p.name), 'runs')),
 		h('div', { class: 'sub' }, h('code', null, p.repo), ' base ', h('code', null, p.base),
-			' profile ', h('code', { title: p.profile_digest }, p.profile)));
+			' profile ', h('code', { title: p.profile_digest }, p.profile)),
+		remoteLine(p.remote));
 }
 
 const views = {};
@@ -411,9 +493,10 @@ views.stage = (plan, name) => {
 		title: plan + '/' + name,
 		crumbs: [['plan ' + plan, R.plan(plan)], ['stage ' + name]],
 		async load() {
-			const s = await get('/plans/' + enc(plan) + '/stages/' + enc(name));
+			const base = '/plans/' + enc(plan) + '/stages/' + enc(name);
+			const [s, series] = await Promise.all([get(base), get(base + '/series')]);
 			const run = s.run ? await get('/runs/' + s.run.id) : null;
-			return { s, run };
+			return { s, run, series: series.series };
 		},
 		relevant: (ev) => ev.plan === plan && (ev.stage === name || !ev.stage) ||
 			(ev.kind === 'bisection' && !ev.plan),
@@ -449,7 +532,25 @@ function bootLine(run) {
 			h('code', null, run.boot_text)] : null);
 }
 
-function renderStage(plan, { s, run }, st) {
+/* The series applied to a stage, newest first, each with its patches. */
+function seriesSection(list, s) {
+	if (!list || !list.length)
+		return null;
+	return section('series from mail (' + list.length + ')', list.map((x) => h('div',
+		{ class: 'series-item', 'data-series': x.id },
+		seriesLine(x, x.id === (s.series || {}).id ? !!s.series_current : null, 'sline'),
+		h('div', { class: 'dim' }, 'applied ', timeEl(x.at), ' by ', x.by, ' onto ', commitEl(x.onto),
+			x.old_head ? [' (was ', commitEl(x.old_head), ')'] : null, ', head ', commitEl(x.head)),
+		table('grid patches', ['#', 'subject', 'author', 'commit'],
+			(x.patches || []).map((q) => h('tr', { 'data-number': q.number },
+				h('td', { class: 'num' }, q.number),
+				h('td', { class: 'subject' }, q.subject,
+					q.message_id ? [' ', msgidEl(x.link_base, q.message_id)] : null),
+				h('td', null, q.author),
+				h('td', null, commitEl(q.commit))))))));
+}
+
+function renderStage(plan, { s, run, series }, st) {
 	const changes = changeIndex(s.changes);
 	const cs = consoleStep(run);
 	const out = [];
@@ -473,6 +574,7 @@ function renderStage(plan, { s, run }, st) {
 			activity(s.run) || '', run.reused_from ? [' reused from ', a(R.run(run.reused_from), 'run ' + run.reused_from)] : null) : null],
 		['steps', run ? stepLinks(run) : null],
 		['bisection', bisectBadge(s.bisection)],
+		['series', seriesLine(s.series, !!s.series_current, 'sline')],
 	]));
 	if (run)
 		out.push(bootLine(run));
@@ -522,6 +624,7 @@ function renderStage(plan, { s, run }, st) {
 				.map((t) => h('th', null, t)))), tbody)] :
 			h('p', { class: 'empty' }, 'No results yet.')));
 
+	out.push(seriesSection(series, s));
 	out.push(section('commits (' + (s.commits || []).length + ')',
 		table('grid commits', ['commit', 'subject', 'author'],
 			(s.commits || []).map((c) => h('tr', null,

@@ -10,6 +10,11 @@
 //   four   missing, until the hostile names test makes it: one of
 //          three's hostile tests fails there
 //
+// and plan "mail" (tests/web/lib.sh, web_series), whose remote refuses
+// connections:
+//   hmm    made by "kstage series apply" of a v2 series with a hostile
+//          title; the series test posts v3, then moves the branch away
+//
 // Prints TAP.  Environment: KSTAGE_URL, KSTAGE_TOKEN, TRASH, WEB_OUT,
 // CHROMIUM.
 import { chromium } from 'playwright-core';
@@ -22,6 +27,9 @@ const TOKEN = process.env.KSTAGE_TOKEN;
 const TRASH = process.env.TRASH;
 const OUT = process.env.WEB_OUT;
 const REPO = join(TRASH, 'repo');
+const MAIL_REPO = join(TRASH, 'mail.git');
+const SERIES_TITLE = process.env.WEB_SERIES_TITLE;
+const SERIES_LINK = process.env.WEB_SERIES_LINK;
 const MIGRATE = 'hmm-tests/hmm.hmm_device_private.migrate';
 const XSS_SUBJECT = 'mm: <img src=x onerror="window.__xss=1"> & <b>not bold</b>';
 const XSS_TEST = 'hmm-tests/<img/src=x/onerror=window.__xss=2>';
@@ -66,6 +74,10 @@ function sleep(ms) {
 
 function git(...args) {
 	return execFileSync('git', ['-C', REPO, ...args], { encoding: 'utf8' }).trim();
+}
+
+function mailGit(...args) {
+	return execFileSync('git', ['-C', MAIL_REPO, ...args], { encoding: 'utf8' }).trim();
 }
 
 async function api(method, path, body) {
@@ -290,6 +302,113 @@ await test('HTML in commit subjects and test names is shown as text', async () =
 	}
 	assert(await page.evaluate(() => window.__xss) === undefined, 'no script ran');
 	assert(dialogs.length === 0, 'no dialogs: ' + dialogs.join(', '));
+});
+
+/* The series line of a stage's card: what it says, and its parts. */
+function seriesOfNode(page, stage) {
+	return node(page, stage).locator('.series').evaluate((el) => ({
+		text: el.textContent,
+		title: el.querySelector('.stitle') && el.querySelector('.stitle').textContent,
+		current: el.dataset.current,
+		moved: el.querySelector('.moved') ? el.querySelector('.moved').textContent : null,
+		link: el.querySelector('a.msgid') ? [el.querySelector('a.msgid').getAttribute('href'),
+			el.querySelector('a.msgid').textContent] : null,
+		elements: Array.from(el.querySelectorAll('*')).map((x) => x.tagName.toLowerCase()),
+	}));
+}
+
+await test('a stage made from mail shows its series; a hostile title is text', async () => {
+	const plan = await api('GET', '/plans/mail');
+	const hmm = plan.stages.find((x) => x.name === 'hmm');
+	assert(hmm.series && hmm.series.version === 2 && hmm.series_current === true,
+		'the API: ' + JSON.stringify(hmm.series));
+	const msgid = hmm.series.message_id;
+
+	await open(page, '#/plan/mail');
+	await node(page, 'hmm').locator('.series').waitFor();
+	const sr = await seriesOfNode(page, 'hmm');
+	assert(sr.title === SERIES_TITLE, 'the title as text: ' + JSON.stringify(sr.title));
+	assert(sr.text.startsWith('v2 "' + SERIES_TITLE + '" · 2 patches · from file · <' + msgid + '>'),
+		'the line: ' + JSON.stringify(sr.text));
+	assert(sr.current === '1' && sr.moved === null, 'the branch holds the series: no mark');
+	assert(sr.link && sr.link[0] === SERIES_LINK + '/' + msgid && sr.link[1] === '<' + msgid + '>',
+		'the Message-ID links into the archive: ' + JSON.stringify(sr.link));
+	assert(sr.elements.every((t) => ['b', 'span', 'a'].includes(t)),
+		'only the line\'s own elements: ' + sr.elements.join(' '));
+
+	/* The plan's remote: failing, why, and when it is tried again. */
+	const remote = page.locator('.title .remote');
+	assert(await remote.getAttribute('data-state') === 'failing', 'the remote is failing');
+	const rtext = await remote.innerText();
+	assert(/^remote git:\/\/127\.0\.0\.1:1\/mm\.git: failing since \d{4}-\d\d-\d\d [\d:]+ \(\d+ in a row\), next try in \d+ s: .*127\.0\.0\.1.*refused/i
+		.test(rtext), 'the remote line: ' + JSON.stringify(rtext));
+	await page.screenshot({ path: join(OUT, 'series-plan.png'), fullPage: true });
+
+	/* The stage page: the series with each patch and the commit it made. */
+	await open(page, '#/plan/mail/stage/hmm');
+	const item = page.locator('.series-item');
+	await item.first().waitFor();
+	assert(await item.count() === 1, 'one series');
+	assert(await item.locator('.stitle').innerText() === SERIES_TITLE, 'its title as text');
+	const rows = await item.locator('.patches tbody tr').evaluateAll((trs) => trs.map((tr) =>
+		Array.from(tr.cells).map((td) => td.textContent)));
+	const commits = [mailGit('rev-parse', 'm1~1'), mailGit('rev-parse', 'm1')];
+	const want = [['1', 'mm/hmm: build hmm.o', commits[0]], ['2', 'selftests/mm: test mremap', commits[1]]];
+	assert(rows.length === 2, 'two patches: ' + JSON.stringify(rows));
+	rows.forEach((r, i) => {
+		assert(r[0] === want[i][0] && r[1].startsWith(want[i][1] + ' <') &&
+			r[2] === 'A U Thor <author@example.com>' && r[3] === want[i][2].slice(0, 12),
+		'patch ' + (i + 1) + ': ' + JSON.stringify(r));
+	});
+	await page.screenshot({ path: join(OUT, 'series-stage.png'), fullPage: true });
+	for (const route of ['#/', '#/plan/mail', '#/plan/mail/stage/hmm']) {
+		await open(page, route);
+		await page.locator('.series').first().waitFor();
+		assert(await page.locator('main img, main script').count() === 0, 'no markup from the title on ' + route);
+	}
+	assert(dialogs.length === 0, 'no dialogs (alert(1) did not run): ' + dialogs.join(', '));
+	assert((await fetch(URL + '/plain').then((r) => r.text())).includes(
+		'v2 &quot;mm/hmm: build hmm.o and test mremap &lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; &amp; &#39;single&#39;&quot;'),
+	'/plain shows the title escaped');
+});
+
+await test('a new version, then a push away from it: the card follows live', async () => {
+	await open(page, '#/plan/mail');
+	await node(page, 'hmm').locator('.series').waitFor();
+	await page.waitForFunction(() => document.body.dataset.live === 'live');
+	await page.evaluate(() => { window.__sameDocument = 1; });
+	const r = await fetch(URL + '/api/v1/plans/mail/stages/hmm/series?link=' + encodeURIComponent(SERIES_LINK), {
+		method: 'POST',
+		headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/mbox' },
+		body: readFileSync(join(TRASH, 'v3.mbox')),
+	});
+	assert(r.status === 201, 'v3 applied: ' + r.status + ' ' + await r.text());
+	await page.waitForFunction(() => {
+		const el = document.querySelector('.pipeline .node[data-stage="hmm"] .series');
+		return el && /^v3 "mm\/hmm: build hmm\.o and test mremap" · 3 patches · from api · </.test(el.textContent);
+	}, null, { timeout: 10000 });
+	assert((await seriesOfNode(page, 'hmm')).current === '1', 'v3 is what the branch holds');
+
+	/* A plain update of the branch: the card marks the series as left. */
+	mailGit('update-ref', 'refs/heads/m1', 'refs/heads/m1~1');
+	await api('POST', '/refresh');
+	await page.waitForFunction(() => {
+		const el = document.querySelector('.pipeline .node[data-stage="hmm"] .series');
+		return el && el.dataset.current === '0';
+	}, null, { timeout: 10000 });
+	const sr = await seriesOfNode(page, 'hmm');
+	assert(sr.moved === 'branch moved' && /^v3 /.test(sr.text), 'marked: ' + JSON.stringify(sr));
+	assert(await page.evaluate(() => window.__sameDocument) === 1, 'the page was not reloaded');
+
+	/* The stage page lists both versions, the newest first. */
+	await open(page, '#/plan/mail/stage/hmm');
+	await page.locator('.series-item').first().waitFor();
+	const items = await page.locator('.series-item').evaluateAll((els) => els.map((el) => [
+		el.querySelector('.sver').textContent, el.querySelectorAll('.patches tbody tr').length,
+		el.querySelector('.series').dataset.current || null]));
+	assert(JSON.stringify(items) === JSON.stringify([['v3', 3, '0'], ['v2', 2, null]]),
+		'v3 (left by the branch), then v2: ' + JSON.stringify(items));
+	assert(/branch moved/.test(await page.locator('.kv .series').innerText()), 'the stage says so too');
 });
 
 await test('a known failure is shown as known, not as a regression', async () => {

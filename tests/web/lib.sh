@@ -5,6 +5,7 @@
 #
 #   web_fixture                  the repository and plan of the browser tests
 #   web_config                   $TRASH/kstage.json (data under $TRASH)
+#   web_series                   plan "mail": a series applied from mail
 #   web_serve                    start the daemon; sets $KSTAGE_URL, $SERVE_PID
 #   web_stop                     stop it (only the daemon this started)
 
@@ -17,6 +18,17 @@
 #   four   its branch does not exist (missing) until the hostile names
 #          test makes it
 # The plan's gate is "auto": "integration" is created at stage one.
+#
+# And plan "mail" (web_series), in mail.git, a bare clone of the same:
+#   hmm    its branch m1 made by "kstage series apply" of a v2 series
+#          (git format-patch --cover-letter, two patches) whose title is
+#          hostile HTML, with --link; v3.mbox (three patches, a plain
+#          title) waits for the live test to post it
+# Its remote refuses connections: the plan says it is failing.
+WEB_SERIES_TITLE='mm/hmm: build hmm.o and test mremap <img src=x onerror=alert(1)> "quoted" & '"'"'single'"'"
+WEB_SERIES_LINK=https://lore.example.org/linux-mm
+export WEB_SERIES_TITLE WEB_SERIES_LINK
+
 web_fixture() {
 	fake_repo repo &&
 	git -C repo checkout -q -b s1 &&
@@ -50,9 +62,40 @@ web_config() {
 		"cache": "$TRASH/cache",
 		"web_root": "$SRC/web",
 		"slots": ${1:-2},
-		"plans": ["$TRASH/plan.json"]
+		"plans": ["$TRASH/plan.json", "$TRASH/mail.json"]
 	}
 	EOF
+}
+
+# web_series_mbox VERSION TITLE: the series on branch hmm of mailwork as
+# an mbox, $TRASH/VERSION.mbox, its cover letter titled TITLE (as text).
+web_series_mbox() {
+	git -C mailwork format-patch -q --stdout --cover-letter --thread \
+		--subject-prefix="PATCH $1" origin/base..hmm > "$TRASH/$1.mbox+" &&
+	awk -v t="$2" '{ i = index($0, "*** SUBJECT HERE ***")
+		if (i) $0 = substr($0, 1, i - 1) t substr($0, i + 20)
+		print }' "$TRASH/$1.mbox+" > "$TRASH/$1.mbox" &&
+	rm -f "$TRASH/$1.mbox+"
+}
+
+# web_series: plan "mail" (see above); after web_fixture and web_config.
+web_series() {
+	git clone -q --bare repo mail.git &&
+	git clone -q repo mailwork &&
+	git -C mailwork checkout -q -b hmm origin/base &&
+	fake_commit mailwork "mm/hmm: build hmm.o" mm/hmm.c "int hmm;" &&
+	fake_commit mailwork "selftests/mm: test mremap" tools/mremap.c "int m;" &&
+	web_series_mbox v2 "$WEB_SERIES_TITLE" &&
+	fake_commit mailwork "selftests/mm: test mremap of device memory" tools/mremap.c "int m, d;" &&
+	web_series_mbox v3 "mm/hmm: build hmm.o and test mremap" &&
+	cat > mail.json <<-EOF &&
+	{ "name": "mail", "repo": "$TRASH/mail.git", "base": "base",
+	  "profile": "$TRASH/profile.json",
+	  "remote": { "url": "git://127.0.0.1:1/mm.git" },
+	  "stages": [ { "name": "hmm", "branch": "m1" } ] }
+	EOF
+	"$KSTAGE" series apply -c "$TRASH/kstage.json" --plan mail --stage hmm \
+		--link "$WEB_SERIES_LINK" "$TRASH/v2.mbox"
 }
 
 # web_serve: start "kstage serve" in the background on a free port.
