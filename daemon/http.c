@@ -758,6 +758,27 @@ static const char *content_type(const struct ctype *t, const char *name)
 }
 
 /*
+ * A byte position of a Range header: digits only, at least one.  One
+ * too large for 64 bits saturates, with *over set.  0, or -1 malformed.
+ */
+static int parse_pos(const char *p, unsigned long long *v, int *over)
+{
+	*v = 0;
+	*over = 0;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (*v > (~0ULL - d) / 10)
+			*over = 1;
+		else
+			*v = *v * 10 + d;
+	}
+	return *p ? -1 : 0;
+}
+
+/*
  * Which bytes of a file of "size" to send: ?tail=N, ?offset=A&length=N,
  * or a single "Range: bytes=..." (the query wins).  Sets status 200 or
  * 206; returns -1 with the reply made on a bad request.
@@ -797,26 +818,34 @@ static int pick_range(struct MHD_Connection *conn, struct api_reply *out,
 	} else if (range) {
 		unsigned long long a = 0, b = 0;
 		const char *p = range + 6, *dash;
-		char *e;
+		int over_a = 0, over_b = 0;
 
 		if (strncasecmp(range, "bytes=", 6) || strchr(p, ',') ||
 		    !(dash = strchr(p, '-')))
 			goto bad_range;
 		if (dash == p) {		/* bytes=-N: the last N */
-			b = strtoull(dash + 1, &e, 10);
-			if (*e || dash[1] < '0' || dash[1] > '9' || b == 0 || size == 0)
+			if (parse_pos(dash + 1, &b, &over_b) < 0 || b == 0 || size == 0)
 				goto bad_range;
-			start = b < size ? size - b : 0;
+			start = !over_b && b < size ? size - b : 0;
 		} else {
-			a = strtoull(p, &e, 10);
-			if (e != dash || p[0] < '0' || p[0] > '9' || a >= size)
+			/*
+			 * bytes=A-B.  A last position at or past the end (also one
+			 * too large for 64 bits: the grammar has no bound) means
+			 * "to the end" (RFC 9110 14.1.1); a first one past the end
+			 * is unsatisfiable.
+			 */
+			char *a_text = xstrndup(p, (size_t)(dash - p));
+			int rc = parse_pos(a_text, &a, &over_a);
+
+			free(a_text);
+			if (rc < 0 || over_a || a >= size)
 				goto bad_range;
 			start = a;
 			if (dash[1]) {
-				b = strtoull(dash + 1, &e, 10);
-				if (*e || dash[1] < '0' || dash[1] > '9' || b < a)
+				if (parse_pos(dash + 1, &b, &over_b) < 0 ||
+				    (!over_b && b < a))
 					goto bad_range;
-				if (b + 1 < size)
+				if (!over_b && b < size - 1)
 					end = b + 1;
 			}
 		}
