@@ -1,7 +1,7 @@
 /*
  * http: the libmicrohttpd server, its route table, static files, logs and
- * artifacts with ranges, body caps, the token check and the limits that
- * hold under attack and load (see http.h).
+ * artifacts with ranges, body caps, the token check, the limits that
+ * hold under attack and load, and the reply cache (see http.h).
  *
  * Threads: libmicrohttpd's own epoll loop in a small pool of
  * HTTP_THREADS threads (MHD_USE_EPOLL_INTERNAL_THREAD with
@@ -67,6 +67,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "plain.h"
+#include "rcache.h"
 #include "token.h"
 #include "wrapper.h"
 #include "banned.h"
@@ -97,6 +98,7 @@ struct http_server {
 	char start_error[256];		/* the last MHD message while starting */
 	int starting;
 	atomic_ullong codes[MAX_STATUS];
+	struct rcache *cache;
 	/*
 	 * Connections waiting for a request's headers, oldest first, so
 	 * the housekeeper looks at the head only; and the write handlers
@@ -132,6 +134,7 @@ typedef int local_fn(struct http_server *s, struct MHD_Connection *conn,
 #define F_MAIL 8	/* the body is mail (application/mbox), up to max_body */
 #define F_PUSH 16	/* a write that a push-scoped token may make (the hooks) */
 #define F_ADMIN 32	/* a write that needs an admin-scoped token */
+#define F_CACHE 64	/* the reply is kept in s->cache (rcache.h), with an ETag */
 
 struct route {
 	const char *method;
@@ -157,9 +160,10 @@ static const struct route routes[] = {
 	{ "GET", "/plain/plans/{plan}/stages/{stage}", plain_stage, NULL, F_DATA | F_TX },
 	{ "GET", "/metrics", NULL, serve_metrics, F_DATA | F_TX },
 	{ "GET", "/api/v1/events", NULL, serve_events, F_DATA },
-	{ "GET", "/api/v1/plans", api_plans, NULL, F_DATA | F_TX },
-	{ "GET", "/api/v1/plans/{plan}", api_plan, NULL, F_DATA | F_TX },
-	{ "GET", "/api/v1/plans/{plan}/stages/{stage}", api_stage, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/plans", api_plans, NULL, F_DATA | F_TX | F_CACHE },
+	{ "GET", "/api/v1/plans/{plan}", api_plan, NULL, F_DATA | F_TX | F_CACHE },
+	{ "GET", "/api/v1/plans/{plan}/stages/{stage}", api_stage, NULL,
+	  F_DATA | F_TX | F_CACHE },
 	{ "POST", "/api/v1/plans/{plan}/stages/{stage}/trigger", api_trigger, NULL, F_WRITE },
 	{ "GET", "/api/v1/plans/{plan}/stages/{stage}/series", api_series_list, NULL,
 	  F_DATA | F_TX },
@@ -700,7 +704,11 @@ static enum MHD_Result send_reply(struct http_server *s, struct MHD_Connection *
 				rep->content_type ? rep->content_type
 						  : "application/json");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (!r->route || r->route->flags & (F_DATA | F_WRITE))
+	/* A cached reply may be kept by the client, but asked about (ETag). */
+	if (r->route && (r->route->flags & F_CACHE) && rep->status < 400)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"private, no-cache");
+	else if (!r->route || r->route->flags & (F_DATA | F_WRITE))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	for (i = 0; i < rep->nr_headers; i++)
 		MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
@@ -1103,6 +1111,50 @@ static int body_type_ok(const struct route *rt, const char *ct)
 	return is_type(ct, "application/json");
 }
 
+/*
+ * A route whose reply is cached (F_CACHE): the reply made at the state
+ * version read now, from the cache or made and kept; 304 Not Modified
+ * when the client has it (If-None-Match).  Inside the read transaction.
+ */
+static int run_cached(struct http_server *s, struct MHD_Connection *conn,
+		      struct request *r, const struct api_request *req)
+{
+	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_IF_NONE_MATCH);
+	struct api_reply *out = &r->reply;
+	struct rcache_version v;
+	char etag[RCACHE_ETAG_MAX], *key;
+	int rc = 0, have;
+
+	if (rcache_version(req->db, &v) < 0)
+		return r->route->api(out, req);
+	key = xstrndup(r->uri, strcspn(r->uri, "?#"));
+	have = inm && rcache_get(s->cache, key, &v, etag, NULL);
+	if (have && rcache_etag_matches(inm, etag)) {
+		out->status = 200;	/* made 304 below, with no body */
+	} else {
+		strbuf_reset(&out->body);
+		have = rcache_get(s->cache, key, &v, etag, &out->body);
+		if (have) {
+			out->status = 200;
+		} else {
+			rc = r->route->api(out, req);
+			if (rc == 0 && out->status == 200)
+				rcache_put(s->cache, key, &v, out->body.buf, out->body.len,
+					   etag);
+		}
+	}
+	free(key);
+	if (rc < 0 || out->status != 200)
+		return rc;
+	if (inm && rcache_etag_matches(inm, etag)) {
+		strbuf_reset(&out->body);
+		out->status = 304;
+	}
+	api_reply_header(out, "ETag", "%s", etag);
+	return 0;
+}
+
 /* Run the route's handler; the reply is made (an error if it failed). */
 static void dispatch(struct http_server *s, struct MHD_Connection *conn,
 		     struct request *r)
@@ -1128,7 +1180,11 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn,
 		api_error(&r->reply, 500, "cannot read the database");
 		return;
 	}
-	rc = rt->api ? rt->api(&r->reply, &req) : rt->local(s, conn, r, &req, &r->reply);
+	if (rt->flags & F_CACHE)
+		rc = run_cached(s, conn, r, &req);
+	else
+		rc = rt->api ? rt->api(&r->reply, &req)
+			     : rt->local(s, conn, r, &req, &r->reply);
 	if (rt->flags & F_TX)
 		api_read_end(req.db);
 	if (rc < 0 || !r->reply.status) {
@@ -1511,6 +1567,7 @@ struct http_server *http_start(const struct kstage_config *cfg,
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	s->have_lock = 1;
+	s->cache = rcache_new();
 	s->events = events_new(cfg->max_streams);
 	s->starting = 1;
 	errno = 0;
@@ -1581,6 +1638,7 @@ void http_stop(struct http_server *s)
 	if (s->d)
 		MHD_stop_daemon(s->d);
 	events_free(s->events);
+	rcache_free(s->cache);
 	if (s->have_key)
 		pthread_key_delete(s->db_key);
 	if (s->have_lock) {
