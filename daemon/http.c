@@ -98,6 +98,8 @@ struct http_server {
 	char start_error[256];		/* the last MHD message while starting */
 	int starting;
 	atomic_ullong codes[MAX_STATUS];
+	atomic_uint connections;	/* open now */
+	atomic_ullong header_timeouts;	/* connections closed by the deadline */
 	struct rcache *cache;
 	/*
 	 * Connections waiting for a request's headers, oldest first, so
@@ -325,6 +327,7 @@ static void connection_cb(void *cls, struct MHD_Connection *mc, void **socket_co
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
 
+		atomic_fetch_add(&s->connections, 1);
 		c = xcalloc(1, sizeof(*c));
 		c->fd = ci ? ci->connect_fd : -1;
 		*socket_context = c;
@@ -335,6 +338,7 @@ static void connection_cb(void *cls, struct MHD_Connection *mc, void **socket_co
 	}
 	if (!c)
 		return;
+	atomic_fetch_sub(&s->connections, 1);
 	pthread_mutex_lock(&s->lock);
 	waiting_remove(s, c);
 	pthread_mutex_unlock(&s->lock);
@@ -362,6 +366,7 @@ static void expire_waiting(struct http_server *s)
 		n++;
 	}
 	pthread_mutex_unlock(&s->lock);
+	atomic_fetch_add(&s->header_timeouts, n);
 	if (n)
 		debug("closed %u connections that sent no request headers in %u s", n,
 		      s->cfg->header_timeout);
@@ -1037,6 +1042,13 @@ static int serve_metrics(struct http_server *s, struct MHD_Connection *conn,
 	strbuf_addf(&out->body, "# HELP kstage_event_streams Open event streams.\n"
 		    "# TYPE kstage_event_streams gauge\nkstage_event_streams %u\n",
 		    events_open(s->events));
+	strbuf_addf(&out->body, "# HELP kstage_http_connections Open HTTP connections.\n"
+		    "# TYPE kstage_http_connections gauge\nkstage_http_connections %u\n"
+		    "# HELP kstage_http_header_timeouts_total Connections closed for"
+		    " not sending request headers within header_timeout.\n"
+		    "# TYPE kstage_http_header_timeouts_total counter\n"
+		    "kstage_http_header_timeouts_total %llu\n",
+		    atomic_load(&s->connections), atomic_load(&s->header_timeouts));
 	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	out->status = 200;
 	return 0;

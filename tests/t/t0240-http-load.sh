@@ -116,7 +116,10 @@ test_expect_success 'header deadline: slowloris that drip a line every 0.5 s are
 	cat deadline &&
 	test "$(field closed deadline)" = 50 &&
 	test "$(field first_closed_ms deadline)" -ge 1500 &&
-	test "$(field last_closed_ms deadline)" -lt 5000
+	test "$(field last_closed_ms deadline)" -lt 5000 &&
+	curl -s "$(cat url)/metrics" > metrics &&
+	test "$(sed -n "s/^kstage_http_header_timeouts_total //p" metrics)" -ge 50 &&
+	grep "^kstage_http_connections [0-9]" metrics
 '
 
 test_expect_success 'a keep-alive client asking every second is not cut by the deadline' '
