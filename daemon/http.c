@@ -14,7 +14,7 @@
  * the pool thread and are short (a read transaction, or a file handed to
  * sendfile); a write may take seconds (a git fetch, a busy database), so
  * its connection is suspended and its handler runs on a thread of its
- * own (run_write()), at most MAX_WRITERS at a time.
+ * own (offload()), at most MAX_WRITERS at a time.
  *
  * Event streams hold no thread either: events.c suspends a stream with
  * nothing to send and the housekeeping thread resumes it (events_tick(),
