@@ -61,6 +61,7 @@ LIB_OBJS += daemon/options.o
 LIB_OBJS += daemon/plain.o
 LIB_OBJS += daemon/plan.o
 LIB_OBJS += daemon/queue.o
+LIB_OBJS += daemon/rcache.o
 LIB_OBJS += daemon/remote.o
 LIB_OBJS += daemon/repo.o
 LIB_OBJS += daemon/report.o

@@ -962,6 +962,9 @@ static void config_defaults(struct kstage_config *cfg, const char *dir)
 	cfg->bisect_runs = 1;
 	cfg->auto_bisect = 1;
 	cfg->max_body = (size_t)8 << 20;
+	cfg->max_conns_per_ip = 256;
+	cfg->max_streams = 64;
+	cfg->header_timeout = 10;
 }
 
 static int replace_path(struct jfile *c, json_t *root, const char *key,
@@ -994,7 +997,8 @@ static int parse_config_paths(struct jfile *c, json_t *root, const char *dir,
 
 /*
  * The numbers and switches: slots, jobs, polling, read auth, confirmation
- * and bisection runs, and the request body cap (given in MiB).
+ * and bisection runs, the request body cap (given in MiB) and the HTTP
+ * limits under load.
  */
 static int parse_config_settings(struct jfile *c, json_t *root,
 				 struct kstage_config *cfg)
@@ -1009,7 +1013,11 @@ static int parse_config_settings(struct jfile *c, json_t *root,
 	    jfile_uint(c, root, "", "confirm_runs", 0, 20, &cfg->confirm_runs) < 0 ||
 	    jfile_uint(c, root, "", "bisect_runs", 1, 20, &cfg->bisect_runs) < 0 ||
 	    jfile_bool(c, root, "", "auto_bisect", &cfg->auto_bisect) < 0 ||
-	    jfile_uint(c, root, "", "max_body", 1, 1024, &body_mb) < 0)
+	    jfile_uint(c, root, "", "max_body", 1, 1024, &body_mb) < 0 ||
+	    jfile_uint(c, root, "", "max_conns_per_ip", 0, 1000000,
+		       &cfg->max_conns_per_ip) < 0 ||
+	    jfile_uint(c, root, "", "max_streams", 1, 1000000, &cfg->max_streams) < 0 ||
+	    jfile_uint(c, root, "", "header_timeout", 1, 3600, &cfg->header_timeout) < 0)
 		return -1;
 	cfg->max_body = (size_t)body_mb << 20;
 	return 0;
@@ -1077,7 +1085,8 @@ struct kstage_config *config_load(const char *path, char **err)
 		"db", "artifacts", "work", "cache", "web_root", "listen",
 		"slots", "jobs", "poll_interval", "read_auth", "plans",
 		"confirm_runs", "bisect_runs", "auto_bisect", "max_body", "inbox",
-		"fetch_timeout", NULL
+		"fetch_timeout", "max_conns_per_ip", "max_streams", "header_timeout",
+		NULL
 	};
 	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
 	struct strbuf text = STRBUF_INIT;

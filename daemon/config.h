@@ -124,6 +124,11 @@ struct kstage_config {
 	unsigned bisect_runs;	/* runs per bisection step (flaky tests) */
 	int auto_bisect;
 	size_t max_body;	/* HTTP request body cap */
+	/* HTTP under load (see http.h): connections per client address (0 =
+	 * no limit), open event streams, seconds to send a request's headers. */
+	unsigned max_conns_per_ip;
+	unsigned max_streams;
+	unsigned header_timeout;
 	char *inbox;		/* public-inbox URL series are fetched from, or NULL */
 	char **plans;		/* plan file paths (resolved) */
 	size_t nr_plans;

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -21,22 +20,38 @@
 #define EVENTS_BATCH 100
 #define STREAM_BLOCK (16 * 1024)
 
-struct events {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;	/* signalled by events_stop() */
-	unsigned max_streams;
-	unsigned open;		/* under lock */
-	int stopping;		/* under lock */
-};
+#define PEER_CHECK_MS 1000		/* how often suspended sockets are polled */
 
+/*
+ * A stream is "suspended" (its connection too) from the moment its
+ * reader found nothing to send until a tick resumes it; the reader sets
+ * the flag and the tick clears it, both under the hub's lock, and the
+ * tick reads last_id and last_write only while it is set.
+ */
 struct stream {
 	struct events *ev;
-	struct db *db;
-	int fd;
+	struct db *db;			/* the serving thread's */
+	struct MHD_Connection *conn;
+	int fd;				/* the client's socket, for the peer check */
 	long long last_id;
-	struct strbuf pending;	/* formatted, not yet handed to MHD */
-	size_t sent;		/* bytes of pending already handed over */
-	double last_write;	/* monotonic seconds */
+	struct strbuf pending;		/* formatted, not yet handed to MHD */
+	size_t sent;			/* bytes of pending already handed over */
+	double last_write;		/* monotonic seconds */
+	int suspended;			/* under ev->lock */
+	int gone;			/* the client hung up; under ev->lock */
+	struct stream *prev, *next;	/* in ev->streams; under ev->lock */
+};
+
+struct events {
+	pthread_mutex_t lock;
+	unsigned max_streams;
+	unsigned open;			/* under lock */
+	int stopping;			/* under lock */
+	struct stream *streams;		/* open streams; under lock */
+	double last_peer_check;		/* the ticking thread's own */
+	struct pollfd *pfd;		/* the ticking thread's buffer */
+	struct stream **pfd_stream;
+	size_t pfd_alloc;
 };
 
 int events_add(struct db *db, const char *kind, long long plan_id,
@@ -63,22 +78,28 @@ int events_add(struct db *db, const char *kind, long long plan_id,
 struct events *events_new(unsigned max_streams)
 {
 	struct events *ev = xcalloc(1, sizeof(*ev));
-	pthread_condattr_t ca;
 
 	pthread_mutex_init(&ev->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ev->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	ev->max_streams = max_streams ? max_streams : EVENTS_MAX_STREAMS;
 	return ev;
 }
 
+/* Let a suspended stream's reader run again.  Under ev->lock. */
+static void wake(struct stream *s)
+{
+	s->suspended = 0;
+	MHD_resume_connection(s->conn);
+}
+
 void events_stop(struct events *ev)
 {
+	struct stream *s;
+
 	pthread_mutex_lock(&ev->lock);
 	ev->stopping = 1;
-	pthread_cond_broadcast(&ev->cond);
+	for (s = ev->streams; s; s = s->next)
+		if (s->suspended)
+			wake(s);
 	pthread_mutex_unlock(&ev->lock);
 }
 
@@ -88,8 +109,9 @@ void events_free(struct events *ev)
 		return;
 	if (ev->open)
 		warn("%u event streams still open", ev->open);
-	pthread_cond_destroy(&ev->cond);
 	pthread_mutex_destroy(&ev->lock);
+	free(ev->pfd);
+	free(ev->pfd_stream);
 	free(ev);
 }
 
@@ -101,6 +123,69 @@ unsigned events_open(struct events *ev)
 	n = ev->open;
 	pthread_mutex_unlock(&ev->lock);
 	return n;
+}
+
+unsigned events_max(const struct events *ev)
+{
+	return ev->max_streams;
+}
+
+/*
+ * Poll the sockets of the suspended streams (without waiting) and wake
+ * those whose client hung up: their readers end them.  Under ev->lock;
+ * a suspended connection is not touched by libmicrohttpd, so its socket
+ * stays open until it is resumed.
+ */
+static void check_peers(struct events *ev)
+{
+	struct stream *s;
+	size_t n = 0, i;
+
+	for (s = ev->streams; s; s = s->next) {
+		if (!s->suspended || s->fd < 0)
+			continue;
+		if (n == ev->pfd_alloc) {
+			ev->pfd_alloc = ev->pfd_alloc ? 2 * ev->pfd_alloc : 64;
+			ev->pfd = xrealloc(ev->pfd, ev->pfd_alloc * sizeof(*ev->pfd));
+			ev->pfd_stream = xrealloc(ev->pfd_stream,
+						  ev->pfd_alloc * sizeof(*ev->pfd_stream));
+		}
+		ev->pfd[n].fd = s->fd;
+		ev->pfd[n].events = POLLRDHUP;
+		ev->pfd[n].revents = 0;
+		ev->pfd_stream[n++] = s;
+	}
+	if (!n || poll(ev->pfd, n, 0) <= 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (ev->pfd[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
+			ev->pfd_stream[i]->gone = 1;
+			wake(ev->pfd_stream[i]);
+		}
+}
+
+int events_tick(struct events *ev, struct db *db)
+{
+	double now = now_monotonic();
+	long long newest = 0;
+	struct stream *s;
+	int rc;
+
+	rc = db_get_int(db, &newest, "SELECT coalesce(max(id), 0) FROM events", NULL);
+	pthread_mutex_lock(&ev->lock);
+	for (s = ev->streams; s; s = s->next) {
+		if (!s->suspended)
+			continue;
+		if ((rc == 1 && s->last_id < newest) || ev->stopping ||
+		    (now - s->last_write) * 1000 >= EVENTS_KEEPALIVE_MS)
+			wake(s);
+	}
+	if ((now - ev->last_peer_check) * 1000 >= PEER_CHECK_MS) {
+		ev->last_peer_check = now;
+		check_peers(ev);
+	}
+	pthread_mutex_unlock(&ev->lock);
+	return rc == 1 ? 0 : -1;
 }
 
 /* The event's kind, safe for the "event:" line. */
@@ -159,58 +244,17 @@ int events_fetch(struct db *db, long long *last_id, int max, struct strbuf *out)
 	return n;
 }
 
-/* Has the client closed its end? */
-static int peer_gone(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
-
-	if (fd < 0)
-		return 0;
-	if (poll(&p, 1, 0) <= 0)
-		return 0;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
-}
-
-/* Sleep up to ms, or until the hub stops.  Returns the stopping flag. */
-static int wait_ms(struct events *ev, int ms)
-{
-	struct timespec ts;
-	int stopping;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	pthread_mutex_lock(&ev->lock);
-	while (!ev->stopping) {
-		int rc = pthread_cond_timedwait(&ev->cond, &ev->lock, &ts);
-
-		if (rc == ETIMEDOUT)
-			break;
-	}
-	stopping = ev->stopping;
-	pthread_mutex_unlock(&ev->lock);
-	return stopping;
-}
-
-static int stopping(struct events *ev)
-{
-	int s;
-
-	pthread_mutex_lock(&ev->lock);
-	s = ev->stopping;
-	pthread_mutex_unlock(&ev->lock);
-	return s;
-}
-
 /*
- * MHD's content reader: block (in this connection's own thread) until
- * there is something to send.  Returning 0 would make MHD call again at
- * once, a busy loop, so this never does.
+ * MHD's content reader: what is pending, else the events after last_id,
+ * else a keepalive when one is due; with nothing to send, suspend the
+ * connection until a tick resumes it (and return 0, which then does not
+ * make MHD call again at once: a suspended connection is left alone).
  */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
+	struct events *ev = s->ev;
+	int stopping, gone;
 
 	(void)pos;
 	for (;;) {
@@ -228,8 +272,14 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			s->last_write = now_monotonic();
 			return (ssize_t)n;
 		}
-		if (stopping(s->ev))
+		pthread_mutex_lock(&ev->lock);
+		stopping = ev->stopping;
+		gone = s->gone;
+		pthread_mutex_unlock(&ev->lock);
+		if (stopping)
 			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (gone)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (events_fetch(s->db, &s->last_id, EVENTS_BATCH, &s->pending) < 0)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (s->pending.len)
@@ -238,58 +288,84 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			strbuf_adds(&s->pending, ": keepalive\n\n");
 			continue;
 		}
-		if (peer_gone(s->fd))
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		if (wait_ms(s->ev, EVENTS_POLL_MS))
+		/*
+		 * Nothing to send.  An event written after the fetch is
+		 * seen by the next tick, which resumes us: none is lost.
+		 */
+		pthread_mutex_lock(&ev->lock);
+		if (ev->stopping) {
+			pthread_mutex_unlock(&ev->lock);
 			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
+		s->suspended = 1;
+		MHD_suspend_connection(s->conn);
+		pthread_mutex_unlock(&ev->lock);
+		return 0;
 	}
 }
 
 static void stream_free(void *cls)
 {
 	struct stream *s = cls;
+	struct events *ev = s->ev;
 
-	pthread_mutex_lock(&s->ev->lock);
-	s->ev->open--;
-	pthread_mutex_unlock(&s->ev->lock);
+	pthread_mutex_lock(&ev->lock);
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (ev->streams == s)
+		ev->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	ev->open--;
+	pthread_mutex_unlock(&ev->lock);
 	strbuf_release(&s->pending);
 	free(s);
 }
 
-struct MHD_Response *events_response(struct events *ev, struct db *db, int fd,
-				     long long since, int *full)
+struct MHD_Response *events_response(struct events *ev, struct db *db,
+				     struct MHD_Connection *conn, long long since,
+				     int *full)
 {
+	const union MHD_ConnectionInfo *ci;
 	struct MHD_Response *r;
 	struct stream *s;
 
 	*full = 0;
-	pthread_mutex_lock(&ev->lock);
-	if (ev->stopping || ev->open >= ev->max_streams) {
-		pthread_mutex_unlock(&ev->lock);
-		*full = 1;
-		return NULL;
-	}
-	ev->open++;
-	pthread_mutex_unlock(&ev->lock);
-
 	s = xcalloc(1, sizeof(*s));
 	s->ev = ev;
 	s->db = db;
-	s->fd = fd;
+	s->conn = conn;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->fd = ci ? ci->connect_fd : -1;
 	s->last_id = since;
 	s->pending.max = (size_t)4 << 20;
 	s->last_write = now_monotonic();
 	if (since < 0 && db_get_int(db, &s->last_id, "SELECT coalesce(max(id), 0)"
-				    " FROM events", NULL) != 1)
-		goto fail;
+				    " FROM events", NULL) != 1) {
+		free(s);
+		return NULL;
+	}
 	/* Tell EventSource how soon to reconnect; also gets the headers out. */
 	strbuf_adds(&s->pending, "retry: 3000\n\n");
+
+	pthread_mutex_lock(&ev->lock);
+	if (ev->stopping || ev->open >= ev->max_streams) {
+		pthread_mutex_unlock(&ev->lock);
+		strbuf_release(&s->pending);
+		free(s);
+		*full = 1;
+		return NULL;
+	}
+	ev->open++;
+	s->next = ev->streams;
+	if (ev->streams)
+		ev->streams->prev = s;
+	ev->streams = s;
+	pthread_mutex_unlock(&ev->lock);
+
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
 					      stream_read, s, stream_free);
 	if (!r)
-		goto fail;
+		stream_free(s);
 	return r;
-fail:
-	stream_free(s);
-	return NULL;
 }

@@ -1,17 +1,28 @@
 /*
  * http: the libmicrohttpd server, its route table, static files, logs and
- * artifacts with ranges, body caps and the token check (see http.h).
+ * artifacts with ranges, body caps, the token check, the limits that
+ * hold under attack and load, and the reply cache (see http.h).
  *
- * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
- * The event stream's reader blocks until there is an event to send (MHD
- * would otherwise call it again at once: a busy loop), and a blocked
- * reader in a thread pool would stall every other connection of its
- * thread.  With a thread per connection it blocks only its own client,
- * handlers may take their time with SQLite and the disk, and each thread
- * keeps one SQLite connection (opened on its first request, closed when
- * the thread ends) with its prepared statements for every request of a
- * keep-alive connection.  The number of threads is bounded by
- * MAX_CONNECTIONS, event streams by EVENTS_MAX_STREAMS.
+ * Threads: libmicrohttpd's own epoll loop in a small pool of
+ * HTTP_THREADS threads (MHD_USE_EPOLL_INTERNAL_THREAD with
+ * MHD_OPTION_THREAD_POOL_SIZE); a connection costs a socket and a few
+ * kilobytes, not a thread, so the number held is bounded by the open-file
+ * limit (the connection limit is that limit less FD_RESERVE), and at most
+ * max_conns_per_ip come from one client address.  Each pool thread keeps
+ * one SQLite connection (opened on its first request, closed when the
+ * thread ends) with its prepared statements.  Handlers of reads run on
+ * the pool thread and are short (a read transaction, or a file handed to
+ * sendfile); a write may take seconds (a git fetch, a busy database), so
+ * its connection is suspended and its handler runs on a thread of its
+ * own (offload()), at most MAX_WRITERS at a time.
+ *
+ * Event streams hold no thread either: events.c suspends a stream with
+ * nothing to send and the housekeeping thread resumes it (events_tick(),
+ * every EVENTS_TICK_MS).  The same thread enforces the header deadline:
+ * a connection has header_timeout seconds from its accept (or from the
+ * end of its previous request) to send a request's headers, else its
+ * socket is shut down (slowloris); a connection that sends nothing at
+ * all for IDLE_TIMEOUT seconds is closed by libmicrohttpd.
  *
  * A request goes through the access handler several times: once with
  * the headers (route, token and Content-Length checked here; a body
@@ -42,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,12 +67,16 @@
 #include "log.h"
 #include "metrics.h"
 #include "plain.h"
+#include "rcache.h"
 #include "token.h"
 #include "wrapper.h"
 #include "banned.h"
 
-#define MAX_CONNECTIONS 256
-#define CONNECTION_TIMEOUT 120		/* seconds a connection may idle */
+#define HTTP_THREADS 4			/* libmicrohttpd's pool */
+#define MAX_WRITERS 16			/* write handlers running at a time */
+#define FD_RESERVE 256			/* descriptors not for connections */
+#define MIN_CONNECTIONS 64
+#define IDLE_TIMEOUT 60			/* seconds a connection may be silent */
 #define THREAD_STACK ((size_t)1 << 20)
 #define MAX_SEGMENTS 16
 #define MAX_PATH_LEN 2048
@@ -82,6 +98,30 @@ struct http_server {
 	char start_error[256];		/* the last MHD message while starting */
 	int starting;
 	atomic_ullong codes[MAX_STATUS];
+	atomic_uint connections;	/* open now */
+	atomic_ullong header_timeouts;	/* connections closed by the deadline */
+	struct rcache *cache;
+	/*
+	 * Connections waiting for a request's headers, oldest first, so
+	 * the housekeeper looks at the head only; and the write handlers
+	 * running on their own threads.
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* writers went down; or stopping */
+	int have_lock;
+	struct conn *waiting_head, *waiting_tail;	/* under lock */
+	unsigned writers;		/* under lock */
+	int stopping;			/* under lock */
+	pthread_t housekeeper;
+	int have_housekeeper;
+};
+
+/* A connection, from accept to close (MHD_OPTION_NOTIFY_CONNECTION). */
+struct conn {
+	int fd;
+	double since;			/* when it began to wait for headers */
+	int waiting;			/* in the waiting list; under lock */
+	struct conn *prev, *next;
 };
 
 struct request;
@@ -96,6 +136,7 @@ typedef int local_fn(struct http_server *s, struct MHD_Connection *conn,
 #define F_MAIL 8	/* the body is mail (application/mbox), up to max_body */
 #define F_PUSH 16	/* a write that a push-scoped token may make (the hooks) */
 #define F_ADMIN 32	/* a write that needs an admin-scoped token */
+#define F_CACHE 64	/* the reply is kept in s->cache (rcache.h), with an ETag */
 
 struct route {
 	const char *method;
@@ -121,9 +162,10 @@ static const struct route routes[] = {
 	{ "GET", "/plain/plans/{plan}/stages/{stage}", plain_stage, NULL, F_DATA | F_TX },
 	{ "GET", "/metrics", NULL, serve_metrics, F_DATA | F_TX },
 	{ "GET", "/api/v1/events", NULL, serve_events, F_DATA },
-	{ "GET", "/api/v1/plans", api_plans, NULL, F_DATA | F_TX },
-	{ "GET", "/api/v1/plans/{plan}", api_plan, NULL, F_DATA | F_TX },
-	{ "GET", "/api/v1/plans/{plan}/stages/{stage}", api_stage, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/plans", api_plans, NULL, F_DATA | F_TX | F_CACHE },
+	{ "GET", "/api/v1/plans/{plan}", api_plan, NULL, F_DATA | F_TX | F_CACHE },
+	{ "GET", "/api/v1/plans/{plan}/stages/{stage}", api_stage, NULL,
+	  F_DATA | F_TX | F_CACHE },
 	{ "POST", "/api/v1/plans/{plan}/stages/{stage}/trigger", api_trigger, NULL, F_WRITE },
 	{ "GET", "/api/v1/plans/{plan}/stages/{stage}/series", api_series_list, NULL,
 	  F_DATA | F_TX },
@@ -181,6 +223,8 @@ struct request {
 	double drain_since;		/* when the body began to be thrown away */
 	struct token_info token;
 	int authed;
+	int offloaded;			/* the handler runs on its own thread */
+	atomic_int done;		/* that thread has made the reply */
 };
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -208,14 +252,136 @@ static void request_free(struct request *r)
 	free(r);
 }
 
+/* --- connections and the header deadline ------------------------------------------ */
+
+/* Under s->lock. */
+static void waiting_remove(struct http_server *s, struct conn *c)
+{
+	if (!c->waiting)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->waiting_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->waiting_tail = c->prev;
+	c->prev = c->next = NULL;
+	c->waiting = 0;
+}
+
+/* Start c's deadline for a request's headers now.  Under s->lock. */
+static void waiting_add(struct http_server *s, struct conn *c)
+{
+	waiting_remove(s, c);
+	c->since = now_monotonic();
+	c->prev = s->waiting_tail;
+	if (s->waiting_tail)
+		s->waiting_tail->next = c;
+	else
+		s->waiting_head = c;
+	s->waiting_tail = c;
+	c->waiting = 1;
+}
+
+static struct conn *conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/*
+ * Whether the connection waits for headers: set at accept and at the
+ * end of a request, cleared when the headers of a request are in.
+ */
+static void conn_waiting(struct http_server *s, struct MHD_Connection *mc, int on)
+{
+	struct conn *c = conn_of(mc);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (on)
+		waiting_add(s, c);
+	else
+		waiting_remove(s, c);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * libmicrohttpd tells us of every connection: started (the socket is
+ * accepted) and closed, which it says before it closes the socket, so
+ * that the housekeeper, under the same lock, never shuts down a socket
+ * that is no longer (or not yet again) this connection's.
+ */
+static void connection_cb(void *cls, struct MHD_Connection *mc, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+	struct conn *c = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		atomic_fetch_add(&s->connections, 1);
+		c = xcalloc(1, sizeof(*c));
+		c->fd = ci ? ci->connect_fd : -1;
+		*socket_context = c;
+		pthread_mutex_lock(&s->lock);
+		waiting_add(s, c);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	if (!c)
+		return;
+	atomic_fetch_sub(&s->connections, 1);
+	pthread_mutex_lock(&s->lock);
+	waiting_remove(s, c);
+	pthread_mutex_unlock(&s->lock);
+	free(c);
+	*socket_context = NULL;
+}
+
+/*
+ * Shut down the sockets of connections that have waited header_timeout
+ * seconds for a request's headers: libmicrohttpd sees the end of the
+ * stream and closes them in their own thread.
+ */
+static void expire_waiting(struct http_server *s)
+{
+	double limit = now_monotonic() - s->cfg->header_timeout;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->waiting_head && s->waiting_head->since <= limit) {
+		struct conn *c = s->waiting_head;
+
+		if (c->fd >= 0)
+			shutdown(c->fd, SHUT_RDWR);
+		waiting_remove(s, c);
+		n++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	atomic_fetch_add(&s->header_timeouts, n);
+	if (n)
+		debug("closed %u connections that sent no request headers in %u s", n,
+		      s->cfg->header_timeout);
+}
+
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)conn;
-	(void)toe;
+	struct http_server *s = cls;
+
 	request_free(*req_cls);
 	*req_cls = NULL;
+	/* Keep-alive: the next request's headers have their own deadline. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		conn_waiting(s, conn, 1);
 }
 
 static int hexval(int c)
@@ -543,7 +709,11 @@ static enum MHD_Result send_reply(struct http_server *s, struct MHD_Connection *
 				rep->content_type ? rep->content_type
 						  : "application/json");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (!r->route || r->route->flags & (F_DATA | F_WRITE))
+	/* A cached reply may be kept by the client, but asked about (ETag). */
+	if (r->route && (r->route->flags & F_CACHE) && rep->status < 400)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"private, no-cache");
+	else if (!r->route || r->route->flags & (F_DATA | F_WRITE))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	for (i = 0; i < rep->nr_headers; i++)
 		MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
@@ -601,6 +771,27 @@ static const char *content_type(const struct ctype *t, const char *name)
 }
 
 /*
+ * A byte position of a Range header: digits only, at least one.  One
+ * too large for 64 bits saturates, with *over set.  0, or -1 malformed.
+ */
+static int parse_pos(const char *p, unsigned long long *v, int *over)
+{
+	*v = 0;
+	*over = 0;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (*v > (~0ULL - d) / 10)
+			*over = 1;
+		else
+			*v = *v * 10 + d;
+	}
+	return *p ? -1 : 0;
+}
+
+/*
  * Which bytes of a file of "size" to send: ?tail=N, ?offset=A&length=N,
  * or a single "Range: bytes=..." (the query wins).  Sets status 200 or
  * 206; returns -1 with the reply made on a bad request.
@@ -640,26 +831,34 @@ static int pick_range(struct MHD_Connection *conn, struct api_reply *out,
 	} else if (range) {
 		unsigned long long a = 0, b = 0;
 		const char *p = range + 6, *dash;
-		char *e;
+		int over_a = 0, over_b = 0;
 
 		if (strncasecmp(range, "bytes=", 6) || strchr(p, ',') ||
 		    !(dash = strchr(p, '-')))
 			goto bad_range;
 		if (dash == p) {		/* bytes=-N: the last N */
-			b = strtoull(dash + 1, &e, 10);
-			if (*e || dash[1] < '0' || dash[1] > '9' || b == 0 || size == 0)
+			if (parse_pos(dash + 1, &b, &over_b) < 0 || b == 0 || size == 0)
 				goto bad_range;
-			start = b < size ? size - b : 0;
+			start = !over_b && b < size ? size - b : 0;
 		} else {
-			a = strtoull(p, &e, 10);
-			if (e != dash || p[0] < '0' || p[0] > '9' || a >= size)
+			/*
+			 * bytes=A-B.  A last position at or past the end (also one
+			 * too large for 64 bits: the grammar has no bound) means
+			 * "to the end" (RFC 9110 14.1.1); a first one past the end
+			 * is unsatisfiable.
+			 */
+			char *a_text = xstrndup(p, (size_t)(dash - p));
+			int rc = parse_pos(a_text, &a, &over_a);
+
+			free(a_text);
+			if (rc < 0 || over_a || a >= size)
 				goto bad_range;
 			start = a;
 			if (dash[1]) {
-				b = strtoull(dash + 1, &e, 10);
-				if (*e || dash[1] < '0' || dash[1] > '9' || b < a)
+				if (parse_pos(dash + 1, &b, &over_b) < 0 ||
+				    (!over_b && b < a))
 					goto bad_range;
-				if (b + 1 < size)
+				if (!over_b && b < size - 1)
 					end = b + 1;
 			}
 		}
@@ -843,6 +1042,13 @@ static int serve_metrics(struct http_server *s, struct MHD_Connection *conn,
 	strbuf_addf(&out->body, "# HELP kstage_event_streams Open event streams.\n"
 		    "# TYPE kstage_event_streams gauge\nkstage_event_streams %u\n",
 		    events_open(s->events));
+	strbuf_addf(&out->body, "# HELP kstage_http_connections Open HTTP connections.\n"
+		    "# TYPE kstage_http_connections gauge\nkstage_http_connections %u\n"
+		    "# HELP kstage_http_header_timeouts_total Connections closed for"
+		    " not sending request headers within header_timeout.\n"
+		    "# TYPE kstage_http_header_timeouts_total counter\n"
+		    "kstage_http_header_timeouts_total %llu\n",
+		    atomic_load(&s->connections), atomic_load(&s->header_timeouts));
 	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	out->status = 200;
 	return 0;
@@ -855,9 +1061,8 @@ static int serve_events(struct http_server *s, struct MHD_Connection *conn,
 	const char *since = api_query(req, "since");
 	const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       "Last-Event-ID");
-	const union MHD_ConnectionInfo *ci;
 	long long from = -1;
-	int full = 0, fd = -1;
+	int full = 0;
 
 	(void)r;
 	/*
@@ -870,15 +1075,12 @@ static int serve_events(struct http_server *s, struct MHD_Connection *conn,
 	} else if (since && api_parse_int(since, 0, (long long)1 << 53, &from) < 0) {
 		return api_error(out, 400, "since must be an event id (0 or more)");
 	}
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci)
-		fd = ci->connect_fd;
-	out->response = events_response(s->events, req->db, fd, from, &full);
+	out->response = events_response(s->events, req->db, conn, from, &full);
 	if (!out->response) {
 		if (full) {
 			api_reply_header(out, "Retry-After", "10");
-			return api_error(out, 503, "too many event streams (at most %d)",
-					 EVENTS_MAX_STREAMS);
+			return api_error(out, 503, "too many event streams (at most %u:"
+					 " max_streams)", events_max(s->events));
 		}
 		return -1;
 	}
@@ -921,6 +1123,50 @@ static int body_type_ok(const struct route *rt, const char *ct)
 	return is_type(ct, "application/json");
 }
 
+/*
+ * A route whose reply is cached (F_CACHE): the reply made at the state
+ * version read now, from the cache or made and kept; 304 Not Modified
+ * when the client has it (If-None-Match).  Inside the read transaction.
+ */
+static int run_cached(struct http_server *s, struct MHD_Connection *conn,
+		      struct request *r, const struct api_request *req)
+{
+	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_IF_NONE_MATCH);
+	struct api_reply *out = &r->reply;
+	struct rcache_version v;
+	char etag[RCACHE_ETAG_MAX], *key;
+	int rc = 0, have;
+
+	if (rcache_version(req->db, &v) < 0)
+		return r->route->api(out, req);
+	key = xstrndup(r->uri, strcspn(r->uri, "?#"));
+	have = inm && rcache_get(s->cache, key, &v, etag, NULL);
+	if (have && rcache_etag_matches(inm, etag)) {
+		out->status = 200;	/* made 304 below, with no body */
+	} else {
+		strbuf_reset(&out->body);
+		have = rcache_get(s->cache, key, &v, etag, &out->body);
+		if (have) {
+			out->status = 200;
+		} else {
+			rc = r->route->api(out, req);
+			if (rc == 0 && out->status == 200)
+				rcache_put(s->cache, key, &v, out->body.buf, out->body.len,
+					   etag);
+		}
+	}
+	free(key);
+	if (rc < 0 || out->status != 200)
+		return rc;
+	if (inm && rcache_etag_matches(inm, etag)) {
+		strbuf_reset(&out->body);
+		out->status = 304;
+	}
+	api_reply_header(out, "ETag", "%s", etag);
+	return 0;
+}
+
 /* Run the route's handler; the reply is made (an error if it failed). */
 static void dispatch(struct http_server *s, struct MHD_Connection *conn,
 		     struct request *r)
@@ -946,7 +1192,11 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn,
 		api_error(&r->reply, 500, "cannot read the database");
 		return;
 	}
-	rc = rt->api ? rt->api(&r->reply, &req) : rt->local(s, conn, r, &req, &r->reply);
+	if (rt->flags & F_CACHE)
+		rc = run_cached(s, conn, r, &req);
+	else
+		rc = rt->api ? rt->api(&r->reply, &req)
+			     : rt->local(s, conn, r, &req, &r->reply);
 	if (rt->flags & F_TX)
 		api_read_end(req.db);
 	if (rc < 0 || !r->reply.status) {
@@ -1038,6 +1288,86 @@ static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
 	return now_monotonic() - r->drain_since < DRAIN_SECONDS ? MHD_YES : MHD_NO;
 }
 
+/* --- writes on their own threads ------------------------------------------------------ */
+
+struct writer {
+	struct http_server *s;
+	struct MHD_Connection *conn;
+	struct request *r;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct http_server *s = w->s;
+	struct db *db;
+
+	dispatch(s, w->conn, w->r);
+	db = pthread_getspecific(s->db_key);
+	if (db) {
+		pthread_setspecific(s->db_key, NULL);
+		db_close(db);
+	}
+	atomic_store(&w->r->done, 1);
+	pthread_mutex_lock(&s->lock);
+	MHD_resume_connection(w->conn);
+	s->writers--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	free(w);
+	return NULL;
+}
+
+/*
+ * Run a write's handler on a thread of its own, with the connection
+ * suspended meanwhile, so that a slow write (a git fetch, a busy
+ * database) stalls no other connection of the pool thread.  0 when it
+ * went (the access handler is called again once the reply is made), -1
+ * to run it here: MAX_WRITERS are running, or the server is stopping.
+ */
+static int offload(struct http_server *s, struct MHD_Connection *conn,
+		   struct request *r)
+{
+	struct writer *w;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping || s->writers >= MAX_WRITERS) {
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	s->writers++;
+	pthread_mutex_unlock(&s->lock);
+	w = xcalloc(1, sizeof(*w));
+	w->s = s;
+	w->conn = conn;
+	w->r = r;
+	r->offloaded = 1;
+	/* Before the thread exists: it may resume at once. */
+	MHD_suspend_connection(conn);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	rc = pthread_create(&t, &attr, writer_main, w);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		error("%s %s: cannot start a thread: %s", r->route->method, r->uri,
+		      strerror(rc));
+		free(w);
+		api_error(&r->reply, 503, "the server is out of threads; try again");
+		api_reply_header(&r->reply, "Retry-After", "1");
+		atomic_store(&r->done, 1);
+		pthread_mutex_lock(&s->lock);
+		MHD_resume_connection(conn);
+		s->writers--;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return 0;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 				 const char *url, const char *method,
 				 const char *version, const char *upload_data,
@@ -1057,6 +1387,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 	 */
 	if (!r->started) {
 		r->started = 1;
+		conn_waiting(s, conn, 0);	/* the headers are in */
 		if (start_request(s, conn, r, method) < 0) {
 			r->failed = 1;
 			if (r->reply.status == 413)
@@ -1070,6 +1401,16 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 		*upload_data_size = 0;
 		return take_body(r, upload_data, n);
 	}
+	if (r->offloaded) {
+		/*
+		 * Resumed by the write's thread, which made the reply.  Only
+		 * it resumes the connection: http_stop() waits for the
+		 * writers before libmicrohttpd stops (and resumes the rest).
+		 */
+		if (!atomic_load(&r->done))
+			return MHD_YES;
+		return send_reply(s, conn, r);
+	}
 	if (r->failed)
 		;	/* the reply is the error */
 	else if (r->too_large)
@@ -1082,6 +1423,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 	else if (r->body.len && !(r->route->flags & F_MAIL) &&
 		 memchr(r->body.buf, '\0', r->body.len))
 		api_error(&r->reply, 400, "invalid JSON: the body contains a NUL byte");
+	else if ((r->route->flags & F_WRITE) && offload(s, conn, r) == 0)
+		return MHD_YES;		/* called again when the write is done */
 	else
 		dispatch(s, conn, r);
 	return send_reply(s, conn, r);
@@ -1155,13 +1498,68 @@ static int resolve_listen(struct http_server *s, const char *listen, char **err)
 	return 0;
 }
 
+/*
+ * The housekeeping thread: every EVENTS_TICK_MS, the event streams'
+ * tick (with its own SQLite connection) and the header deadline.
+ */
+static void *housekeeper_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct db *db = NULL;
+	double next_open = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		struct timespec ts;
+
+		pthread_mutex_unlock(&s->lock);
+		if (!db && now_monotonic() >= next_open) {
+			db = db_open(s->cfg->db);
+			if (!db) {
+				error("cannot open %s: event streams wait", s->cfg->db);
+				next_open = now_monotonic() + 5;
+			}
+		}
+		if (db)
+			events_tick(s->events, db);
+		expire_waiting(s);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += (long)EVENTS_TICK_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&s->lock);
+		if (!s->stopping)
+			pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	db_close(db);
+	return NULL;
+}
+
+/* Connections the open-file limit leaves room for. */
+static unsigned connection_limit(void)
+{
+	struct rlimit rl;
+	rlim_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 65536;
+	n = rl.rlim_cur > FD_RESERVE + MIN_CONNECTIONS ? rl.rlim_cur - FD_RESERVE
+						       : MIN_CONNECTIONS;
+	return n > 1000000 ? 1000000 : (unsigned)n;
+}
+
 struct http_server *http_start(const struct kstage_config *cfg,
 			       struct loop *loop, char **err)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	const union MHD_DaemonInfo *di;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	pthread_condattr_t ca;
+	pthread_attr_t attr;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
+	unsigned limit = connection_limit();
+	int rc;
 
 	*err = NULL;
 	s->cfg = cfg;
@@ -1175,17 +1573,27 @@ struct http_server *http_start(const struct kstage_config *cfg,
 		goto fail;
 	}
 	s->have_key = 1;
-	s->events = events_new(EVENTS_MAX_STREAMS);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	s->have_lock = 1;
+	s->cache = rcache_new();
+	s->events = events_new(cfg->max_streams);
 	s->starting = 1;
 	errno = 0;
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+				MHD_OPTION_CONNECTION_LIMIT, limit,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT,
 				MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
 				MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+				MHD_OPTION_NOTIFY_CONNECTION, connection_cb, s,
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
 				MHD_OPTION_END);
 	s->starting = 0;
@@ -1197,6 +1605,19 @@ struct http_server *http_start(const struct kstage_config *cfg,
 	}
 	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di ? di->port : 0;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	rc = pthread_create(&s->housekeeper, &attr, housekeeper_main, s);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		*err = fmt_err("cannot start the HTTP housekeeping thread: %s",
+			       strerror(rc));
+		goto fail;
+	}
+	s->have_housekeeper = 1;
+	debug("HTTP: %u threads, at most %u connections, %u per address, %u event"
+	      " streams, %u s for headers", HTTP_THREADS, limit, cfg->max_conns_per_ip,
+	      cfg->max_streams, cfg->header_timeout);
 	return s;
 fail:
 	http_stop(s);
@@ -1212,13 +1633,29 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
-	/* Streams first: their readers return, so their threads can be joined. */
+	if (s->have_lock) {
+		/* No new writer threads; wait for those running to resume. */
+		pthread_mutex_lock(&s->lock);
+		s->stopping = 1;
+		pthread_cond_broadcast(&s->cond);
+		while (s->writers)
+			pthread_cond_wait(&s->cond, &s->lock);
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (s->have_housekeeper)
+		pthread_join(s->housekeeper, NULL);
+	/* Streams: resumed to end, as MHD_stop_daemon() wants none suspended. */
 	if (s->events)
 		events_stop(s->events);
 	if (s->d)
 		MHD_stop_daemon(s->d);
 	events_free(s->events);
+	rcache_free(s->cache);
 	if (s->have_key)
 		pthread_key_delete(s->db_key);
+	if (s->have_lock) {
+		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->lock);
+	}
 	free(s);
 }

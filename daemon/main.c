@@ -4,10 +4,12 @@
  * the HTTP server and the configuration together here.  The client
  * commands are cli.c's.  Every command reads its own options (options.h).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <curl/curl.h>
 #include <git2.h>
 
@@ -333,6 +335,27 @@ static int print_table(const char *db, char **names, size_t n)
 	return verdict;
 }
 
+/*
+ * Raise the soft limit on open files to the hard one: each HTTP
+ * connection holds a descriptor, and the server sizes its connection
+ * limit from this (http.c).  Not fatal: the server then holds fewer.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		warn("setrlimit(RLIMIT_NOFILE, %llu): %s",
+		     (unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 /* Block the signals and make the loop; NULL (printed) if it cannot be. */
 static struct loop *start_loop(struct kstage_config *cfg,
 			       const struct loop_options *opt)
@@ -439,6 +462,7 @@ static int cmd_serve(int argc, char **argv)
 	if (!a.nr_plans && !cfg->nr_plans)
 		warn("no plans configured: serving an empty state (give --plan FILE"
 		     " or list plans in the configuration)");
+	raise_fd_limit();
 	lp = start_loop(cfg, &opt);
 	if (!lp)
 		goto out;
