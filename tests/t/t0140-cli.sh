@@ -129,7 +129,7 @@ test_expect_success 'bisect start, show, cancel' '
 
 test_expect_success 'token list, revoke, create again' '
 	"$KSTAGE" token list -c kstage.json > list &&
-	test_grep "^ci +[0-9-]+ [0-9:]+ +[0-9-]+ [0-9:]+ +active$" list &&
+	test_grep "^ci +write +[0-9-]+ [0-9:]+ +[0-9-]+ [0-9:]+ +- +active$" list &&
 	"$KSTAGE" token revoke ci -c kstage.json &&
 	test_exit 1 "$KSTAGE" token revoke ci -c kstage.json 2> err &&
 	test_grep "already revoked" err &&
