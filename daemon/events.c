@@ -39,6 +39,7 @@ struct stream {
 	double last_write;		/* monotonic seconds */
 	int suspended;			/* under ev->lock */
 	int gone;			/* the client hung up; under ev->lock */
+	long long token_id;		/* the token it was opened with, or 0 */
 	struct stream *prev, *next;	/* in ev->streams; under ev->lock */
 };
 
@@ -164,6 +165,38 @@ static void check_peers(struct events *ev)
 		}
 }
 
+/*
+ * End the streams opened with a token that is no longer valid (revoked,
+ * expired, or gone: a revoked name that was used again).  Under ev->lock.
+ */
+static void check_tokens(struct events *ev, struct db *db)
+{
+	long long live[256];
+	struct stream *s;
+	int n = -1, i, any = 0;
+
+	for (s = ev->streams; s && !any; s = s->next)
+		any = s->token_id != 0;
+	if (!any)
+		return;
+	n = db_get_ids(db, live, sizeof(live) / sizeof(*live), "SELECT id FROM tokens"
+		       " WHERE NOT revoked AND (expires_at IS NULL OR expires_at > ?)"
+		       " ORDER BY id", "l", now_wall_ms());
+	if (n < 0 || n == (int)(sizeof(live) / sizeof(*live)))
+		return;		/* cannot tell (or too many to list): keep them */
+	for (s = ev->streams; s; s = s->next) {
+		if (!s->token_id || s->gone)
+			continue;
+		for (i = 0; i < n && live[i] != s->token_id; i++)
+			;
+		if (i == n) {
+			s->gone = 1;
+			if (s->suspended)
+				wake(s);
+		}
+	}
+}
+
 int events_tick(struct events *ev, struct db *db)
 {
 	double now = now_monotonic();
@@ -183,6 +216,7 @@ int events_tick(struct events *ev, struct db *db)
 	if ((now - ev->last_peer_check) * 1000 >= PEER_CHECK_MS) {
 		ev->last_peer_check = now;
 		check_peers(ev);
+		check_tokens(ev, db);
 	}
 	pthread_mutex_unlock(&ev->lock);
 	return rc == 1 ? 0 : -1;
@@ -324,7 +358,7 @@ static void stream_free(void *cls)
 
 struct MHD_Response *events_response(struct events *ev, struct db *db,
 				     struct MHD_Connection *conn, long long since,
-				     int *full)
+				     long long token_id, int *full)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct MHD_Response *r;
@@ -338,6 +372,7 @@ struct MHD_Response *events_response(struct events *ev, struct db *db,
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->fd = ci ? ci->connect_fd : -1;
 	s->last_id = since;
+	s->token_id = token_id;
 	s->pending.max = (size_t)4 << 20;
 	s->last_write = now_monotonic();
 	if (since < 0 && db_get_int(db, &s->last_id, "SELECT coalesce(max(id), 0)"

@@ -87,12 +87,14 @@ unsigned events_max(const struct events *ev);
  * from db, to be queued on conn.  db must belong to the calling thread,
  * which is the thread that serves conn (libmicrohttpd serves a
  * connection from one thread of its pool for its whole life), so the
- * reader may use it.  NULL when max_streams are open or the hub is
+ * reader may use it.  token_id: the token the request was authorised
+ * with (0: none); the stream ends within a second of that token being
+ * revoked or expiring.  NULL when max_streams are open or the hub is
  * stopping (*full set: answer 503), or on an error (*full clear).
  */
 struct MHD_Response *events_response(struct events *ev, struct db *db,
 				     struct MHD_Connection *conn, long long since,
-				     int *full);
+				     long long token_id, int *full);
 
 /*
  * Append the events after *last_id (at most max of them) to out in the

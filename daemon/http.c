@@ -41,8 +41,9 @@
  * web_root/index.html, or the plain view when there is none); "/plain"
  * and "/plain/plans/P/stages/S" are HTML views without JavaScript; file
  * replies carry "X-Kstage-Size" (the whole file's size, to follow a
- * growing log with ?offset=); GET requests may carry the token as
- * ?access_token= (EventSource cannot send headers).
+ * growing log with ?offset=); the event stream may carry the token as
+ * ?access_token= on the event stream only (EventSource cannot send
+ * headers); no query is ever logged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -226,6 +227,17 @@ struct request {
 	int offloaded;			/* the handler runs on its own thread */
 	atomic_int done;		/* that thread has made the reply */
 };
+
+/*
+ * The length of the request's path, for logs: its query is never logged
+ * (it may hold an access_token), and a long path is cut.
+ */
+static int uri_path_len(const struct request *r)
+{
+	size_t n = strcspn(r->uri, "?#");
+
+	return n < 300 ? (int)n : 300;
+}
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
@@ -600,7 +612,7 @@ static struct db *thread_db(struct http_server *s)
  * The secret the request presents: NULL none, "" an Authorization header
  * of another kind (Basic, say: a browser's, for a proxy in front).
  */
-static const char *bearer(struct MHD_Connection *conn, const char *method)
+static const char *bearer(struct MHD_Connection *conn, const struct route *rt)
 {
 	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_AUTHORIZATION);
@@ -613,8 +625,9 @@ static const char *bearer(struct MHD_Connection *conn, const char *method)
 			h++;
 		return h;
 	}
-	/* EventSource cannot send headers: reads may carry ?access_token=. */
-	if (method_is(method, "GET"))
+	/* EventSource cannot send headers: the event stream, and only it,
+	 * may carry ?access_token= (never logged: the log has no queries). */
+	if (rt->local == serve_events)
 		return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
 						   "access_token");
 	return NULL;
@@ -638,7 +651,7 @@ static int check_token(struct http_server *s, struct MHD_Connection *conn,
 {
 	int need = (r->route->flags & F_WRITE) ||
 		   ((r->route->flags & F_DATA) && s->cfg->read_auth);
-	const char *secret = bearer(conn, method);
+	const char *secret = bearer(conn, r->route);
 	enum token_scope want = route_scope(r->route);
 	struct db *db;
 	int rc;
@@ -721,7 +734,7 @@ static enum MHD_Result send_reply(struct http_server *s, struct MHD_Connection *
 	MHD_destroy_response(resp);
 	if (rep->status > 0 && rep->status < MAX_STATUS)
 		atomic_fetch_add(&s->codes[rep->status], 1);
-	debug("%s -> %d (%.1f ms)", r->uri, rep->status,
+	debug("%.*s -> %d (%.1f ms)", uri_path_len(r), r->uri, rep->status,
 	      (now_monotonic() - r->t0) * 1000);
 	return ret;
 }
@@ -1075,7 +1088,8 @@ static int serve_events(struct http_server *s, struct MHD_Connection *conn,
 	} else if (since && api_parse_int(since, 0, (long long)1 << 53, &from) < 0) {
 		return api_error(out, 400, "since must be an event id (0 or more)");
 	}
-	out->response = events_response(s->events, req->db, conn, from, &full);
+	out->response = events_response(s->events, req->db, conn, from,
+					r->authed ? r->token.id : 0, &full);
 	if (!out->response) {
 		if (full) {
 			api_reply_header(out, "Retry-After", "10");
@@ -1200,7 +1214,7 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn,
 	if (rt->flags & F_TX)
 		api_read_end(req.db);
 	if (rc < 0 || !r->reply.status) {
-		error("%s %s: the handler failed", rt->method, r->uri);
+		error("%s %.*s: the handler failed", rt->method, uri_path_len(r), r->uri);
 		if (r->reply.fd >= 0)
 			close(r->reply.fd);
 		r->reply.fd = -1;
@@ -1353,8 +1367,8 @@ static int offload(struct http_server *s, struct MHD_Connection *conn,
 	rc = pthread_create(&t, &attr, writer_main, w);
 	pthread_attr_destroy(&attr);
 	if (rc) {
-		error("%s %s: cannot start a thread: %s", r->route->method, r->uri,
-		      strerror(rc));
+		error("%s %.*s: cannot start a thread: %s", r->route->method,
+		      uri_path_len(r), r->uri, strerror(rc));
 		free(w);
 		api_error(&r->reply, 503, "the server is out of threads; try again");
 		api_reply_header(&r->reply, "Retry-After", "1");

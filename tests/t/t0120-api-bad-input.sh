@@ -224,8 +224,26 @@ test_expect_success 'read_auth: reads need a token too (files of the dashboard d
 	expect_code 401 "/api/v1/runs/1/steps/1/log" &&
 	expect_code 403 /api/v1/plans -H "Authorization: Bearer $(cat old-token)" &&
 	expect_code 200 /api/v1/plans -H "Authorization: Bearer $(cat token)" &&
-	expect_code 200 "/api/v1/runs?access_token=$(cat token)" &&
-	expect_code 200 /static/style.css
+	expect_code 401 "/api/v1/runs?access_token=$(cat token)" &&
+	expect_code 200 /static/style.css &&
+	api "/api/v1/events?access_token=$(cat token)" --max-time 1 > /dev/null;
+	test "$(api_code)" = 200 &&
+	! grep -r "$(cat token)" serve.err serve.out
+'
+
+test_expect_success 'revoking a token ends the event streams opened with it' '
+	"$KSTAGE" token create watcher -c kstage.json > watcher 2> /dev/null &&
+	{ curl -sN --max-time 20 -o stream.out -w "%{http_code}" \
+		"$(cat url)/api/v1/events?access_token=$(cat watcher)" > stream.code & } &&
+	cpid=$! &&
+	i=0 && until grep -q "retry:" stream.out 2> /dev/null || [ $i -ge 50 ]; do
+		sleep 0.1; i=$((i + 1)); done &&
+	grep -q "retry:" stream.out &&
+	t0=$(date +%s) &&
+	"$KSTAGE" token revoke watcher -c kstage.json > /dev/null &&
+	wait $cpid;
+	test $(( $(date +%s) - t0 )) -le 3 &&
+	test "$(cat stream.code)" = 200
 '
 DAEMON_PID=$(cat "$TRASH/daemon.pid" 2> /dev/null)
 
