@@ -81,6 +81,13 @@ struct slot {
 	struct ktap_report report;
 	int have_boot;
 	struct console_verdict boot;
+	/* A console step's output is parsed as it arrives (all of it, not
+	 * just what the log keeps): results go into report from report_mark
+	 * on, the boot verdict into next_boot until the step is done. */
+	struct ktap_stream *kstream;
+	struct console_stream *cstream;
+	struct console_verdict next_boot;
+	size_t report_mark;
 };
 
 struct executor {
@@ -141,8 +148,35 @@ static void set_error(struct slot *s, const char *step, int reusable,
 	s->failed_step = xstrdup_or_null(step);
 }
 
+/*
+ * The console step is over: settle its parse.  keep: its results and boot
+ * verdict count; otherwise (the step never really ran) they are dropped.
+ */
+static void end_console(struct slot *s, int timed_out, int keep)
+{
+	size_t i;
+
+	if (!s->kstream)
+		return;
+	ktap_stream_end(s->kstream);
+	console_stream_end(s->cstream, timed_out);
+	s->kstream = NULL;
+	s->cstream = NULL;
+	if (keep) {
+		s->boot = s->next_boot;
+		s->have_boot = 1;
+		return;
+	}
+	for (i = s->report_mark; i < s->report.nr; i++) {
+		free(s->report.results[i].name);
+		free(s->report.results[i].detail);
+	}
+	s->report.nr = s->report_mark;
+}
+
 static void slot_reset(struct slot *s)
 {
+	end_console(s, 0, 0);
 	free(s->tests);
 	free(s->artifacts);
 	free(s->rel_artifacts);
@@ -420,6 +454,12 @@ static int spawn_step(struct executor *ex, struct slot *s)
 	int out[2] = { -1, -1 };
 	int started, ret = -1;
 
+	if (d->console) {
+		s->report_mark = s->report.nr;
+		s->kstream = ktap_stream_new(&s->report);
+		s->cstream = console_stream_new(&s->next_boot,
+						s->spec.plan->profile->end_marker);
+	}
 	if (open_log(ex, s, d) < 0) {
 		set_error(s, d->name, 0, "cannot create the log: %s", strerror(errno));
 		goto out;
@@ -539,6 +579,10 @@ static void read_output(struct executor *ex, struct slot *s)
 		ssize_t n = xread(s->out_fd, buf, sizeof(buf));
 
 		if (n > 0) {
+			if (s->kstream) {
+				ktap_stream_feed(s->kstream, buf, (size_t)n);
+				console_stream_feed(s->cstream, buf, (size_t)n);
+			}
 			log_append(s, max, buf, (size_t)n);
 			budget -= (size_t)n < budget ? (size_t)n : budget;
 			continue;
@@ -553,21 +597,6 @@ static void read_output(struct executor *ex, struct slot *s)
 }
 
 /* --- finishing ------------------------------------------------------------------ */
-
-static void parse_console(struct executor *ex, struct slot *s, int timed_out)
-{
-	const struct profile *p = s->spec.plan->profile;
-	struct strbuf sb = STRBUF_INIT;
-	char *abs = path_join(ex->cfg->artifacts, s->log_rel);
-
-	if (strbuf_read_file(&sb, abs, p->log_max + TAIL_SIZE + 4096) < 0)
-		warn("run %lld: cannot read %s: %s", s->spec.id, abs, strerror(errno));
-	ktap_parse(&s->report, strbuf_str(&sb), sb.len);
-	console_classify(&s->boot, strbuf_str(&sb), sb.len, p->end_marker, timed_out);
-	s->have_boot = 1;
-	strbuf_release(&sb);
-	free(abs);
-}
 
 static int store_results(struct executor *ex, struct slot *s,
 			 enum run_verdict verdict, const unsigned counts[TEST_STATUS_COUNT])
@@ -688,8 +717,7 @@ static int step_done(struct executor *ex, struct slot *s)
 	if (s->canceled)
 		return 1;
 
-	if (d->console && !s->error)
-		parse_console(ex, s, s->timed_out);
+	end_console(s, s->timed_out, d->console && !s->error);
 	if (!s->error && !ok) {
 		if (s->timed_out && d->console) {
 			/* A hung boot is the kernel's verdict, not an error. */

@@ -25,6 +25,18 @@ test_expect_success 'a step that prints 200 MiB: the log is capped, the tests st
 	test "$(sql k.db "SELECT n_pass FROM runs WHERE id = $run")" = 10
 '
 
+test_expect_success 'a storm between the results, far over the log cap: every result parsed' '
+	fake_commit repo "storm" SPEW - SPEW_EACH 3072 &&
+	kstage_once &&
+	run=$(stage_field one run_id) &&
+	test "$(sql k.db "SELECT log_dropped > 25000000 FROM steps WHERE run_id = $run AND name = \"boot\"")" = 1 &&
+	test "$(sql k.db "SELECT boot_verdict FROM runs WHERE id = $run")" = clean &&
+	test "$(stage_field one verdict)" = green &&
+	test "$(sql k.db "SELECT n_pass || \"|\" || n_fail || \"|\" || n_error FROM runs WHERE id = $run")" = "10|0|0" &&
+	test "$(sql k.db "SELECT count(*) FROM results WHERE run_id = $run")" = 10 &&
+	fake_commit repo "calm" SPEW_EACH - SPEW 200
+'
+
 test_expect_success 'binary garbage on the console: a verdict, no crash' '
 	cat > garbage-boot <<-EOF &&
 	#!/bin/sh
