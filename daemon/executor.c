@@ -226,6 +226,8 @@ struct executor *executor_new(const struct kstage_config *cfg, struct db *db)
 	ex->nr_slots = cfg->slots ? cfg->slots : 1;
 	ex->slots = xcalloc(ex->nr_slots, sizeof(*ex->slots));
 	for (i = 0; i < ex->nr_slots; i++) {
+		/* Zeroed descriptors would be 0, our stdin: none are open yet. */
+		ex->slots[i].out_fd = ex->slots[i].log_fd = -1;
 		ex->slots[i].idx = (int)i;
 		slot_reset(&ex->slots[i]);
 	}
