@@ -43,6 +43,7 @@ struct slot {
 	enum phase phase;
 	struct run_spec spec;
 	char *tests;			/* owned copy of spec.tests */
+	char *tests_file;		/* the subset as a file (KSTAGE_TESTS_FILE), or NULL */
 	char token[33];
 	char *artifacts;		/* this run's directory */
 	char *rel_artifacts;		/* relative to the artifact root */
@@ -178,6 +179,7 @@ static void slot_reset(struct slot *s)
 {
 	end_console(s, 0, 0);
 	free(s->tests);
+	free(s->tests_file);
 	free(s->artifacts);
 	free(s->rel_artifacts);
 	free(s->tree_dir);
@@ -386,11 +388,8 @@ static void build_env(struct envv *e, const struct executor *ex,
 	env_set(e, "KSTAGE_STAGE", s->spec.stage);
 	env_set(e, "KSTAGE_PLAN", s->spec.plan->name);
 	env_set(e, "KSTAGE_PROFILE", p->name);
-	/*
-	 * A subset selects the tests to run, except when the boot itself is
-	 * among them: a crash may come from any test, so all of them run.
-	 */
-	env_set(e, "KSTAGE_TESTS", s->tests && !lines_contain(s->tests, "boot") ? s->tests : "");
+	/* The subset to run, by file (write_tests_file()); empty: all. */
+	env_set(e, "KSTAGE_TESTS_FILE", s->tests_file ? s->tests_file : "");
 	snprintf(num, sizeof(num), "%lld", s->spec.id);
 	env_set(e, "KSTAGE_RUN", num);
 	env_set(e, "KSTAGE_RUN_TOKEN", s->token);
@@ -755,6 +754,33 @@ static void *checkout_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The run's test subset, one name per line, in a file of its artifacts
+ * (KSTAGE_TESTS_FILE): a list of any length, where one environment
+ * variable is capped at 128 KiB by the kernel.  None when there is no
+ * subset, or when the boot itself is in it (a crash may come from any
+ * test, so all of them run).  0 or -1.
+ */
+static int write_tests_file(struct slot *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	free(s->tests_file);
+	s->tests_file = NULL;
+	if (!s->tests || !*s->tests || lines_contain(s->tests, "boot"))
+		return 0;
+	s->tests_file = path_join(s->artifacts, "tests-selected.txt");
+	strbuf_adds(&sb, s->tests);
+	if (sb.len && sb.buf[sb.len - 1] != '\n')
+		strbuf_addch(&sb, '\n');
+	if (write_file_atomic(s->tests_file, sb.buf, sb.len) < 0) {
+		strbuf_release(&sb);
+		return error("cannot write %s: %s", s->tests_file, strerror(errno));
+	}
+	strbuf_release(&sb);
+	return 0;
+}
+
 static int prepare_dirs(struct executor *ex, struct slot *s)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -785,7 +811,7 @@ static int prepare_dirs(struct executor *ex, struct slot *s)
 		return -1;
 	}
 	strbuf_release(&sb);
-	return 0;
+	return write_tests_file(s);
 }
 
 int executor_start(struct executor *ex, const struct run_spec *spec)

@@ -116,8 +116,7 @@ test_expect_success 'kill -9 of the runner mid-run: the next start re-queues and
 	test "$(sql k.db "SELECT count(*) FROM results")" -gt "$before"
 	test_grep "killed [0-9]+ leftover process" err
 	test_grep "re-queued 1 run interrupted by a previous daemon" err
-	! pgrep -f "fake-kernel/boot" > /dev/null
-	! pgrep -f "^sleep 30$" > /dev/null
+	test_no_leftovers
 '
 
 test_done

@@ -102,6 +102,25 @@ test_exit() {
 	fi
 }
 
+# test_no_leftovers: no process of this test's steps is alive: none whose
+# environment has a KSTAGE_OUT under $TRASH (what every step, and every
+# process a step starts, inherits; setsid does not change it).  Only this
+# test's own processes count, so tests running at the same time elsewhere
+# on the machine do not disturb it.  Lists what it finds.
+test_no_leftovers() {
+	_left=
+	for _e in /proc/[0-9]*/environ; do
+		{ tr '\0' '\n' < "$_e"; } 2> /dev/null | grep -qF "KSTAGE_OUT=$TRASH/" || continue
+		_p=${_e#/proc/}
+		_left="$_left ${_p%/environ}"
+	done
+	[ -z "$_left" ] && return 0
+	echo "leftover processes of this test:"
+	# shellcheck disable=SC2086
+	ps -o pid,pgid,args -p $_left
+	return 1
+}
+
 # sql DB QUERY: one query against a kstage database.
 sql() {
 	sqlite3 -batch -noheader "$1" "$2"
