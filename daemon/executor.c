@@ -178,6 +178,7 @@ static void end_console(struct slot *s, int timed_out, int keep)
 static void slot_reset(struct slot *s)
 {
 	end_console(s, 0, 0);
+	child_guard_stop(&s->child);
 	free(s->tests);
 	free(s->tests_file);
 	free(s->artifacts);
@@ -480,6 +481,13 @@ static int spawn_step(struct executor *ex, struct slot *s)
 		start_failed(s, d, errno);
 	s->child.env = NULL;		/* released below: child_start() is done with it */
 	s->pid = s->child.pid;
+	if (started) {
+		char key[64];
+
+		/* Nothing of the step may outlive the daemon, even a SIGKILLed one. */
+		snprintf(key, sizeof(key), "KSTAGE_RUN_TOKEN=%s", s->token);
+		child_guard_start(&s->child, self_exe(), key);
+	}
 	s->status = started ? 0 : W_EXITCODE(127, 0);
 	if (started) {
 		s->out_fd = out[0];
@@ -1036,6 +1044,7 @@ void executor_reap(struct executor *ex)
 			 * group, or anywhere with its token, goes now.
 			 */
 			signal_group(s, SIGKILL);
+			child_guard_stop(&s->child);
 			s->drain_until = now_monotonic() + DRAIN_SECONDS;
 			read_output(ex, s);
 		}

@@ -41,7 +41,10 @@ test_expect_success() {
 	body=$2
 	test_count=$((test_count + 1))
 	out="$TRASH/.test-$test_count.out"
-	if (set -ex; cd "$TRASH"; eval "$body") > "$out" 2>&1; then
+	# Not inside "if": there the shell ignores set -e, and a body of
+	# plain lines (no &&) would only fail on its last command.
+	(set -ex; cd "$TRASH"; eval "$body") > "$out" 2>&1
+	if [ $? = 0 ]; then
 		echo "ok $test_count - $desc"
 		[ "$verbose" = 1 ] && sed 's/^/# /' "$out"
 	else
