@@ -28,7 +28,7 @@
  *               of the round before is in).  The range spans several
  *               stages when the stage below could not serve as baseline
  *               (its run was an error): the culprit's stage is named.  A commit is tested with only the failing tests
- *               (KSTAGE_TESTS); its verdict is bad if one of them fails,
+ *               (KSTAGE_TESTS_FILE); its verdict is bad if one of them fails,
  *               good if all pass, skip if the build failed, the boot failed
  *               for another reason, or a test has no result.  Any commit
  *               whose tree was tested before under the same profile costs

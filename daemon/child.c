@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "log.h"
 #include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
@@ -438,4 +439,70 @@ int child_kill_by_env(const char *key_value, int sig)
 	}
 	closedir(d);
 	return n;
+}
+
+/* --- the guard ------------------------------------------------------------ */
+
+int child_guard_start(struct child *c, const char *self, const char *key_value)
+{
+	char parent[24], pgid[24];
+	char *argv[] = { (char *)self, (char *)"step-guard", parent, pgid,
+			 (char *)key_value, NULL };
+	struct child g = CHILD_INIT;
+
+	c->guard = 0;
+	if (!self || c->pgid <= 1)
+		return -1;
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
+	snprintf(pgid, sizeof(pgid), "%d", (int)c->pgid);
+	g.argv = argv;
+	if (child_start(&g) < 0)
+		return error("cannot start the guard of group %d (%s): %s", (int)c->pgid,
+			     g.failed ? g.failed : "?", strerror(errno));
+	c->guard = g.pid;
+	return 0;
+}
+
+void child_guard_stop(struct child *c)
+{
+	/* Reaped with the daemon's other children (child_reap_any()). */
+	if (c->guard > 0)
+		kill(c->guard, SIGUSR1);
+	c->guard = 0;
+}
+
+int cmd_step_guard(int argc, char **argv)
+{
+	long parent, pgid;
+	sigset_t set;
+	char *end;
+	int sig;
+
+	if (argc != 4)
+		return 2;
+	parent = strtol(argv[1], &end, 10);
+	if (*end || parent <= 1)
+		return 2;
+	pgid = strtol(argv[2], &end, 10);
+	if (*end || pgid <= 1 || !strchr(argv[3], '=') || !strchr(argv[3], '=')[1])
+		return 2;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* Replaces the SIGKILL child_start() gave: the guard must act. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
+		return 1;
+	for (;;) {
+		if (getppid() != (pid_t)parent) {
+			/* The daemon is gone: so is everything of its step. */
+			kill(-(pid_t)pgid, SIGKILL);
+			child_kill_by_env(argv[3], SIGKILL);
+			return 0;
+		}
+		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
+			return 0;	/* the daemon is done with the group */
+	}
 }

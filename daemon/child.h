@@ -63,6 +63,7 @@ struct child {
 	 * "setpgid", "dup2", "chdir", "execve", ...); NULL otherwise.
 	 */
 	const char *failed;
+	pid_t guard;		/* its guard (child_guard_start()), or 0 */
 };
 
 #define CHILD_INIT { .in = -1, .out = -1, .err = -1 }
@@ -115,5 +116,22 @@ int child_reaped(struct child *c, pid_t pid, int status);
  * sweep for an empty value would hit every process that has one).
  */
 int child_kill_by_env(const char *key_value, int sig);
+
+/*
+ * A guard for a started child: a process of its own ("SELF step-guard
+ * PARENT PGID KEY=VALUE", an exec of the kstage binary self) that waits
+ * while the daemon lives.  When the daemon dies, even by SIGKILL (the
+ * guard's parent-death signal), the guard kills c's process group and
+ * every process whose environment holds KEY=VALUE (child_kill_by_env()),
+ * so that nothing of a step outlives the daemon.  child_guard_stop() ends
+ * it quietly once the daemon is done with the group.  0 (c->guard set) or
+ * -1 (logged; the step runs unguarded, the sweep at the next start
+ * remains).
+ */
+int child_guard_start(struct child *c, const char *self, const char *key_value);
+void child_guard_stop(struct child *c);
+
+/* The guard's program: "kstage step-guard PARENT PGID KEY=VALUE" (internal). */
+int cmd_step_guard(int argc, char **argv);
 
 #endif

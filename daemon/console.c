@@ -12,14 +12,14 @@
  */
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "console.h"
 #include "text.h"
+#include "wrapper.h"
 #include "banned.h"
 
-/* Bytes of a line that are looked at; the rest of a longer line is cut. */
-#define CONSOLE_MAX_LINE 4096
 
 /*
  * Kernel messages that matter, matched at the start of a message; the
@@ -188,54 +188,97 @@ static void add_event(struct console_verdict *out, enum boot_verdict kind,
 	copy_text(ev->text, text);
 }
 
-void console_classify(struct console_verdict *out, const char *buf, size_t len,
-		      const char *end_marker, int timed_out)
+struct console_stream {
+	struct console_verdict *out;
+	char *end_marker;	/* NULL: none expected */
+	char raw[CONSOLE_MAX_LINE];	/* the line being read, cut at the cap */
+	size_t len;
+	int in_line;
+	int worst_set;
+};
+
+struct console_stream *console_stream_new(struct console_verdict *out,
+					  const char *end_marker)
 {
-	char line[CONSOLE_MAX_LINE];
-	size_t pos = 0;
-	unsigned lineno = 0;
-	int worst_set = 0;
+	struct console_stream *st = xcalloc(1, sizeof(*st));
 
 	memset(out, 0, sizeof(*out));
-	if (end_marker && !*end_marker)
-		end_marker = NULL;
+	st->out = out;
+	st->end_marker = end_marker && *end_marker ? xstrdup(end_marker) : NULL;
+	return st;
+}
+
+/* The line in st->raw is complete: classify it. */
+static void stream_line(struct console_stream *st)
+{
+	struct console_verdict *out = st->out;
+	char line[CONSOLE_MAX_LINE];
+	enum boot_verdict kind;
+	unsigned lineno = ++out->lines;
+
+	text_clean(line, sizeof(line), st->raw, st->len);
+	st->len = 0;
+	st->in_line = 0;
+	if (st->end_marker && !out->end_marker_line && is_end_marker(line, st->end_marker))
+		out->end_marker_line = lineno;
+	if (!classify_line(line, &kind))
+		return;
+	add_event(out, kind, lineno, line);
+	if (!st->worst_set || kind > out->verdict) {
+		st->worst_set = 1;
+		out->verdict = kind;
+		out->line = lineno;
+		copy_text(out->text, line);
+	}
+}
+
+void console_stream_feed(struct console_stream *st, const char *buf, size_t len)
+{
+	size_t pos = 0;
 
 	while (buf && pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - buf) : len;
-		size_t n = end - pos;
-		enum boot_verdict kind;
+		size_t n = end - pos, room = CONSOLE_MAX_LINE - 1 - st->len;
 
-		if (n > CONSOLE_MAX_LINE - 1)
-			n = CONSOLE_MAX_LINE - 1;
-		text_clean(line, sizeof(line), buf + pos, n);
-		lineno++;
-		pos = nl ? end + 1 : len;
-
-		if (end_marker && !out->end_marker_line &&
-		    is_end_marker(line, end_marker))
-			out->end_marker_line = lineno;
-		if (!classify_line(line, &kind))
-			continue;
-		add_event(out, kind, lineno, line);
-		if (!worst_set || kind > out->verdict) {
-			worst_set = 1;
-			out->verdict = kind;
-			out->line = lineno;
-			copy_text(out->text, line);
-		}
+		if (n > room)
+			n = room;	/* the rest of a longer line is cut */
+		memcpy(st->raw + st->len, buf + pos, n);
+		st->len += n;
+		st->in_line = 1;
+		if (!nl)
+			break;
+		stream_line(st);
+		pos = end + 1;
 	}
-	out->lines = lineno;
+}
 
-	if (!worst_set)
+void console_stream_end(struct console_stream *st, int timed_out)
+{
+	struct console_verdict *out = st->out;
+
+	if (st->in_line)
+		stream_line(st);	/* the last line had no newline */
+	if (!st->worst_set)
 		out->verdict = BOOT_CLEAN;
 	if (timed_out && out->verdict < BOOT_TIMEOUT) {
 		out->verdict = BOOT_TIMEOUT;
 		out->line = 0;
 		out->text[0] = '\0';
-	} else if (end_marker && !out->end_marker_line && out->verdict < BOOT_HUNG) {
+	} else if (st->end_marker && !out->end_marker_line && out->verdict < BOOT_HUNG) {
 		out->verdict = BOOT_HUNG;
 		out->line = 0;
 		out->text[0] = '\0';
 	}
+	free(st->end_marker);
+	free(st);
+}
+
+void console_classify(struct console_verdict *out, const char *buf, size_t len,
+		      const char *end_marker, int timed_out)
+{
+	struct console_stream *st = console_stream_new(out, end_marker);
+
+	console_stream_feed(st, buf, len);
+	console_stream_end(st, timed_out);
 }

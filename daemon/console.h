@@ -38,6 +38,8 @@
  */
 
 #define CONSOLE_MAX_EVENTS 32
+/* Bytes of a line that are looked at; the rest of a longer line is cut. */
+#define CONSOLE_MAX_LINE 4096
 #define CONSOLE_MAX_TEXT 240
 
 struct console_event {
@@ -66,5 +68,17 @@ struct console_verdict {
  */
 void console_classify(struct console_verdict *out, const char *buf, size_t len,
 		      const char *end_marker, int timed_out);
+
+/*
+ * The same, as the console arrives: feed it in pieces of any size, then
+ * end (which frees the stream and settles *out).  Only the line being
+ * read is kept, so a console of any size is classified whole, whatever a
+ * log cap keeps on disk.
+ */
+struct console_stream;
+struct console_stream *console_stream_new(struct console_verdict *out,
+					  const char *end_marker);
+void console_stream_feed(struct console_stream *st, const char *buf, size_t len);
+void console_stream_end(struct console_stream *st, int timed_out);
 
 #endif

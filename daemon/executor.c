@@ -43,6 +43,7 @@ struct slot {
 	enum phase phase;
 	struct run_spec spec;
 	char *tests;			/* owned copy of spec.tests */
+	char *tests_file;		/* the subset as a file (KSTAGE_TESTS_FILE), or NULL */
 	char token[33];
 	char *artifacts;		/* this run's directory */
 	char *rel_artifacts;		/* relative to the artifact root */
@@ -81,6 +82,13 @@ struct slot {
 	struct ktap_report report;
 	int have_boot;
 	struct console_verdict boot;
+	/* A console step's output is parsed as it arrives (all of it, not
+	 * just what the log keeps): results go into report from report_mark
+	 * on, the boot verdict into next_boot until the step is done. */
+	struct ktap_stream *kstream;
+	struct console_stream *cstream;
+	struct console_verdict next_boot;
+	size_t report_mark;
 };
 
 struct executor {
@@ -141,9 +149,38 @@ static void set_error(struct slot *s, const char *step, int reusable,
 	s->failed_step = xstrdup_or_null(step);
 }
 
+/*
+ * The console step is over: settle its parse.  keep: its results and boot
+ * verdict count; otherwise (the step never really ran) they are dropped.
+ */
+static void end_console(struct slot *s, int timed_out, int keep)
+{
+	size_t i;
+
+	if (!s->kstream)
+		return;
+	ktap_stream_end(s->kstream);
+	console_stream_end(s->cstream, timed_out);
+	s->kstream = NULL;
+	s->cstream = NULL;
+	if (keep) {
+		s->boot = s->next_boot;
+		s->have_boot = 1;
+		return;
+	}
+	for (i = s->report_mark; i < s->report.nr; i++) {
+		free(s->report.results[i].name);
+		free(s->report.results[i].detail);
+	}
+	s->report.nr = s->report_mark;
+}
+
 static void slot_reset(struct slot *s)
 {
+	end_console(s, 0, 0);
+	child_guard_stop(&s->child);
 	free(s->tests);
+	free(s->tests_file);
 	free(s->artifacts);
 	free(s->rel_artifacts);
 	free(s->tree_dir);
@@ -192,6 +229,8 @@ struct executor *executor_new(const struct kstage_config *cfg, struct db *db)
 	ex->nr_slots = cfg->slots ? cfg->slots : 1;
 	ex->slots = xcalloc(ex->nr_slots, sizeof(*ex->slots));
 	for (i = 0; i < ex->nr_slots; i++) {
+		/* Zeroed descriptors would be 0, our stdin: none are open yet. */
+		ex->slots[i].out_fd = ex->slots[i].log_fd = -1;
 		ex->slots[i].idx = (int)i;
 		slot_reset(&ex->slots[i]);
 	}
@@ -350,11 +389,8 @@ static void build_env(struct envv *e, const struct executor *ex,
 	env_set(e, "KSTAGE_STAGE", s->spec.stage);
 	env_set(e, "KSTAGE_PLAN", s->spec.plan->name);
 	env_set(e, "KSTAGE_PROFILE", p->name);
-	/*
-	 * A subset selects the tests to run, except when the boot itself is
-	 * among them: a crash may come from any test, so all of them run.
-	 */
-	env_set(e, "KSTAGE_TESTS", s->tests && !lines_contain(s->tests, "boot") ? s->tests : "");
+	/* The subset to run, by file (write_tests_file()); empty: all. */
+	env_set(e, "KSTAGE_TESTS_FILE", s->tests_file ? s->tests_file : "");
 	snprintf(num, sizeof(num), "%lld", s->spec.id);
 	env_set(e, "KSTAGE_RUN", num);
 	env_set(e, "KSTAGE_RUN_TOKEN", s->token);
@@ -420,6 +456,12 @@ static int spawn_step(struct executor *ex, struct slot *s)
 	int out[2] = { -1, -1 };
 	int started, ret = -1;
 
+	if (d->console) {
+		s->report_mark = s->report.nr;
+		s->kstream = ktap_stream_new(&s->report);
+		s->cstream = console_stream_new(&s->next_boot,
+						s->spec.plan->profile->end_marker);
+	}
 	if (open_log(ex, s, d) < 0) {
 		set_error(s, d->name, 0, "cannot create the log: %s", strerror(errno));
 		goto out;
@@ -439,6 +481,13 @@ static int spawn_step(struct executor *ex, struct slot *s)
 		start_failed(s, d, errno);
 	s->child.env = NULL;		/* released below: child_start() is done with it */
 	s->pid = s->child.pid;
+	if (started) {
+		char key[64];
+
+		/* Nothing of the step may outlive the daemon, even a SIGKILLed one. */
+		snprintf(key, sizeof(key), "KSTAGE_RUN_TOKEN=%s", s->token);
+		child_guard_start(&s->child, self_exe(), key);
+	}
 	s->status = started ? 0 : W_EXITCODE(127, 0);
 	if (started) {
 		s->out_fd = out[0];
@@ -539,6 +588,10 @@ static void read_output(struct executor *ex, struct slot *s)
 		ssize_t n = xread(s->out_fd, buf, sizeof(buf));
 
 		if (n > 0) {
+			if (s->kstream) {
+				ktap_stream_feed(s->kstream, buf, (size_t)n);
+				console_stream_feed(s->cstream, buf, (size_t)n);
+			}
 			log_append(s, max, buf, (size_t)n);
 			budget -= (size_t)n < budget ? (size_t)n : budget;
 			continue;
@@ -553,21 +606,6 @@ static void read_output(struct executor *ex, struct slot *s)
 }
 
 /* --- finishing ------------------------------------------------------------------ */
-
-static void parse_console(struct executor *ex, struct slot *s, int timed_out)
-{
-	const struct profile *p = s->spec.plan->profile;
-	struct strbuf sb = STRBUF_INIT;
-	char *abs = path_join(ex->cfg->artifacts, s->log_rel);
-
-	if (strbuf_read_file(&sb, abs, p->log_max + TAIL_SIZE + 4096) < 0)
-		warn("run %lld: cannot read %s: %s", s->spec.id, abs, strerror(errno));
-	ktap_parse(&s->report, strbuf_str(&sb), sb.len);
-	console_classify(&s->boot, strbuf_str(&sb), sb.len, p->end_marker, timed_out);
-	s->have_boot = 1;
-	strbuf_release(&sb);
-	free(abs);
-}
 
 static int store_results(struct executor *ex, struct slot *s,
 			 enum run_verdict verdict, const unsigned counts[TEST_STATUS_COUNT])
@@ -688,8 +726,7 @@ static int step_done(struct executor *ex, struct slot *s)
 	if (s->canceled)
 		return 1;
 
-	if (d->console && !s->error)
-		parse_console(ex, s, s->timed_out);
+	end_console(s, s->timed_out, d->console && !s->error);
 	if (!s->error && !ok) {
 		if (s->timed_out && d->console) {
 			/* A hung boot is the kernel's verdict, not an error. */
@@ -725,6 +762,33 @@ static void *checkout_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The run's test subset, one name per line, in a file of its artifacts
+ * (KSTAGE_TESTS_FILE): a list of any length, where one environment
+ * variable is capped at 128 KiB by the kernel.  None when there is no
+ * subset, or when the boot itself is in it (a crash may come from any
+ * test, so all of them run).  0 or -1.
+ */
+static int write_tests_file(struct slot *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	free(s->tests_file);
+	s->tests_file = NULL;
+	if (!s->tests || !*s->tests || lines_contain(s->tests, "boot"))
+		return 0;
+	s->tests_file = path_join(s->artifacts, "tests-selected.txt");
+	strbuf_adds(&sb, s->tests);
+	if (sb.len && sb.buf[sb.len - 1] != '\n')
+		strbuf_addch(&sb, '\n');
+	if (write_file_atomic(s->tests_file, sb.buf, sb.len) < 0) {
+		strbuf_release(&sb);
+		return error("cannot write %s: %s", s->tests_file, strerror(errno));
+	}
+	strbuf_release(&sb);
+	return 0;
+}
+
 static int prepare_dirs(struct executor *ex, struct slot *s)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -755,7 +819,7 @@ static int prepare_dirs(struct executor *ex, struct slot *s)
 		return -1;
 	}
 	strbuf_release(&sb);
-	return 0;
+	return write_tests_file(s);
 }
 
 int executor_start(struct executor *ex, const struct run_spec *spec)
@@ -980,6 +1044,7 @@ void executor_reap(struct executor *ex)
 			 * group, or anywhere with its token, goes now.
 			 */
 			signal_group(s, SIGKILL);
+			child_guard_stop(&s->child);
 			s->drain_until = now_monotonic() + DRAIN_SECONDS;
 			read_output(ex, s);
 		}

@@ -936,47 +936,94 @@ static void dedup(struct ktap_report *r, size_t first)
 
 /* ---- entry points ------------------------------------------------------- */
 
-int ktap_parse(struct ktap_report *out, const char *buf, size_t len)
-{
+struct ktap_stream {
 	struct parser p;
-	size_t pos = 0, first = out->nr;
-	char *line = xmalloc(KTAP_MAX_LINE + 1);
-	char *key = xmalloc(KTAP_MAX_LINE + 1);
+	size_t first;		/* out->nr when the stream began */
+	char *line;		/* the line being read: at most KTAP_MAX_LINE bytes */
+	size_t len;
+	int in_line;		/* bytes of a line were seen since the last newline */
+	char *key;
+};
 
-	memset(&p, 0, sizeof(p));
-	p.out = out;
-	p.levels = xcalloc(KTAP_MAX_DEPTH + 1, sizeof(*p.levels));
-	level_init(&p, &p.levels[0], "", 0);
+struct ktap_stream *ktap_stream_new(struct ktap_report *out)
+{
+	struct ktap_stream *st = xcalloc(1, sizeof(*st));
+
+	st->p.out = out;
+	st->p.levels = xcalloc(KTAP_MAX_DEPTH + 1, sizeof(*st->p.levels));
+	level_init(&st->p, &st->p.levels[0], "", 0);
+	st->first = out->nr;
+	st->line = xmalloc(KTAP_MAX_LINE + 1);
+	st->key = xmalloc(KTAP_MAX_LINE + 1);
+	return st;
+}
+
+/* The line in st->line is complete: parse it. */
+static void stream_line(struct ktap_stream *st)
+{
+	size_t i;
+
+	/* A NUL would end the line early: make it ordinary junk. */
+	for (i = 0; i < st->len; i++)
+		if (!st->line[i])
+			st->line[i] = '\x7f';
+	st->line[st->len] = '\0';
+	st->p.lineno++;
+	parse_line(&st->p, st->line, st->len, st->key);
+	st->len = 0;
+	st->in_line = 0;
+}
+
+void ktap_stream_feed(struct ktap_stream *st, const char *buf, size_t len)
+{
+	size_t pos = 0;
 
 	while (buf && pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - buf) : len;
-		size_t n = end - pos, i;
+		size_t n = end - pos, room = KTAP_MAX_LINE - st->len;
 
-		if (n > KTAP_MAX_LINE)
-			n = KTAP_MAX_LINE;
-		memcpy(line, buf + pos, n);
-		/* A NUL would end the line early: make it ordinary junk. */
-		for (i = 0; i < n; i++)
-			if (!line[i])
-				line[i] = '\x7f';
-		line[n] = '\0';
-		p.lineno++;
-		parse_line(&p, line, n, key);
-		pos = nl ? end + 1 : len;
+		/* Longer lines are cut: the rest up to the newline is dropped. */
+		if (n > room)
+			n = room;
+		memcpy(st->line + st->len, buf + pos, n);
+		st->len += n;
+		st->in_line = 1;
+		if (!nl)
+			break;
+		stream_line(st);
+		pos = end + 1;
 	}
+}
 
-	while (p.depth > 0)
-		pop_level(&p, NULL);
-	flush_run(&p, &p.levels[0], NULL);
-	level_release(&p.levels[0]);
-	clear_header(&p);
-	free(p.levels);
-	free(line);
-	free(key);
+int ktap_stream_end(struct ktap_stream *st)
+{
+	struct parser *p = &st->p;
+	struct ktap_report *out = p->out;
+	size_t first = st->first;
+
+	if (st->in_line)
+		stream_line(st);	/* the last line had no newline */
+	while (p->depth > 0)
+		pop_level(p, NULL);
+	flush_run(p, &p->levels[0], NULL);
+	level_release(&p->levels[0]);
+	clear_header(p);
+	free(p->levels);
+	free(st->line);
+	free(st->key);
+	free(st);
 
 	dedup(out, first);
 	return (int)(out->nr - first);
+}
+
+int ktap_parse(struct ktap_report *out, const char *buf, size_t len)
+{
+	struct ktap_stream *st = ktap_stream_new(out);
+
+	ktap_stream_feed(st, buf, len);
+	return ktap_stream_end(st);
 }
 
 void ktap_count(const struct ktap_report *r, unsigned counts[TEST_STATUS_COUNT])

@@ -81,6 +81,18 @@ struct ktap_report {
  */
 int ktap_parse(struct ktap_report *out, const char *buf, size_t len);
 
+/*
+ * The same, as the text arrives: feed it in pieces of any size (a line
+ * may be split anywhere), then end.  Nothing of the text is kept beyond
+ * the line being read, so a console of any size costs the same memory,
+ * and every result in it is found whatever a log cap keeps on disk.
+ * ktap_stream_end() frees the stream and returns the number of results.
+ */
+struct ktap_stream;
+struct ktap_stream *ktap_stream_new(struct ktap_report *out);
+void ktap_stream_feed(struct ktap_stream *st, const char *buf, size_t len);
+int ktap_stream_end(struct ktap_stream *st);
+
 /* Count results by status into counts[TEST_STATUS_COUNT]. */
 void ktap_count(const struct ktap_report *r, unsigned counts[TEST_STATUS_COUNT]);
 

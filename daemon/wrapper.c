@@ -308,3 +308,16 @@ int is_safe_component(const char *s)
 		return 0;
 	return strchr(s, '/') == NULL;
 }
+
+static char *self_exe_path;
+
+void set_self_exe(const char *path)
+{
+	free(self_exe_path);
+	self_exe_path = path ? xstrdup(path) : NULL;
+}
+
+const char *self_exe(void)
+{
+	return self_exe_path;
+}

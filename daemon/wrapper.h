@@ -60,6 +60,14 @@ int lines_contain(const char *list, const char *item);
 int is_safe_component(const char *s);
 
 /*
+ * The kstage binary that runs, for helpers it starts as itself (the step
+ * guard): set once by main() (the real path of /proc/self/exe); NULL in
+ * other programs (the unit tests), which then start no such helper.
+ */
+void set_self_exe(const char *path);
+const char *self_exe(void);
+
+/*
  * Make room for at least n entries in array x of alloc entries (git's
  * ALLOC_GROW): grows by half again as much, at least to 16.
  */

@@ -7,10 +7,7 @@ no_leftovers() {
 	# The fake HANG boot starts sleeps of 3600-3602 s (one escapes the
 	# process group with setsid); none may survive.
 	sleep 0.2
-	if pgrep -f "sleep 360[012]" > leftovers; then
-		ps -o pid,pgid,args -p $(cat leftovers | tr "\n" " ")
-		return 1
-	fi
+	test_no_leftovers
 }
 
 test_expect_success 'setup: stage two hangs at boot' '

@@ -39,4 +39,18 @@ test_expect_success 'it does not reach a step of kstage run started with it' '
 	test "$(sort -n "art/runs/$run/fds" | tr "\n" " ")" = "0 1 2 3 "
 '
 
+test_expect_success 'the daemon keeps its own standard input open (no fd closed twice)' '
+	echo "the daemon'"'"'s stdin" > stdin.txt &&
+	cat > kstage.json <<-EOF &&
+	{ "db": "k.db", "artifacts": "art", "work": "work", "cache": "cache",
+	  "plans": ["plan.json"], "poll_interval": 0, "slots": 2 }
+	EOF
+	{ "$KSTAGE" serve -c kstage.json --listen 127.0.0.1:0 < stdin.txt > serve.out 2> serve.err & } &&
+	pid=$! &&
+	i=0 && until grep -q "serving" serve.out || [ $i -ge 100 ]; do sleep 0.05; i=$((i + 1)); done &&
+	fd0=$(readlink /proc/$pid/fd/0) &&
+	kill $pid && wait $pid;
+	test "$fd0" = "$TRASH/stdin.txt"
+'
+
 test_done

@@ -25,6 +25,18 @@ test_expect_success 'a step that prints 200 MiB: the log is capped, the tests st
 	test "$(sql k.db "SELECT n_pass FROM runs WHERE id = $run")" = 10
 '
 
+test_expect_success 'a storm between the results, far over the log cap: every result parsed' '
+	fake_commit repo "storm" SPEW - SPEW_EACH 3072 &&
+	kstage_once &&
+	run=$(stage_field one run_id) &&
+	test "$(sql k.db "SELECT log_dropped > 25000000 FROM steps WHERE run_id = $run AND name = \"boot\"")" = 1 &&
+	test "$(sql k.db "SELECT boot_verdict FROM runs WHERE id = $run")" = clean &&
+	test "$(stage_field one verdict)" = green &&
+	test "$(sql k.db "SELECT n_pass || \"|\" || n_fail || \"|\" || n_error FROM runs WHERE id = $run")" = "10|0|0" &&
+	test "$(sql k.db "SELECT count(*) FROM results WHERE run_id = $run")" = 10 &&
+	fake_commit repo "calm" SPEW_EACH - SPEW 200
+'
+
 test_expect_success 'binary garbage on the console: a verdict, no crash' '
 	cat > garbage-boot <<-EOF &&
 	#!/bin/sh
@@ -82,9 +94,9 @@ test_expect_success 'a WARNING is a boot regression even though the tests pass' 
 	test "$(sql k.db "SELECT n_fail FROM runs WHERE id = $run")" = 1
 '
 
-test_expect_success 'kill -9 of the runner mid-run: the next start re-queues and finishes it, earlier results intact' '
-	fake_commit repo "slow" WARNING - SLEEP 30
-	before=$(sql k.db "SELECT count(*) FROM results")
+# start_slow_run: kstage run --once in the background until its (slow) boot
+# runs; sets pid.
+start_slow_run() {
 	"$KSTAGE" run --once --plan plan.json --db k.db --artifacts art \
 		--work work --cache cache > out 2> err &
 	pid=$!
@@ -94,18 +106,44 @@ test_expect_success 'kill -9 of the runner mid-run: the next start re-queues and
 	done
 	sleep 0.3
 	test "$(stage_field one verdict)" = running
+}
+
+test_expect_success 'kill -9 of the runner mid-run: its step dies with it; the next start re-queues and finishes it' '
+	fake_commit repo "slow" WARNING - SLEEP 30
+	before=$(sql k.db "SELECT count(*) FROM results")
+	start_slow_run
 	kill -9 $pid
 	wait $pid || true
+	# The step guard kills the step when the daemon dies: no waiting for
+	# the next start.
+	i=0 && until test_no_leftovers > /dev/null || [ $i -ge 20 ]; do sleep 0.1; i=$((i + 1)); done
+	test_no_leftovers
 	test "$(sql k.db "SELECT count(*) FROM runs WHERE state = \"running\"")" = 1
 	test "$(sql k.db "SELECT count(*) FROM results")" = "$before"
 	printf 1 > repo/SLEEP
 	kstage_once
 	test "$(sql k.db "SELECT count(*) FROM runs WHERE state = \"running\"")" = 0
 	test "$(sql k.db "SELECT count(*) FROM results")" -gt "$before"
-	test_grep "killed [0-9]+ leftover process" err
 	test_grep "re-queued 1 run interrupted by a previous daemon" err
-	! pgrep -f "fake-kernel/boot" > /dev/null
-	! pgrep -f "^sleep 30$" > /dev/null
+	test_no_leftovers
+'
+
+test_expect_success 'with the guard killed too, the next start sweeps what was left' '
+	fake_commit repo "slow again" SLEEP 31
+	start_slow_run
+	guards=
+	for c in $(cat /proc/$pid/task/*/children); do
+		grep -q step-guard /proc/$c/cmdline 2> /dev/null && guards="$guards $c"
+	done
+	test -n "$guards"
+	kill -9 $pid $guards
+	wait $pid || true
+	sleep 0.3
+	! test_no_leftovers > /dev/null
+	printf 1 > repo/SLEEP
+	kstage_once
+	test_grep "killed [0-9]+ leftover process" err
+	test_no_leftovers
 '
 
 test_done

@@ -116,25 +116,30 @@ test_expect_success 'kill -9 mid-search: the next start resumes the same bisecti
 test_expect_success 'a newer push cancels the bisection of the old head' '
 	range 12 9 fail &&
 	fake_commit repo "mm: one more" mm/more.c "int more;" &&
-	"$KSTAGE" run --once --plan plan.json --db k.db --artifacts art --work work \
-		--cache cache > out 2> err &
-	pid=$!
-	for i in $(seq 300); do
-		test "$(bisect_field state)" = searching && break
-		sleep 0.1
-	done
-	kill -9 $pid
-	wait $pid || true
-	old=$(bisect_field id)
-	git -C repo checkout -q s2
-	set_test repo hmm-tests hmm.hmm_device_private.migrate pass
-	fake_commit repo "lib/test_hmm: fix migrate"
-	kstage_once
-	test "$(bisect_field state "WHERE id = $old")" = canceled
-	bisect_field detail "WHERE id = $old" | grep "newer head"
-	test "$(sql k.db "SELECT count(*) FROM runs WHERE bisection_id = $old AND state IN (\"queued\", \"running\")")" = 0
-	test "$(stage_field two verdict)" = green
-	! pgrep -f fake-kernel/boot
+	# Boots of two seconds each, below the range too: the bisection is
+	# caught while it is under way.
+	git -C repo checkout -q s1 && fake_commit repo "slow boots" SLEEP 2 &&
+	git -C repo rebase -q s1 s2 &&
+	before=$(sql k.db "SELECT coalesce(max(id), 0) FROM bisections") &&
+	{ "$KSTAGE" run --once --plan plan.json --db k.db --artifacts art --work work \
+		--cache cache > out 2> err & } &&
+	pid=$! &&
+	i=0 &&
+	until [ -n "$(sql k.db "SELECT id FROM bisections WHERE id > $before AND state IN
+		(\"requested\", \"confirming\", \"searching\", \"verifying\")")" ] || [ $i -ge 600 ]; do
+		sleep 0.1; i=$((i + 1)); done &&
+	old=$(sql k.db "SELECT id FROM bisections WHERE id > $before ORDER BY id DESC LIMIT 1") &&
+	test -n "$old" &&
+	kill -9 $pid && { wait $pid || true; } &&
+	git -C repo checkout -q s2 &&
+	set_test repo hmm-tests hmm.hmm_device_private.migrate pass &&
+	fake_commit repo "lib/test_hmm: fix migrate" &&
+	kstage_once &&
+	test "$(bisect_field state "WHERE id = $old")" = canceled &&
+	bisect_field detail "WHERE id = $old" | grep "newer head" &&
+	test "$(sql k.db "SELECT count(*) FROM runs WHERE bisection_id = $old AND state IN (\"queued\", \"running\")")" = 0 &&
+	test "$(stage_field two verdict)" = green &&
+	test_no_leftovers
 '
 
 test_done

@@ -41,7 +41,10 @@ test_expect_success() {
 	body=$2
 	test_count=$((test_count + 1))
 	out="$TRASH/.test-$test_count.out"
-	if (set -ex; cd "$TRASH"; eval "$body") > "$out" 2>&1; then
+	# Not inside "if": there the shell ignores set -e, and a body of
+	# plain lines (no &&) would only fail on its last command.
+	(set -ex; cd "$TRASH"; eval "$body") > "$out" 2>&1
+	if [ $? = 0 ]; then
 		echo "ok $test_count - $desc"
 		[ "$verbose" = 1 ] && sed 's/^/# /' "$out"
 	else
@@ -100,6 +103,25 @@ test_exit() {
 		echo "exit status $got, expected $want: $*"
 		return 1
 	fi
+}
+
+# test_no_leftovers: no process of this test's steps is alive: none whose
+# environment has a KSTAGE_OUT under $TRASH (what every step, and every
+# process a step starts, inherits; setsid does not change it).  Only this
+# test's own processes count, so tests running at the same time elsewhere
+# on the machine do not disturb it.  Lists what it finds.
+test_no_leftovers() {
+	_left=
+	for _e in /proc/[0-9]*/environ; do
+		{ tr '\0' '\n' < "$_e"; } 2> /dev/null | grep -qF "KSTAGE_OUT=$TRASH/" || continue
+		_p=${_e#/proc/}
+		_left="$_left ${_p%/environ}"
+	done
+	[ -z "$_left" ] && return 0
+	echo "leftover processes of this test:"
+	# shellcheck disable=SC2086
+	ps -o pid,pgid,args -p $_left
+	return 1
 }
 
 # sql DB QUERY: one query against a kstage database.

@@ -516,6 +516,57 @@ static void test_long_line(void **state)
 	free(buf);
 }
 
+/* The stream gives the whole-buffer verdict however the console is cut up. */
+static void check_stream(const char *buf, size_t len, size_t piece, const char *marker,
+			 int timed_out)
+{
+	struct console_verdict whole, parts;
+	struct console_stream *st;
+	size_t pos, i;
+
+	console_classify(&whole, buf, len, marker, timed_out);
+	st = console_stream_new(&parts, marker);
+	for (pos = 0; pos < len; pos += piece)
+		console_stream_feed(st, buf + pos, len - pos < piece ? len - pos : piece);
+	console_stream_end(st, timed_out);
+	assert_int_equal(parts.verdict, whole.verdict);
+	assert_int_equal(parts.end_marker_line, whole.end_marker_line);
+	assert_int_equal(parts.lines, whole.lines);
+	assert_int_equal(parts.line, whole.line);
+	assert_string_equal(parts.text, whole.text);
+	assert_int_equal(parts.nr_events, whole.nr_events);
+	assert_int_equal(parts.dropped_events, whole.dropped_events);
+	for (i = 0; i < whole.nr_events; i++) {
+		assert_int_equal(parts.events[i].kind, whole.events[i].kind);
+		assert_int_equal(parts.events[i].line, whole.events[i].line);
+		assert_string_equal(parts.events[i].text, whole.events[i].text);
+	}
+}
+
+static void test_stream_equals_whole(void **state)
+{
+	static const char *const fixtures[] = {
+		"boot-hung-task.log", "boot-kasan.log", "boot-oops-panic-mid-test.log",
+		"boot-warning.log", "sample-boot-memmap-tcg.log",
+		"sample-boot-memmap-thp-always.log",
+	};
+	static const size_t pieces[] = { 1, 5, 4095, 65536 };
+	char path[256], *buf;
+	size_t len, i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixtures) / sizeof(*fixtures); i++) {
+		snprintf(path, sizeof(path), SRCDIR "/tests/fixtures/%s", fixtures[i]);
+		buf = load(path, &len);
+		for (k = 0; k < sizeof(pieces) / sizeof(*pieces); k++) {
+			check_stream(buf, len, pieces[k], "KSTAGE-DONE", 0);
+			check_stream(buf, len, pieces[k], NULL, 1);
+		}
+		check_stream(buf, len - 1, 3, "KSTAGE-DONE", 0);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_hung_task),
 		cmocka_unit_test(test_line_forms),
 		cmocka_unit_test(test_worst_wins),
+		cmocka_unit_test(test_stream_equals_whole),
 		cmocka_unit_test(test_event_overflow),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_garbage),

@@ -1041,6 +1041,70 @@ static void test_deep_nesting(void **state)
 	free(b.s);
 }
 
+/*
+ * The stream gives exactly what the whole-buffer parse gives, however the
+ * text is cut into pieces (one byte, a few, lines split anywhere), for
+ * every fixture; also a last line without a newline and an overlong line.
+ */
+static void check_same(const char *buf, size_t len, size_t piece)
+{
+	struct ktap_report whole = KTAP_REPORT_INIT, parts = KTAP_REPORT_INIT;
+	struct ktap_stream *st = ktap_stream_new(&parts);
+	size_t pos, i;
+
+	ktap_parse(&whole, buf, len);
+	for (pos = 0; pos < len; pos += piece)
+		ktap_stream_feed(st, buf + pos, len - pos < piece ? len - pos : piece);
+	ktap_stream_end(st);
+	assert_int_equal(parts.nr, whole.nr);
+	for (i = 0; i < whole.nr; i++) {
+		assert_string_equal(parts.results[i].name, whole.results[i].name);
+		assert_int_equal(parts.results[i].status, whole.results[i].status);
+		assert_int_equal(parts.results[i].line, whole.results[i].line);
+		if (whole.results[i].detail)
+			assert_string_equal(parts.results[i].detail, whole.results[i].detail);
+		else
+			assert_null(parts.results[i].detail);
+	}
+	assert_int_equal(parts.bailed_out, whole.bailed_out);
+	assert_memory_equal(parts.totals, whole.totals, sizeof(whole.totals));
+	ktap_report_release(&whole);
+	ktap_report_release(&parts);
+}
+
+static void test_stream_equals_whole(void **state)
+{
+	static const char *const fixtures[] = {
+		"kselftest-nested-mm.log", "kstage-init-nested.log", "ktap-indent-2.log",
+		"ktap-kunit-console.log", "sample-boot-memmap-tcg.log",
+		"boot-oops-panic-mid-test.log",
+	};
+	static const size_t pieces[] = { 1, 7, 4096, 65536 };
+	char path[256], *buf, *big;
+	size_t len, i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixtures) / sizeof(*fixtures); i++) {
+		snprintf(path, sizeof(path), FIXTURE("%s"), fixtures[i]);
+		buf = load(path, &len);
+		for (k = 0; k < sizeof(pieces) / sizeof(*pieces); k++)
+			check_same(buf, len, pieces[k]);
+		check_same(buf, len - 1, 3);	/* no final newline */
+		free(buf);
+	}
+	/* A line of 3 * KTAP_MAX_LINE bytes between two results. */
+	big = malloc(3 * KTAP_MAX_LINE + 64);
+	assert_non_null(big);
+	len = (size_t)snprintf(big, 64, "TAP version 13\n1..2\nok 1 a\n");
+	memset(big + len, 'x', 3 * KTAP_MAX_LINE);
+	len += 3 * KTAP_MAX_LINE;
+	memcpy(big + len, "\nok 2 b\n", 8);
+	len += 8;
+	check_same(big, len, 1000);
+	check_same(big, len, 1);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1069,6 +1133,7 @@ int main(void)
 		cmocka_unit_test(test_huge_line),
 		cmocka_unit_test(test_many_results),
 		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_stream_equals_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
