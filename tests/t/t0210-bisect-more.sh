@@ -97,6 +97,8 @@ test_expect_success 'kill -9 mid-search: the next start resumes the same bisecti
 		test "$(bisect_field state)" = searching &&
 		test "$(sql k.db "SELECT count(*) FROM bisection_runs br JOIN runs r ON r.id = br.run_id
 			WHERE br.bisection_id = (SELECT max(id) FROM bisections) AND br.phase = \"search\" AND r.state = \"done\"")" -ge 1 &&
+		test "$(sql k.db "SELECT count(*) FROM steps s JOIN runs r ON r.id = s.run_id
+			WHERE r.state = \"running\" AND s.name = \"boot\" AND s.state = \"running\"")" = 1 &&
 		break
 		sleep 0.1
 	done
