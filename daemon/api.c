@@ -147,6 +147,16 @@ int api_find_stage(struct api_reply *out, struct db *db, long long plan_id,
 	return rc;
 }
 
+int api_find_plan_stage(struct api_reply *out, struct db *db, const char *plan,
+			const char *stage, long long *plan_id, long long *stage_id)
+{
+	int rc = api_find_plan(out, db, plan, plan_id);
+
+	if (rc > 0)
+		rc = api_find_stage(out, db, *plan_id, plan, stage, stage_id);
+	return rc;
+}
+
 long long api_param_id(const struct api_request *req, size_t i)
 {
 	long long id = 0;

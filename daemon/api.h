@@ -129,6 +129,9 @@ int api_find_plan(struct api_reply *out, struct db *db, const char *name,
 		  long long *id);
 int api_find_stage(struct api_reply *out, struct db *db, long long plan_id,
 		   const char *plan, const char *name, long long *id);
+/* Both (as the path's {plan} and {stage} name them): 1, 0 (404), -1. */
+int api_find_plan_stage(struct api_reply *out, struct db *db, const char *plan,
+			const char *stage, long long *plan_id, long long *stage_id);
 
 /*
  * Path parameter i as an id.  http.c has already checked that an {id}

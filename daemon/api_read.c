@@ -1091,10 +1091,8 @@ int api_series_list(struct api_reply *out, const struct api_request *req)
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = api_find_plan(out, req->db, req->params[0], &plan_id);
-	if (rc > 0)
-		rc = api_find_stage(out, req->db, plan_id, req->params[0], req->params[1],
-				    &stage_id);
+	rc = api_find_plan_stage(out, req->db, req->params[0], req->params[1],
+				 &plan_id, &stage_id);
 	if (rc <= 0)
 		return rc;
 	st = db_stmt(req->db, "SELECT id, at, title, version, message_id, base_commit,"

@@ -215,10 +215,8 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 		return 0;
 	if (db_begin(db) < 0)
 		return -1;
-	rc = api_find_plan(out, db, req->params[0], &plan_id);
-	if (rc > 0)
-		rc = api_find_stage(out, db, plan_id, req->params[0], req->params[1],
-				    &stage_id);
+	rc = api_find_plan_stage(out, db, req->params[0], req->params[1],
+				 &plan_id, &stage_id);
 	if (rc <= 0)
 		goto out;
 	rc = read_request(db, &r, NULL, "SELECT s.plan_id, s.id, s.head, s.tree,"
@@ -375,9 +373,8 @@ int api_bisection_start(struct api_reply *out, const struct api_request *req)
 	rc = -1;
 	if (db_begin(req->db) < 0)
 		goto done;
-	rc = api_find_plan(out, req->db, plan, &br.plan_id);
-	if (rc > 0)
-		rc = api_find_stage(out, req->db, br.plan_id, plan, stage, &br.stage_id);
+	rc = api_find_plan_stage(out, req->db, plan, stage,
+				 &br.plan_id, &br.stage_id);
 	if (rc <= 0)
 		goto out;
 	br.tests = tests.len ? tests.buf : NULL;
@@ -662,12 +659,9 @@ static int series_stage(struct api_reply *out, const struct api_request *req,
 			long long *plan_id)
 {
 	long long stage_id;
-	int rc = api_find_plan(out, req->db, req->params[0], plan_id);
 
-	if (rc > 0)
-		rc = api_find_stage(out, req->db, *plan_id, req->params[0], req->params[1],
-				    &stage_id);
-	return rc;
+	return api_find_plan_stage(out, req->db, req->params[0], req->params[1], plan_id,
+				   &stage_id);
 }
 
 /*

@@ -473,10 +473,8 @@ int plain_stage(struct api_reply *out, const struct api_request *req)
 	long long plan_id, stage_id, run_id = 0, base_id = 0;
 	int rc;
 
-	rc = api_find_plan(out, req->db, req->params[0], &plan_id);
-	if (rc > 0)
-		rc = api_find_stage(out, req->db, plan_id, req->params[0], req->params[1],
-				    &stage_id);
+	rc = api_find_plan_stage(out, req->db, req->params[0], req->params[1],
+				 &plan_id, &stage_id);
 	if (rc <= 0)
 		return rc;
 	strbuf_reset(b);

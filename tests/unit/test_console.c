@@ -9,32 +9,11 @@
 
 #define FIXTURE(name) SRCDIR "/tests/fixtures/" name
 
-static char *load(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open fixture %s (run from the repository root)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void classify_file(struct console_verdict *v, const char *path,
 			  const char *marker, int timed_out)
 {
 	size_t len;
-	char *buf = load(path, &len);
+	char *buf = unit_load(path, &len);
 
 	console_classify(v, buf, len, marker, timed_out);
 	free(buf);
@@ -557,7 +536,7 @@ static void test_stream_equals_whole(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(fixtures) / sizeof(*fixtures); i++) {
 		snprintf(path, sizeof(path), SRCDIR "/tests/fixtures/%s", fixtures[i]);
-		buf = load(path, &len);
+		buf = unit_load(path, &len);
 		for (k = 0; k < sizeof(pieces) / sizeof(*pieces); k++) {
 			check_stream(buf, len, pieces[k], "KSTAGE-DONE", 0);
 			check_stream(buf, len, pieces[k], NULL, 1);

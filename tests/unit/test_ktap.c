@@ -13,31 +13,10 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *load(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open fixture %s (run from the repository root)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static int parse_file(struct ktap_report *r, const char *path)
 {
 	size_t len;
-	char *buf = load(path, &len);
+	char *buf = unit_load(path, &len);
 	int n = ktap_parse(r, buf, len);
 
 	free(buf);
@@ -288,7 +267,7 @@ static void test_sample_thp_always(void **state)
 static void wrap_hmm_block(struct buf *b, const char *header, const char *result)
 {
 	size_t len;
-	char *log = load(FIXTURE("sample-boot-memmap-thp-always.log"), &len);
+	char *log = unit_load(FIXTURE("sample-boot-memmap-thp-always.log"), &len);
 	char *start = strstr(log, "KCI: BEGIN hmm-tests");
 	char *end = strstr(log, "KCI: END hmm-tests");
 	char *line, *nl;
@@ -1086,7 +1065,7 @@ static void test_stream_equals_whole(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(fixtures) / sizeof(*fixtures); i++) {
 		snprintf(path, sizeof(path), FIXTURE("%s"), fixtures[i]);
-		buf = load(path, &len);
+		buf = unit_load(path, &len);
 		for (k = 0; k < sizeof(pieces) / sizeof(*pieces); k++)
 			check_same(buf, len, pieces[k]);
 		check_same(buf, len - 1, 3);	/* no final newline */
