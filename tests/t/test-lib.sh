@@ -18,7 +18,9 @@
 set -u
 TEST_NAME=$(basename "$0" .sh)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-KSTAGE=${KSTAGE:-$SRC/kstage}
+# Where the binaries are: the source tree, or build-san/ (make SANITIZE=1).
+KSTAGE_BUILD=${KSTAGE_BUILD:-$SRC}
+KSTAGE=${KSTAGE:-$KSTAGE_BUILD/kstage}
 FAKE=$SRC/tests/fake-kernel
 TRASH=$(mktemp -d "${TMPDIR:-/tmp}/kstage-$TEST_NAME.XXXXXX")
 test_count=0
