@@ -146,7 +146,20 @@ $(B)tests/unit/inbox-get: tests/unit/inbox-get.c $(B)libkstage.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)libkstage.a $(LIBS)
 
-unit: $(addprefix $(B),$(UNIT_TESTS) $(TEST_PROGS))
+# The fuzz targets (tests/fuzz/fuzz_NAME.c, listed in tests/fuzz/targets)
+# linked with a plain main() that replays files: t0005 runs them over the
+# seeds and the inputs that once crashed.
+FUZZ_TARGETS = console config http ktap mbox series
+FUZZ_REPLAY = $(addprefix tests/fuzz/replay_,$(FUZZ_TARGETS))
+
+$(B)tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(B)libkstage.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(B)libkstage.a $(LIBS)
+
+# fuzz_http includes http.c whole (its parsers are static).
+$(B)tests/fuzz/replay_http build-fuzz/fuzz_http: daemon/http.c
+
+unit: $(addprefix $(B),$(UNIT_TESTS) $(TEST_PROGS) $(FUZZ_REPLAY))
 
 # --- installing what a fresh Debian 12 lacks --------------------------------
 DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
@@ -180,6 +193,30 @@ deps: .deps-stamp
 		cd tests/web && npm install --no-audit --no-fund --silent; fi
 	touch $@
 
+# --- fuzzing (clang, libFuzzer) -------------------------------------------------
+# make fuzz [FUZZ_SECONDS=N]: every target for N seconds (tests/fuzz/run.sh);
+# a crash fails and its input is kept in tests/fuzz/regress/NAME/.  The
+# objects are built again with coverage and sanitizers into build-fuzz/.
+FUZZ_SECONDS = 30
+FUZZ_CC = clang
+FUZZ_CFLAGS = -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	$(PKG_CFLAGS) -D_GNU_SOURCE -Idaemon
+
+build-fuzz/daemon/%.o: daemon/%.c daemon/*.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build-fuzz/libkstage.a: $(addprefix build-fuzz/,$(LIB_OBJS))
+	$(AR) rcs $@ $(addprefix build-fuzz/,$(LIB_OBJS))
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libkstage.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+		build-fuzz/libkstage.a $(LIBS)
+
+fuzz: deps $(addprefix build-fuzz/fuzz_,$(FUZZ_TARGETS))
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # --- tests --------------------------------------------------------------------
 # KSTAGE_BUILD tells the tests where the binaries are (tests/t/test-lib.sh);
 # KSTAGE_SANITIZE makes tests/run.sh collect the sanitizers' reports.
@@ -200,7 +237,8 @@ bench: deps kstage
 	sh bench/run.sh
 
 clean:
-	rm -f kstage libkstage.a daemon/*.o daemon/schema.c $(UNIT_TESTS) $(TEST_PROGS)
+	rm -f kstage libkstage.a daemon/*.o daemon/schema.c $(UNIT_TESTS) $(TEST_PROGS) \
+		$(FUZZ_REPLAY)
 	rm -rf build-san build-fuzz
 
-.PHONY: all unit deps test check-kernel run bench clean
+.PHONY: all unit deps test check-kernel run bench clean fuzz
