@@ -1,7 +1,8 @@
 #!/bin/sh
 # make fuzz: run each libFuzzer target (build-fuzz/fuzz_NAME) for SECONDS
 # seconds, starting from its seeds (tests/fuzz/targets) and from every
-# input that once crashed it (tests/fuzz/regress/NAME/, run first).
+# input that once crashed it (tests/fuzz/regress/NAME/, run first), with
+# the dictionary tests/fuzz/NAME.dict if there is one.
 # The corpus grows in build-fuzz/corpus/NAME/ (kept between runs, never
 # committed).  A crash, a leak, a timeout or a broken promise fails the
 # run, and its input is copied to tests/fuzz/regress/NAME/: commit it
@@ -33,11 +34,13 @@ while read -r name seeds; do
 	for d in $seeds; do
 		[ -d "$d" ] && dirs="$dirs $d"
 	done
+	dict=
+	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
 	log=$out/fuzz_$name.log
 	echo "fuzz: $name for $seconds s (seeds: $dirs)"
 	# shellcheck disable=SC2086
 	"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=1 -artifact_prefix="$out/crash/$name/" \
+		-print_final_stats=1 -artifact_prefix="$out/crash/$name/" $dict \
 		"$out/corpus/$name" $dirs > "$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
