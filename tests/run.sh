@@ -15,7 +15,7 @@
 cd "$(dirname "$0")/.." || exit 1
 filter=${1:-}
 results=$(mktemp)
-build=${KSTAGE_BUILD:-.}
+build=${KSTAGE_BUILD:+$KSTAGE_BUILD/}
 san=
 trap 'rm -f "$results"' EXIT
 export CMOCKA_MESSAGE_OUTPUT=TAP
@@ -28,7 +28,7 @@ if [ "${KSTAGE_SANITIZE:-0}" = 1 ]; then
 	echo "# sanitizer reports go to $san"
 fi
 
-for t in "$build"/tests/unit/test_*; do
+for t in "$build"tests/unit/test_*; do
 	case "$t" in *.c|*.o|*.h) continue ;; esac
 	[ -x "$t" ] || continue
 	case "$filter" in ''|unit|$(basename "$t")) ;; *) continue ;; esac
