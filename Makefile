@@ -171,7 +171,10 @@ DEB_TEST = public-inbox
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk
-DEB_ALL = $(DEB_BUILD) $(DEB_TEST) $(DEB_KERNEL) $(DEB_WEB)
+# make SANITIZE=1 test and make fuzz: clang, its ASan/UBSan/libFuzzer
+# runtimes, and llvm-symbolizer for readable reports.
+DEB_SAN = clang llvm libclang-rt-14-dev
+DEB_ALL = $(DEB_BUILD) $(DEB_TEST) $(DEB_KERNEL) $(DEB_WEB) $(DEB_SAN)
 # Wait (up to 10 minutes) for another apt or dpkg to let go of its lock.
 APT = apt-get -o DPkg::Lock::Timeout=600
 
