@@ -18,6 +18,11 @@ summary=
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
+for name in "$@"; do
+	grep -q "^$name	" tests/fuzz/targets ||
+		{ echo "fuzz: no target $name in tests/fuzz/targets"; exit 1; }
+done
+
 while read -r name seeds; do
 	case "$name" in ''|'#'*) continue ;; esac
 	if [ $# -gt 0 ]; then
