@@ -25,6 +25,9 @@ if [ "${KSTAGE_SANITIZE:-0}" = 1 ]; then
 	export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$san/asan"
 	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$san/ubsan"
 	export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+	# An ASan daemon starts and stops slower (more so on a loaded
+	# machine): the helpers' waits, not the checks, get longer.
+	export KSTAGE_TEST_TIME_FACTOR="${KSTAGE_TEST_TIME_FACTOR:-3}"
 	echo "# sanitizer reports go to $san"
 fi
 
