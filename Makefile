@@ -6,8 +6,11 @@
 #   make run           real kernel: demo stack, daemon, dashboard on :8080
 #   make check-kernel  real-kernel end-to-end acceptance run
 #   make bench         benchmarks (each prints a ratio against a baseline)
+#   make fuzz          libFuzzer targets (tests/fuzz), FUZZ_SECONDS each
 #
 # WERROR=1 (set by .ci/run) turns warnings into errors.
+# SANITIZE=1 builds with AddressSanitizer, LeakSanitizer and UBSan into
+# build-san/ (never over the normal ./kstage): "make SANITIZE=1 test".
 
 CC ?= cc
 PKGS = libgit2 libcurl sqlite3 libmicrohttpd jansson libcrypto gmime-3.0 zlib
@@ -23,8 +26,26 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
+# A sanitized build lives in its own tree ($(B) is its prefix), so that
+# switching SANITIZE on and off never leaves one kind of object behind
+# for the other; -O1 keeps the stacks readable and does not hoist loads
+# out of the checks that guard them.  It uses clang: with gcc 12, UBSan
+# ignores log_path when ASan is linked in, and a report from a daemon
+# running in the background would be lost on its stderr.
+ifeq ($(SANITIZE),1)
+B = build-san/
+ifeq ($(origin CC),default)
+CC = clang
+endif
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+CFLAGS ?= -O1 -g
+else
+B =
+SAN_FLAGS =
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -Idaemon
+endif
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -Idaemon
 LIBS = $(PKG_LIBS) -lpthread
 
 # Every module of the daemon except main.o; unit tests link against these.
@@ -97,32 +118,48 @@ UNIT_TESTS += tests/unit/test_verdict
 
 SCHEMA = $(sort $(wildcard schema/*.sql))
 
-all: kstage
+all: $(B)kstage
 
-kstage: daemon/main.o libkstage.a
-	$(CC) $(ALL_CFLAGS) -o $@ daemon/main.o libkstage.a $(LIBS)
+$(B)kstage: $(B)daemon/main.o $(B)libkstage.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(B)daemon/main.o $(B)libkstage.a $(LIBS)
 
-libkstage.a: $(LIB_OBJS)
-	$(AR) rcs $@ $(LIB_OBJS)
+$(B)libkstage.a: $(addprefix $(B),$(LIB_OBJS))
+	$(AR) rcs $@ $(addprefix $(B),$(LIB_OBJS))
 
-daemon/%.o: daemon/%.c daemon/*.h
+$(B)daemon/%.o: daemon/%.c daemon/*.h
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The migrations are compiled into the binary so that it is self-contained.
 daemon/schema.c: $(SCHEMA) daemon/gen-schema.sh
 	sh daemon/gen-schema.sh $(SCHEMA) > $@+ && mv $@+ $@
 
-tests/unit/%: tests/unit/%.c libkstage.a tests/unit/unit.h tests/unit/unit-db.h
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< libkstage.a $(LIBS) -lcmocka
+$(B)tests/unit/%: tests/unit/%.c $(B)libkstage.a tests/unit/unit.h tests/unit/unit-db.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)libkstage.a $(LIBS) -lcmocka
 
 # Test-only programs: built with the unit tests, not part of kstage.
 TEST_PROGS =
 TEST_PROGS += tests/unit/inbox-get
 
-tests/unit/inbox-get: tests/unit/inbox-get.c libkstage.a
-	$(CC) $(ALL_CFLAGS) -o $@ $< libkstage.a $(LIBS)
+$(B)tests/unit/inbox-get: tests/unit/inbox-get.c $(B)libkstage.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)libkstage.a $(LIBS)
 
-unit: $(UNIT_TESTS) $(TEST_PROGS)
+# The fuzz targets (tests/fuzz/fuzz_NAME.c, listed in tests/fuzz/targets)
+# linked with a plain main() that replays files: t0005 runs them over the
+# seeds and the inputs that once crashed.
+FUZZ_TARGETS = console config http ktap mbox series
+FUZZ_REPLAY = $(addprefix tests/fuzz/replay_,$(FUZZ_TARGETS))
+
+$(B)tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(B)libkstage.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(B)libkstage.a $(LIBS)
+
+# fuzz_http includes http.c whole (its parsers are static).
+$(B)tests/fuzz/replay_http build-fuzz/fuzz_http: daemon/http.c
+
+unit: $(addprefix $(B),$(UNIT_TESTS) $(TEST_PROGS) $(FUZZ_REPLAY))
 
 # --- installing what a fresh Debian 12 lacks --------------------------------
 DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
@@ -134,7 +171,10 @@ DEB_TEST = public-inbox
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk
-DEB_ALL = $(DEB_BUILD) $(DEB_TEST) $(DEB_KERNEL) $(DEB_WEB)
+# make SANITIZE=1 test and make fuzz: clang, its ASan/UBSan/libFuzzer
+# runtimes, and llvm-symbolizer for readable reports.
+DEB_SAN = clang llvm libclang-rt-14-dev
+DEB_ALL = $(DEB_BUILD) $(DEB_TEST) $(DEB_KERNEL) $(DEB_WEB) $(DEB_SAN)
 # Wait (up to 10 minutes) for another apt or dpkg to let go of its lock.
 APT = apt-get -o DPkg::Lock::Timeout=600
 
@@ -156,9 +196,39 @@ deps: .deps-stamp
 		cd tests/web && npm install --no-audit --no-fund --silent; fi
 	touch $@
 
+# --- fuzzing (clang, libFuzzer) -------------------------------------------------
+# make fuzz [FUZZ_SECONDS=N]: every target for N seconds (tests/fuzz/run.sh);
+# a crash fails and its input is kept in tests/fuzz/regress/NAME/.  The
+# objects are built again with coverage and sanitizers into build-fuzz/.
+FUZZ_SECONDS = 30
+FUZZ_CC = clang
+FUZZ_CFLAGS = -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	$(PKG_CFLAGS) -D_GNU_SOURCE -Idaemon
+
+build-fuzz/daemon/%.o: daemon/%.c daemon/*.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build-fuzz/libkstage.a: $(addprefix build-fuzz/,$(LIB_OBJS))
+	$(AR) rcs $@ $(addprefix build-fuzz/,$(LIB_OBJS))
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libkstage.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+		build-fuzz/libkstage.a $(LIBS)
+
+fuzz: deps $(addprefix build-fuzz/fuzz_,$(FUZZ_TARGETS))
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # --- tests --------------------------------------------------------------------
-test: deps kstage unit
+# KSTAGE_BUILD tells the tests where the binaries are (tests/t/test-lib.sh);
+# KSTAGE_SANITIZE makes tests/run.sh collect the sanitizers' reports.
+test: deps $(B)kstage unit
+ifeq ($(SANITIZE),1)
+	@KSTAGE_BUILD=$(CURDIR)/build-san KSTAGE_SANITIZE=1 sh tests/run.sh
+else
 	@sh tests/run.sh
+endif
 
 check-kernel: deps kstage
 	sh tests/kernel/check-kernel.sh
@@ -170,6 +240,8 @@ bench: deps kstage
 	sh bench/run.sh
 
 clean:
-	rm -f kstage libkstage.a daemon/*.o daemon/schema.c $(UNIT_TESTS) $(TEST_PROGS)
+	rm -f kstage libkstage.a daemon/*.o daemon/schema.c $(UNIT_TESTS) $(TEST_PROGS) \
+		$(FUZZ_REPLAY)
+	rm -rf build-san build-fuzz
 
-.PHONY: all unit deps test check-kernel run bench clean
+.PHONY: all unit deps test check-kernel run bench clean fuzz

@@ -241,7 +241,7 @@ int db_get_ids(struct db *db, long long *out, size_t max, const char *sql,
 	sqlite3_stmt *st;
 	va_list ap;
 	size_t n = 0;
-	int rc;
+	int rc = SQLITE_DONE;	/* max == 0: no step, no error */
 
 	va_start(ap, fmt);
 	st = vstmt(db, sql, fmt, ap);

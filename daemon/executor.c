@@ -940,10 +940,12 @@ static void signal_group(struct slot *s, int sig)
 /* Timers of one slot: the step timeout, the kill grace, the drain. */
 static void check_timers(struct executor *ex, struct slot *s, double now)
 {
-	const struct profile *p = s->spec.plan->profile;
+	const struct profile *p;
 
+	/* An idle slot has no run, hence no plan: look at nothing else. */
 	if (s->phase != PHASE_STEP)
 		return;
+	p = s->spec.plan->profile;
 	if (s->pid && !s->term_sent && now >= s->deadline) {
 		warn("run %lld: step %s timed out after %u s", s->spec.id,
 		     p->steps[s->step].name, p->steps[s->step].timeout);

@@ -206,7 +206,8 @@ static void unquote_from(struct strbuf *sb)
 		sb->buf[w++] = sb->buf[r++];
 	}
 	sb->len = w;
-	sb->buf[w] = '\0';
+	if (sb->buf)		/* a mail without any text part */
+		sb->buf[w] = '\0';
 }
 
 /* --- splitting the text ------------------------------------------------------------ */

@@ -14,6 +14,8 @@
 #   post PATH [JSON [ARGS]]       POST with the token ($TRASH/token)
 #   wait_idle [SECONDS]           until no run is queued or running and no
 #                                 bisection is under way
+#
+# Their waits are multiplied by $TIME_FACTOR (test-lib.sh).
 
 command -v jq > /dev/null || { echo "Bail out! jq is needed"; exit 1; }
 command -v curl > /dev/null || { echo "Bail out! curl is needed"; exit 1; }
@@ -34,7 +36,7 @@ start_daemon() {
 		> "$TRASH/serve.out" 2>> "$TRASH/serve.err" &
 	echo $! > "$TRASH/daemon.pid"
 	i=0
-	while [ $i -lt 200 ]; do
+	while [ $i -lt $((200 * TIME_FACTOR)) ]; do
 		port=$(sed -n 's|^kstage: serving http://127\.0\.0\.1:\([0-9]*\)/ .*|\1|p' \
 			"$TRASH/serve.out" 2> /dev/null)
 		[ -n "$port" ] && break
@@ -53,7 +55,7 @@ stop_daemon() {
 	pid=$(cat "$TRASH/daemon.pid")
 	kill -TERM "$pid" 2> /dev/null || true
 	i=0
-	while kill -0 "$pid" 2> /dev/null && [ $i -lt 100 ]; do
+	while kill -0 "$pid" 2> /dev/null && [ $i -lt $((100 * TIME_FACTOR)) ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -114,7 +116,7 @@ post() {
 
 wait_idle() {
 	i=0
-	limit=$((${1:-20} * 10))
+	limit=$((${1:-20} * 10 * TIME_FACTOR))
 	while [ $i -lt $limit ]; do
 		busy=$(sql "$TRASH/k.db" "SELECT (SELECT count(*) FROM runs WHERE state IN
 			('queued', 'running')) + (SELECT count(*) FROM bisections WHERE state IN

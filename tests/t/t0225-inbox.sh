@@ -9,7 +9,7 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-inbox.sh"
 
-GET=$SRC/tests/unit/inbox-get
+GET=$KSTAGE_BUILD/tests/unit/inbox-get
 SERIES=$SRC/tests/fixtures/series
 [ -x "$GET" ] || { echo "Bail out! $GET is not built (make unit)"; exit 1; }
 

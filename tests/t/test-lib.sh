@@ -18,7 +18,12 @@
 set -u
 TEST_NAME=$(basename "$0" .sh)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-KSTAGE=${KSTAGE:-$SRC/kstage}
+# Where the binaries are: the source tree, or build-san/ (make SANITIZE=1).
+KSTAGE_BUILD=${KSTAGE_BUILD:-$SRC}
+KSTAGE=${KSTAGE:-$KSTAGE_BUILD/kstage}
+# How much longer the helpers wait for a daemon to start, stop or go idle:
+# more than 1 for slow builds (tests/run.sh sets 3 under SANITIZE=1).
+TIME_FACTOR=${KSTAGE_TEST_TIME_FACTOR:-1}
 FAKE=$SRC/tests/fake-kernel
 TRASH=$(mktemp -d "${TMPDIR:-/tmp}/kstage-$TEST_NAME.XXXXXX")
 test_count=0

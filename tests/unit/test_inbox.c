@@ -493,7 +493,7 @@ static void test_connection_refused(void **state)
 static void test_bad_msgid(void **state)
 {
 	static const char *const bad[] = {
-		"", "<>", "a b", "<a b>", "a\tb", "a\nb", "a\rb", "a\x7f" "b", "a<b", "a>b",
+		"", "<>", "a b", "<a b>", "a\tb", "a\nb", "a\rb", "a\177b", "a<b", "a>b",
 		"<<a>>", ".", "..", "<..>", " <a@b>",
 	};
 	char long_id[1001];

@@ -293,6 +293,28 @@ static void test_mbox_crlf_quoting(void **state)
 	strbuf_release(&err);
 }
 
+/* An mbox whose mail has no text part at all (found by fuzz_mbox). */
+static void test_mbox_no_text(void **state)
+{
+	static const char box[] =
+		"From x Mon Sep 17 00:00:00 2001\n"
+		"From: A <a@example.org>\n"
+		"Subject: [PATCH] a picture\n"
+		"Content-Type: image/png\n"
+		"\n"
+		">From not text\n";
+	struct patch_mail *m;
+	size_t nr;
+
+	(void)state;
+	m = read_ok(box, &nr);
+	assert_int_equal(nr, 1);
+	assert_string_equal(m[0].title, "a picture");
+	assert_string_equal(m[0].message, "");
+	assert_null(m[0].diff);
+	mbox_free(m, nr);
+}
+
 static void test_not_mail(void **state)
 {
 	static const char nul[] = "From: a@b\nSubject: x\n\n\0oops";
@@ -395,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_base64_latin1),
 		cmocka_unit_test(test_attachment_inbody),
 		cmocka_unit_test(test_mbox_crlf_quoting),
+		cmocka_unit_test(test_mbox_no_text),
 		cmocka_unit_test(test_not_mail),
 		cmocka_unit_test(test_pick),
 	};

@@ -112,7 +112,7 @@ static struct plan_def *make_plan(struct fixture *f, size_t nr)
 	p->stages = xcalloc(nr, sizeof(*p->stages));
 	p->nr_stages = nr;
 	for (i = 0; i < nr; i++) {
-		char b[16], n[16];
+		char b[32], n[32];	/* room for any size_t */
 
 		snprintf(b, sizeof(b), "s%zu", i + 1);
 		snprintf(n, sizeof(n), "stage%zu", i + 1);

@@ -60,6 +60,13 @@ static struct db *fresh_db(void)
 	return db;
 }
 
+/*
+ * db_exec() caches statements by their text's address: every text made
+ * here stays until the database is closed (close_db()).
+ */
+static char **texts;
+static size_t nr_texts;
+
 /* Set column of the table's one row to value: 0 stored, -1 refused. */
 static int set(struct db *db, const char *table, const char *column,
 	       const char *value)
@@ -67,8 +74,18 @@ static int set(struct db *db, const char *table, const char *column,
 	char sql[160];
 
 	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?", table, column);
-	/* db_exec() caches statements by their text's address: keep it. */
-	return db_exec(db, xstrdup(sql), "s", value);
+	texts = xrealloc(texts, (nr_texts + 1) * sizeof(*texts));
+	texts[nr_texts] = xstrdup(sql);
+	return db_exec(db, texts[nr_texts++], "s", value);
+}
+
+static void close_db(struct db *db)
+{
+	unit_db_close(db);
+	while (nr_texts)
+		free(texts[--nr_texts]);
+	free(texts);
+	texts = NULL;
 }
 
 typedef const char *(*name_fn)(int v);
@@ -119,7 +136,7 @@ static void test_every_name_is_stored_nothing_else(void **state)
 		if (set(db, c->table, c->column, "") != -1)
 			fail_msg("%s.%s stores \"\"", c->table, c->column);
 	}
-	unit_db_close(db);
+	close_db(db);
 }
 
 /* A run's state and verdict go together: done has one, the others none. */
