@@ -118,9 +118,12 @@ wait_idle() {
 	i=0
 	limit=$((${1:-20} * 10 * TIME_FACTOR))
 	while [ $i -lt $limit ]; do
+		# Busy: runs or bisections under way, or no plan stored yet (a
+		# daemon that has not begun its first pass).
 		busy=$(sql "$TRASH/k.db" "SELECT (SELECT count(*) FROM runs WHERE state IN
 			('queued', 'running')) + (SELECT count(*) FROM bisections WHERE state IN
-			('requested', 'confirming', 'searching', 'verifying'))" 2> /dev/null || echo 1)
+			('requested', 'confirming', 'searching', 'verifying')) +
+			(SELECT count(*) = 0 FROM plans)" 2> /dev/null || echo 1)
 		[ "$busy" = 0 ] && return 0
 		sleep 0.1
 		i=$((i + 1))

@@ -136,7 +136,9 @@ test_expect_success 'with the guard killed too, the next start sweeps what was l
 		grep -q step-guard /proc/$c/cmdline 2> /dev/null && guards="$guards $c"
 	done
 	test -n "$guards"
-	kill -9 $pid $guards
+	# The guards first: a guard that saw the daemon die would do its job.
+	kill -9 $guards
+	kill -9 $pid
 	wait $pid || true
 	sleep 0.3
 	! test_no_leftovers > /dev/null
