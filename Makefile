@@ -73,6 +73,7 @@ LIB_OBJS += daemon/inbox.o
 LIB_OBJS += daemon/intake.o
 LIB_OBJS += daemon/jfile.o
 LIB_OBJS += daemon/json.o
+LIB_OBJS += daemon/kcidb.o
 LIB_OBJS += daemon/ktap.o
 LIB_OBJS += daemon/log.o
 LIB_OBJS += daemon/loop.o
@@ -105,6 +106,7 @@ UNIT_TESTS += tests/unit/test_compare
 UNIT_TESTS += tests/unit/test_config
 UNIT_TESTS += tests/unit/test_console
 UNIT_TESTS += tests/unit/test_inbox
+UNIT_TESTS += tests/unit/test_kcidb
 UNIT_TESTS += tests/unit/test_ktap
 UNIT_TESTS += tests/unit/test_mbox
 UNIT_TESTS += tests/unit/test_options
@@ -167,7 +169,7 @@ DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
 	zlib1g-dev libgmime-3.0-dev \
 	git curl ca-certificates sqlite3 jq procps
 # Real servers the end-to-end tests start on loopback (tests/t/lib-*.sh).
-DEB_TEST = public-inbox
+DEB_TEST = public-inbox python3-jsonschema
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk

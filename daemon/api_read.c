@@ -17,6 +17,7 @@
 
 #include "api_read.h"
 #include "json.h"
+#include "kcidb.h"
 #include "wrapper.h"
 #include "states.h"
 #include "banned.h"
@@ -1121,5 +1122,35 @@ int api_series_list(struct api_reply *out, const struct api_request *req)
 	if (rc < 0)
 		return -1;
 	json_lit(sb, "]}");
+	return api_end_json(out, 200);
+}
+
+/* --- KCIDB ------------------------------------------------------------------------------ */
+
+/*
+ * The finished runs (of ?plan=, after run ?since=) as KCIDB I/O JSON
+ * v5.3 (kcidb.h), ids under the configuration's kcidb_origin.
+ */
+int api_kcidb(struct api_reply *out, const struct api_request *req)
+{
+	struct kcidb_options o = KCIDB_OPTIONS_INIT;
+	const char *plan = api_query(req, "plan"), *since = api_query(req, "since");
+	int rc;
+
+	if (since && api_parse_int(since, 0, (long long)1 << 53, &o.since) < 0)
+		return api_error(out, 400, "since must be a run id (an integer from 0)");
+	if (plan) {
+		if (!config_valid_name(plan))
+			return api_error(out, 400, "invalid plan name");
+		rc = api_find_plan(out, req->db, plan, &o.plan_id);
+		if (rc <= 0)
+			return rc;
+	}
+	if (req->cfg) {
+		o.origin = req->cfg->kcidb_origin;
+		o.base_url = req->cfg->public_url;
+	}
+	if (kcidb_export(api_begin_json(out), req->db, &o) < 0)
+		return -1;
 	return api_end_json(out, 200);
 }

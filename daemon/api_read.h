@@ -30,6 +30,7 @@ api_fn api_run_results;		/* GET /api/v1/runs/{id}/results */
 api_fn api_run_artifacts;	/* GET /api/v1/runs/{id}/artifacts */
 api_fn api_bisections;		/* GET /api/v1/bisections?plan=&stage=&state=&limit= */
 api_fn api_bisection;		/* GET /api/v1/bisections/{id} */
+api_fn api_kcidb;		/* GET /api/v1/kcidb?plan=&since= */
 api_fn api_series_list;		/* GET /api/v1/plans/{plan}/stages/{stage}/series */
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * cli: the API clients (status, trigger, retry, cancel, log, bisect) and
- * "kstage token" (see cli.h): their command lines and what they print.
+ * cli: the API clients (status, trigger, retry, cancel, log, bisect),
+ * "kstage token" and "kstage kcidb" (see cli.h): their command lines and what they print.
  * How they reach the API is client.c's, the status table report.c's.
  */
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "client.h"
 #include "config.h"
 #include "db.h"
+#include "kcidb.h"
 #include "log.h"
 #include "options.h"
 #include "report.h"
@@ -37,13 +38,15 @@ struct cli_args {
 	const char *reason;	/* gate override --reason TEXT */
 	const char *scope;	/* token create --scope */
 	long long expires_days;	/* token create --expires DAYS; 0: never */
+	const char *plan;	/* kcidb export --plan PLAN */
+	long long since;	/* kcidb export --since RUN; 0: from the first */
 	char **args;		/* the arguments, the options taken out */
 	int nr_args;
 };
 
 enum {
 	OPT_URL = 256, OPT_TOKEN, OPT_JSON, OPT_DB, OPT_TAIL, OPT_UNTIL, OPT_REASON,
-	OPT_SCOPE, OPT_EXPIRES
+	OPT_SCOPE, OPT_EXPIRES, OPT_PLAN, OPT_SINCE
 };
 
 #define OPT_CONFIG { "config", required_argument, NULL, 'c' }
@@ -100,6 +103,12 @@ static int cli_option(struct cli_args *a, int opt)
 		if (api_parse_int(optarg, 1, 3650, &a->expires_days) < 0)
 			return options_error(&a->o, "--expires needs a number of days from"
 					     " 1 to 3650 (got \"%s\")", optarg);
+		break;
+	case OPT_PLAN: a->plan = optarg; break;
+	case OPT_SINCE:
+		if (api_parse_int(optarg, 0, (long long)1 << 53, &a->since) < 0)
+			return options_error(&a->o, "--since needs a run id (got \"%s\")",
+					     optarg);
 		break;
 	case OPT_TAIL:
 		if (api_parse_int(optarg, 0, (long long)1 << 53, &a->tail) < 0)
@@ -986,5 +995,109 @@ int cmd_token(int argc, char **argv)
 		return rc;
 	rc = sub->fn(db, &a);
 	db_close(db);
+	return rc;
+}
+
+/* --- kcidb ------------------------------------------------------------------------------------ */
+
+static const char kcidb_usage[] =
+"usage: kstage kcidb export [--plan PLAN] [--since RUN] [-c FILE] [--db FILE]\n"
+"\n"
+"Print the finished runs as KernelCI KCIDB I/O JSON, schema version 5.3:\n"
+"a checkout per tested commit of a plan, a build per run (its build\n"
+"step), a test per result (suite/test names as dotted paths, the boot\n"
+"verdict as the test \"boot\").  Ids are \"ORIGIN:...\" with the\n"
+"configuration's kcidb_origin (default kstage); log URLs need its\n"
+"public_url.  It reads the database directly: no server needed.  The same\n"
+"is GET /api/v1/kcidb?plan=&since= on a running daemon.\n"
+"\n"
+"      --plan PLAN        only this plan's runs\n"
+"      --since RUN        only runs after run RUN (an incremental export)\n"
+"  -c, --config FILE      the configuration (its database, origin, URL)\n"
+"      --db FILE          this database instead\n"
+"  -h, --help             this text\n"
+"\n"
+"Exit 0 printed, 1 no database or unknown plan, 2 usage.\n";
+
+static const struct option kcidb_options_table[] = {
+	OPTION_HELP, OPT_CONFIG,
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "plan", required_argument, NULL, OPT_PLAN },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	OPTION_END
+};
+
+/* The export of o from db, in one read transaction, to stdout. */
+static int kcidb_print(struct db *db, struct kcidb_options *o, const char *plan)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int rc = 1;
+
+	if (api_read_begin(db) < 0)
+		return 1;
+	if (plan) {
+		int found = db_get_int(db, &o->plan_id, "SELECT id FROM plans"
+				       " WHERE name = ?", "s", plan);
+
+		if (found == 0)
+			fprintf(stderr, "kstage: no such plan: %s\n", plan);
+		if (found <= 0)
+			goto out;
+	}
+	sb.max = (size_t)1 << 30;
+	if (kcidb_export(&sb, db, o) < 0)
+		goto out;
+	if (sb.truncated) {
+		fprintf(stderr, "kstage: the export is over %zu bytes: use --since\n",
+			sb.max);
+		goto out;
+	}
+	strbuf_addch(&sb, '\n');
+	if (fwrite(sb.buf, 1, sb.len, stdout) != sb.len || fflush(stdout)) {
+		perror("kstage: stdout");
+		goto out;
+	}
+	rc = 0;
+out:
+	api_read_end(db);
+	strbuf_release(&sb);
+	return rc;
+}
+
+int cmd_kcidb(int argc, char **argv)
+{
+	struct kcidb_options o = KCIDB_OPTIONS_INIT;
+	struct kstage_config *cfg;
+	struct cli_args a;
+	struct db *db = NULL;
+	int rc = 1;
+
+	if (cli_args_parse(&a, argc, argv, kcidb_options_table, kcidb_usage, 1, 1) < 0)
+		return a.o.status;
+	if (strcmp(a.args[0], "export")) {
+		options_error(&a.o, "kcidb needs export");
+		return 2;
+	}
+	if (a.plan && !config_valid_name(a.plan)) {
+		options_error(&a.o, "\"%s\" is not a plan name", a.plan);
+		return 2;
+	}
+	cfg = cli_config(&a);
+	if (!cfg)
+		return 2;
+	if (access(cfg->db, R_OK) < 0) {
+		fprintf(stderr, "kstage: %s: no such database\n", cfg->db);
+		goto out;
+	}
+	db = db_open(cfg->db);
+	if (!db)
+		goto out;
+	o.origin = cfg->kcidb_origin;
+	o.base_url = cfg->public_url;
+	o.since = a.since;
+	rc = kcidb_print(db, &o, a.plan);
+out:
+	db_close(db);
+	config_free(cfg);
 	return rc;
 }

@@ -10,6 +10,8 @@
  *            from --token, else $KSTAGE_TOKEN
  *   token    create, list and revoke API tokens, on the database itself
  *            (no server needed)
+ *   kcidb    export the finished runs as KCIDB JSON (kcidb.h), from the
+ *            database itself (no server needed)
  *
  * Each takes its command line as main() does, argv[0] being the command
  * ("kstage status"), reads its own options (options.h: --help prints its
@@ -26,5 +28,6 @@ int cmd_ack(int argc, char **argv);
 int cmd_bisect(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_kcidb(int argc, char **argv);
 
 #endif

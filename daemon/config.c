@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "jfile.h"
+#include "kcidb.h"
 #include "repo.h"
 #include "states.h"
 #include "strbuf.h"
@@ -965,6 +966,7 @@ static void config_defaults(struct kstage_config *cfg, const char *dir)
 	cfg->max_conns_per_ip = 256;
 	cfg->max_streams = 64;
 	cfg->header_timeout = 10;
+	cfg->kcidb_origin = xstrdup(KCIDB_ORIGIN_DEFAULT);
 }
 
 static int replace_path(struct jfile *c, json_t *root, const char *key,
@@ -1050,6 +1052,35 @@ static int check_inbox(struct jfile *c, const char *url)
 }
 
 /*
+ * "kcidb_origin" (the origin of KCIDB ids, kcidb.h) and "public_url" (the
+ * base of the log URLs in a KCIDB export; NULL when absent).
+ */
+static int parse_config_kcidb(struct jfile *c, json_t *root, struct kstage_config *cfg)
+{
+	char *origin = NULL;
+
+	if (jfile_string(c, root, "", "kcidb_origin", 0, &origin) < 0)
+		return -1;
+	if (origin && !kcidb_valid_origin(origin)) {
+		jfile_fail(c, "kcidb_origin", "expected a KCIDB origin (lower-case letters,"
+			   " digits and _, at most 64), got \"%s\"", origin);
+		free(origin);
+		return -1;
+	}
+	if (origin) {
+		free(cfg->kcidb_origin);
+		cfg->kcidb_origin = origin;
+	}
+	if (jfile_string(c, root, "", "public_url", 0, &cfg->public_url) < 0)
+		return -1;
+	if (cfg->public_url && !text_is_http_url(cfg->public_url))
+		return jfile_fail(c, "public_url", "expected the http:// or https:// URL"
+				  " the API is reached at (e.g. https://ci.example.org),"
+				  " got \"%s\"", cfg->public_url);
+	return 0;
+}
+
+/*
  * "plans": up to 64 plan files, relative to the config file's directory.
  * cfg->plans grows one entry at a time, so config_free() frees what was
  * read before an error.
@@ -1086,7 +1117,7 @@ struct kstage_config *config_load(const char *path, char **err)
 		"slots", "jobs", "poll_interval", "read_auth", "plans",
 		"confirm_runs", "bisect_runs", "auto_bisect", "max_body", "inbox",
 		"fetch_timeout", "max_conns_per_ip", "max_streams", "header_timeout",
-		NULL
+		"kcidb_origin", "public_url", NULL
 	};
 	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
 	struct strbuf text = STRBUF_INIT;
@@ -1117,7 +1148,8 @@ struct kstage_config *config_load(const char *path, char **err)
 	    parse_config_settings(&c, root, cfg) < 0 ||
 	    check_listen(&c, listen) < 0 ||
 	    jfile_string(&c, root, "", "inbox", 0, &cfg->inbox) < 0 ||
-	    check_inbox(&c, cfg->inbox) < 0)
+	    check_inbox(&c, cfg->inbox) < 0 ||
+	    parse_config_kcidb(&c, root, cfg) < 0)
 		goto fail;
 	if (listen) {
 		free(cfg->listen);
@@ -1184,6 +1216,8 @@ void config_free(struct kstage_config *cfg)
 	free(cfg->path);
 	free(cfg->db);
 	free(cfg->inbox);
+	free(cfg->kcidb_origin);
+	free(cfg->public_url);
 	free(cfg->artifacts);
 	free(cfg->work);
 	free(cfg->cache);

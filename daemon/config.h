@@ -130,6 +130,8 @@ struct kstage_config {
 	unsigned max_streams;
 	unsigned header_timeout;
 	char *inbox;		/* public-inbox URL series are fetched from, or NULL */
+	char *kcidb_origin;	/* KCIDB origin of exported ids ([a-z0-9_]+; "kstage") */
+	char *public_url;	/* http(s) URL the API is reached at, or NULL (kcidb.h) */
 	char **plans;		/* plan file paths (resolved) */
 	size_t nr_plans;
 };

@@ -196,6 +196,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/bisections/{id}", api_bisection, NULL, F_DATA | F_TX },
 	{ "POST", "/api/v1/bisections/{id}/cancel", api_bisection_cancel, NULL, F_WRITE },
 	{ "POST", "/api/v1/refresh", api_refresh, NULL, F_WRITE | F_PUSH },
+	{ "GET", "/api/v1/kcidb", api_kcidb, NULL, F_DATA | F_TX },
 };
 
 #define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))

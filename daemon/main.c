@@ -56,6 +56,7 @@ static const char usage_text[] =
 "  series apply --plan P --stage S FILE...   a patch series from mail\n"
 "                 (mbox) onto a stage's branch\n"
 "  token create|list|revoke   manage the API tokens (on the database)\n"
+"  kcidb export   the finished runs as KernelCI KCIDB JSON (v5.3)\n"
 "  check          validate the configuration, plans and profiles\n"
 "  version        print the version\n"
 "\n"
@@ -581,6 +582,7 @@ static const struct command commands[] = {
 	{ "gate", cmd_gate },
 	{ "hook", cmd_hook },
 	{ "token", cmd_token },
+	{ "kcidb", cmd_kcidb },
 	{ "version", cmd_version },
 	{ "step-guard", cmd_step_guard },	/* internal: started by the executor */
 };
