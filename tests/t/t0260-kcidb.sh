@@ -1,6 +1,6 @@
 #!/bin/sh
 # KCIDB: "kstage kcidb export" and GET /api/v1/kcidb write KernelCI's KCIDB
-# I/O JSON v5.3, valid against the schema in /work/shared/kcidb (checked
+# I/O JSON v5.3, valid against the schema in tests/fixtures/kcidb (checked
 # with python3-jsonschema), with the checkouts, builds and tests the
 # database holds: a failing test FAIL under its dotted path, a known
 # failure FAIL with its reason, a skip SKIP, the boot verdict as the test
@@ -9,8 +9,7 @@
 . "$SRC/tests/t/lib-api.sh"
 trap api_cleanup EXIT
 
-SCHEMA=${KCIDB_SCHEMA:-$SRC/../shared/kcidb/kcidb-io-v5.3.schema.json}
-[ -f "$SCHEMA" ] || SCHEMA=/work/shared/kcidb/kcidb-io-v5.3.schema.json
+SCHEMA=${KCIDB_SCHEMA:-$SRC/tests/fixtures/kcidb/kcidb-io-v5.3.schema.json}
 python3 -c 'import jsonschema' 2> /dev/null ||
 	{ echo "Bail out! python3-jsonschema is needed"; exit 1; }
 [ -f "$SCHEMA" ] || { echo "Bail out! no KCIDB schema at $SCHEMA"; exit 1; }
