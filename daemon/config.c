@@ -1119,8 +1119,11 @@ static int check_address(struct jfile *c, const char *path, const char *a)
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)a; *p; p++)
-		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>' ||
-		    *p == ',' || *p == '"')
+		if (*p < ' ' || *p == 0x7f)
+			return jfile_fail(c, path, "not a mail address (a control"
+					  " character in it)");
+	for (p = (const unsigned char *)a; *p; p++)
+		if (*p <= ' ' || *p == '<' || *p == '>' || *p == ',' || *p == '"')
 			break;
 	if (*p || !at || at == a || !at[1] || strchr(at + 1, '@'))
 		return jfile_fail(c, path, "\"%s\" is not a mail address"

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +378,8 @@ static void *run(void *arg)
 struct notify *notify_start(const struct kstage_config *cfg)
 {
 	struct notify *n;
+	sigset_t all, old;
+	int rc;
 
 	if (!cfg->nr_webhooks && !cfg->mail)
 		return NULL;
@@ -387,7 +390,16 @@ struct notify *notify_start(const struct kstage_config *cfg)
 	n->db = db_open(cfg->db);
 	if (!n->db)
 		goto fail;
-	if (pthread_create(&n->thread, NULL, run, n)) {
+	/*
+	 * The thread takes no signal (the loop reads them from a signalfd,
+	 * which needs them blocked in every thread): block all around the
+	 * create, the thread inherits the mask.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&n->thread, NULL, run, n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
 		error("cannot start the notification sender");
 		goto fail;
 	}
