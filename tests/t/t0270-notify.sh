@@ -23,6 +23,7 @@ receiver_cleanup() {
 	api_cleanup
 }
 trap 'receiver_cleanup' EXIT
+trap 'exit 1' INT TERM
 
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -75,6 +76,10 @@ test_expect_success 'setup: a series from mail whose second patch breaks a test'
 		fake_commit work "mm: two b breaks migrate" &&
 	git -C work format-patch -q --stdout --thread s1..topic > series.mbox &&
 	grep -ci "^Message-Id: <" series.mbox > n && test "$(cat n)" = 2 &&
+	# The culprit'"'"'s subject, once decoded, holds CR LF and a header.
+	evil=$(printf "mm: two b breaks migrate\r\nBcc: victim@example.org" | base64 -w0) &&
+	sed -i "s/^Subject: \[PATCH 2\/2\] mm: two b breaks migrate$/Subject: [PATCH 2\/2] =?UTF-8?B?$evil?=/" series.mbox &&
+	grep -q "^Subject: \[PATCH 2/2\] =?UTF-8?B?" series.mbox &&
 	write_profile profile.json &&
 	write_plan plan.json "$TRASH/repo.git" "$TRASH/profile.json" one:s1 two:s2 &&
 	printf "s3cret\n" > hook.secret &&
@@ -137,10 +142,14 @@ test_expect_success 'the webhook got each event once, signed, after two refusals
 	jq -r -s "map(select(.code == 200)) | .[].delivery" hook.log | sort -n > got &&
 	test_cmp rows got &&
 	for id in $(cat rows); do
-		test "$(jq -s "map(select(.delivery == \"$id\")) | length" hook.log)" = 3 &&
+		# Three calls (500, 500, 200), one body; an attempt in flight
+		# at the kill -9 may have reached the receiver unrecorded.
+		test "$(jq -s "map(select(.delivery == \"$id\")) | map(.code)" -c hook.log)" = "[500,500,200]" &&
 		test "$(jq -r -s "map(select(.delivery == \"$id\")) | map(.body_sha256) | unique | length" hook.log)" = 1 &&
-		test "$(sql k.db "SELECT tries || \" \" || state FROM outbox WHERE id = $id")" = "3 delivered" &&
-		test "$(sql k.db "SELECT group_concat(ok, \"\") FROM (SELECT ok FROM outbox_attempts WHERE outbox_id = $id ORDER BY n)")" = 001 || return 1
+		test "$(sql k.db "SELECT state FROM outbox WHERE id = $id")" = delivered &&
+		sql k.db "SELECT group_concat(ok, \"\") FROM (SELECT ok FROM outbox_attempts WHERE outbox_id = $id ORDER BY n)" > oks &&
+		grep -Eq "^0{1,2}1$" oks &&
+		test "$(sql k.db "SELECT tries = (SELECT count(*) FROM outbox_attempts WHERE outbox_id = $id) FROM outbox WHERE id = $id")" = 1 || return 1
 	done &&
 	jq -r -s "map(select(.code == 200)) | .[].event" hook.log | sort -u > kinds &&
 	printf "bisection-found\nregression\nstage-verdict\n" > expect && test_cmp expect kinds &&
@@ -163,8 +172,12 @@ test_expect_success 'the mail: subject, threading, encoded author, the report' '
 	def dec(v):
 	    return str(email.header.make_header(email.header.decode_header(v)))
 	subj = dec(msg["Subject"])
-	want = "[kstage] demo stage %s (two): hmm-tests regression, first bad commit %s \"mm: two b breaks migrate\"" % (sys.argv[3], sys.argv[4][:8])
-	assert subj == want, (subj, want)
+	want = "[kstage] demo stage %s (two): hmm-tests regression, first bad commit %s \"mm: two b breaks migrate" % (sys.argv[3], sys.argv[4][:8])
+	assert subj.startswith(want), (subj, want)
+	assert "\r" not in subj and "\n" not in subj, repr(subj)
+	# The CR LF in the subject of the culprit made no header of its own.
+	assert msg["Bcc"] is None, msg["Bcc"]
+	assert not any(l.lower().startswith(b"bcc:") for l in raw.split(b"\n")), "injected"
 	mid = sys.argv[2] if sys.argv[2].startswith("<") else "<%s>" % sys.argv[2]
 	assert msg["In-Reply-To"] == mid, msg["In-Reply-To"]
 	assert mid in msg["References"], msg["References"]
@@ -194,8 +207,9 @@ test_expect_success 'GET /api/v1/outbox lists the deliveries with their attempts
 	expect_code 200 "/api/v1/outbox?state=delivered" &&
 	jq -e ".outbox | length >= 2 and all(.state == \"delivered\") and
 		any(.channel == \"mail\") and
-		all(.attempts | length == (. | length)) and
-		(map(select(.channel == \"webhook\")) | all(.tries == 3 and (.attempts | map(.ok)) == [false, false, true] and .attempts[0].code == 500))" body &&
+		all(.tries == (.attempts | length) and .attempts[-1].ok and
+			(.attempts[:-1] | all(.ok | not)) and .delivered_at != null) and
+		(map(select(.channel == \"webhook\")) | all(.attempts[0].code == 500 and .attempts[-1].code == 200))" body &&
 	expect_code 200 "/api/v1/outbox?state=failed" && jq -e ".outbox == []" body &&
 	expect_code 400 "/api/v1/outbox?state=nope"
 '
