@@ -222,4 +222,9 @@ test_expect_success 'a restart sends nothing again' '
 	stop_daemon
 '
 
+# test_done removes $TRASH, and with it the pid files the EXIT trap reads.
+test_expect_success 'stop the receivers' '
+	kill "$(cat hook.pid)" "$(cat smtp.pid)" && rm -f hook.pid smtp.pid
+'
+
 test_done
