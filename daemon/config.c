@@ -1217,6 +1217,19 @@ static int parse_mail(struct jfile *c, json_t *v, const char *dir,
 	if (!m->nr_to)
 		return jfile_fail(c, json_object_get(v, "to") ? "mail.to" : "mail",
 				  "expected at least one address in \"to\"");
+	/* A mail is a report on a bisection: only kinds that have one. */
+	for (size_t i = 0; i < m->nr_events; i++)
+		if (strcmp(m->events[i], "regression") &&
+		    strcmp(m->events[i], "bisection-found") &&
+		    strcmp(m->events[i], "bisection-inconclusive")) {
+			char *ep = jfile_subi("mail.events", i);
+			int r = jfile_fail(c, ep, "\"%s\": mail reports only regression,"
+					   " bisection-found and bisection-inconclusive",
+					   m->events[i]);
+
+			free(ep);
+			return r;
+		}
 	return 0;
 }
 
