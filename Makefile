@@ -79,7 +79,10 @@ LIB_OBJS += daemon/log.o
 LIB_OBJS += daemon/loop.o
 LIB_OBJS += daemon/mbox.o
 LIB_OBJS += daemon/metrics.o
+LIB_OBJS += daemon/notify.o
+LIB_OBJS += daemon/notify_mail.o
 LIB_OBJS += daemon/options.o
+LIB_OBJS += daemon/outbox.o
 LIB_OBJS += daemon/plain.o
 LIB_OBJS += daemon/plan.o
 LIB_OBJS += daemon/queue.o
@@ -169,7 +172,7 @@ DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
 	zlib1g-dev libgmime-3.0-dev \
 	git curl ca-certificates sqlite3 jq procps
 # Real servers the end-to-end tests start on loopback (tests/t/lib-*.sh).
-DEB_TEST = public-inbox python3-jsonschema
+DEB_TEST = public-inbox python3-jsonschema python3-aiosmtpd
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk

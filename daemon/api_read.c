@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api_read.h"
+#include "outbox.h"
 #include "json.h"
 #include "kcidb.h"
 #include "wrapper.h"
@@ -568,6 +569,33 @@ static int filtered_list(struct api_reply *out, const struct api_request *req,
 	}
 	return reply_list(out, req->db, db_stmt(req->db, sql, "LLsl", plan_id,
 						 stage_id, state, limit), key, fn);
+}
+
+int api_outbox(struct api_reply *out, const struct api_request *req)
+{
+	static const char *const states[] = { "pending", "delivered", "failed", NULL };
+	const char *state = api_query(req, "state"), *l = api_query(req, "limit");
+	long long limit = 50;
+	struct strbuf *sb;
+	json_t *arr, *o;
+	char *text;
+
+	if (state && !api_in_list(states, state))
+		return api_error(out, 400, "state must be one of pending, delivered, failed");
+	if (l && api_parse_int(l, 1, 1000, &limit) < 0)
+		return api_error(out, 400, "limit must be an integer from 1 to 1000");
+	arr = outbox_list(req->db, state, (int)limit);
+	if (!arr)
+		return -1;
+	o = json_pack("{s:o}", "outbox", arr);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return -1;
+	sb = api_begin_json(out);
+	strbuf_adds(sb, text);
+	free(text);
+	return api_end_json(out, 200);
 }
 
 int api_runs(struct api_reply *out, const struct api_request *req)

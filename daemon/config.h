@@ -107,6 +107,32 @@ struct plan_def {
 	struct remote_def *remote;
 };
 
+/*
+ * Notifications (outbox.h, notify.h): where the daemon tells the world.
+ * Both are global to the daemon (every plan); an event names its plan.
+ * "events" lists notification kinds (outbox.h, OUTBOX_KINDS); absent:
+ * every kind for a webhook, bisection-found and bisection-inconclusive
+ * for mail.  Secrets stay in their files (read at each delivery).
+ */
+struct webhook_def {
+	char *url;		/* http:// or https:// */
+	char *secret_file;	/* resolved; NULL: the calls are not signed */
+	char **events;		/* NULL-terminated, or NULL: all kinds */
+	size_t nr_events;
+};
+
+struct mail_def {
+	char *url;		/* smtp:// or smtps:// */
+	char *from;		/* an address */
+	char **to;		/* addresses, NULL-terminated (at least one) */
+	size_t nr_to;
+	char *username;		/* may be NULL: no AUTH */
+	char *password_file;	/* resolved; may be NULL */
+	int starttls;		/* smtp://: require STARTTLS */
+	char **events;		/* as for webhooks; NULL: the default above */
+	size_t nr_events;
+};
+
 struct kstage_config {
 	char *path;		/* NULL when built from defaults */
 	char *db;
@@ -134,6 +160,11 @@ struct kstage_config {
 	char *public_url;	/* http(s) URL the API is reached at, or NULL (kcidb.h) */
 	char **plans;		/* plan file paths (resolved) */
 	size_t nr_plans;
+	struct webhook_def *webhooks;
+	size_t nr_webhooks;
+	struct mail_def *mail;	/* NULL: no mail */
+	unsigned notify_tries;	/* attempts per notification (default 8) */
+	unsigned notify_backoff; /* seconds before the first retry, doubled after (5) */
 };
 
 /*

@@ -14,6 +14,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "outbox.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -60,18 +61,33 @@ int events_add(struct db *db, const char *kind, long long plan_id,
 	       json_t *data)
 {
 	char *text = NULL;
-	int ret;
+	int ret = -1;
 
 	if (data) {
 		text = json_dumps(data, JSON_COMPACT);
-		json_decref(data);
-		if (!text)
+		if (!text) {
+			json_decref(data);
 			return error("event %s: cannot encode its data", kind);
+		}
 	}
-	ret = db_exec(db, "INSERT INTO events (at, kind, plan_id, stage_id, run_id,"
-		      " bisection_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		      "lsLLLLs", now_wall_ms(), kind, plan_id, stage_id, run_id,
-		      bisection_id, text);
+	/* The event and its notifications (outbox.h) commit together. */
+	if (db_begin(db) < 0) {
+		if (db_in_transaction(db))
+			db_rollback(db);	/* a doomed outer one: undo our level */
+		goto out;
+	}
+	if (db_exec(db, "INSERT INTO events (at, kind, plan_id, stage_id, run_id,"
+		    " bisection_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		    "lsLLLLs", now_wall_ms(), kind, plan_id, stage_id, run_id,
+		    bisection_id, text) < 0 ||
+	    outbox_event(db, db_last_id(db), kind, plan_id, stage_id, run_id,
+			 bisection_id, data) < 0) {
+		db_rollback(db);
+		goto out;
+	}
+	ret = db_commit(db);
+out:
+	json_decref(data);
 	free(text);
 	return ret;
 }

@@ -184,6 +184,7 @@ static const struct route routes[] = {
 	  F_WRITE | F_ADMIN },
 	{ "DELETE", "/api/v1/plans/{plan}/acks/{id}", api_ack_delete, NULL, F_WRITE },
 	{ "GET", "/api/v1/runs", api_runs, NULL, F_DATA | F_TX },
+	{ "GET", "/api/v1/outbox", api_outbox, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/runs/{id}", api_run, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/runs/{id}/results", api_run_results, NULL, F_DATA | F_TX },
 	{ "GET", "/api/v1/runs/{id}/steps/{idx}/log", NULL, serve_log, F_DATA },

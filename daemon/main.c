@@ -19,6 +19,7 @@
 #include "client.h"
 #include "config.h"
 #include "loop.h"
+#include "notify.h"
 #include "hooks.h"
 #include "intake.h"
 #include "http.h"
@@ -452,6 +453,7 @@ static int cmd_serve(int argc, char **argv)
 	struct loop_options opt = { 0 };
 	struct kstage_config *cfg = NULL;
 	struct http_server *srv = NULL;
+	struct notify *nt = NULL;
 	struct loop *lp = NULL;
 	char *err = NULL;
 	int status = 2;
@@ -465,6 +467,11 @@ static int cmd_serve(int argc, char **argv)
 		warn("no plans configured: serving an empty state (give --plan FILE"
 		     " or list plans in the configuration)");
 	raise_fd_limit();
+	/* Before the loop and the server: their events fill the outbox. */
+	if ((cfg->nr_webhooks || cfg->mail) && !(nt = notify_start(cfg))) {
+		status = 1;
+		goto out;
+	}
 	lp = start_loop(cfg, &opt);
 	if (!lp)
 		goto out;
@@ -481,6 +488,7 @@ static int cmd_serve(int argc, char **argv)
 out:
 	http_stop(srv);
 	loop_free(lp);
+	notify_stop(nt);
 	free(err);
 	config_free(cfg);
 	daemon_args_release(&a);
