@@ -192,8 +192,7 @@ struct console_stream {
 	struct console_verdict *out;
 	char *end_marker;	/* NULL: none expected */
 	char raw[CONSOLE_MAX_LINE];	/* the line being read, cut at the cap */
-	size_t len;
-	int in_line;
+	struct text_lines lines;	/* over raw */
 	int worst_set;
 };
 
@@ -205,20 +204,21 @@ struct console_stream *console_stream_new(struct console_verdict *out,
 	memset(out, 0, sizeof(*out));
 	st->out = out;
 	st->end_marker = end_marker && *end_marker ? xstrdup(end_marker) : NULL;
+	st->lines.buf = st->raw;
+	st->lines.cap = CONSOLE_MAX_LINE - 1;
 	return st;
 }
 
-/* The line in st->raw is complete: classify it. */
-static void stream_line(struct console_stream *st)
+/* A line is complete: classify it. */
+static void stream_line(void *arg, char *raw, size_t len)
 {
+	struct console_stream *st = arg;
 	struct console_verdict *out = st->out;
 	char line[CONSOLE_MAX_LINE];
 	enum boot_verdict kind;
 	unsigned lineno = ++out->lines;
 
-	text_clean(line, sizeof(line), st->raw, st->len);
-	st->len = 0;
-	st->in_line = 0;
+	text_clean(line, sizeof(line), raw, len);
 	if (st->end_marker && !out->end_marker_line && is_end_marker(line, st->end_marker))
 		out->end_marker_line = lineno;
 	if (!classify_line(line, &kind))
@@ -234,31 +234,14 @@ static void stream_line(struct console_stream *st)
 
 void console_stream_feed(struct console_stream *st, const char *buf, size_t len)
 {
-	size_t pos = 0;
-
-	while (buf && pos < len) {
-		const char *nl = memchr(buf + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - buf) : len;
-		size_t n = end - pos, room = CONSOLE_MAX_LINE - 1 - st->len;
-
-		if (n > room)
-			n = room;	/* the rest of a longer line is cut */
-		memcpy(st->raw + st->len, buf + pos, n);
-		st->len += n;
-		st->in_line = 1;
-		if (!nl)
-			break;
-		stream_line(st);
-		pos = end + 1;
-	}
+	text_lines_feed(&st->lines, buf, len, stream_line, st);
 }
 
 void console_stream_end(struct console_stream *st, int timed_out)
 {
 	struct console_verdict *out = st->out;
 
-	if (st->in_line)
-		stream_line(st);	/* the last line had no newline */
+	text_lines_end(&st->lines, stream_line, st);
 	if (!st->worst_set)
 		out->verdict = BOOT_CLEAN;
 	if (timed_out && out->verdict < BOOT_TIMEOUT) {

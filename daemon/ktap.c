@@ -939,9 +939,7 @@ static void dedup(struct ktap_report *r, size_t first)
 struct ktap_stream {
 	struct parser p;
 	size_t first;		/* out->nr when the stream began */
-	char *line;		/* the line being read: at most KTAP_MAX_LINE bytes */
-	size_t len;
-	int in_line;		/* bytes of a line were seen since the last newline */
+	struct text_lines lines;	/* at most KTAP_MAX_LINE bytes a line */
 	char *key;
 };
 
@@ -953,47 +951,30 @@ struct ktap_stream *ktap_stream_new(struct ktap_report *out)
 	st->p.levels = xcalloc(KTAP_MAX_DEPTH + 1, sizeof(*st->p.levels));
 	level_init(&st->p, &st->p.levels[0], "", 0);
 	st->first = out->nr;
-	st->line = xmalloc(KTAP_MAX_LINE + 1);
+	st->lines.buf = xmalloc(KTAP_MAX_LINE + 1);
+	st->lines.cap = KTAP_MAX_LINE;
 	st->key = xmalloc(KTAP_MAX_LINE + 1);
 	return st;
 }
 
-/* The line in st->line is complete: parse it. */
-static void stream_line(struct ktap_stream *st)
+/* A line is complete: parse it. */
+static void stream_line(void *arg, char *line, size_t len)
 {
+	struct ktap_stream *st = arg;
 	size_t i;
 
 	/* A NUL would end the line early: make it ordinary junk. */
-	for (i = 0; i < st->len; i++)
-		if (!st->line[i])
-			st->line[i] = '\x7f';
-	st->line[st->len] = '\0';
+	for (i = 0; i < len; i++)
+		if (!line[i])
+			line[i] = '\x7f';
+	line[len] = '\0';
 	st->p.lineno++;
-	parse_line(&st->p, st->line, st->len, st->key);
-	st->len = 0;
-	st->in_line = 0;
+	parse_line(&st->p, line, len, st->key);
 }
 
 void ktap_stream_feed(struct ktap_stream *st, const char *buf, size_t len)
 {
-	size_t pos = 0;
-
-	while (buf && pos < len) {
-		const char *nl = memchr(buf + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - buf) : len;
-		size_t n = end - pos, room = KTAP_MAX_LINE - st->len;
-
-		/* Longer lines are cut: the rest up to the newline is dropped. */
-		if (n > room)
-			n = room;
-		memcpy(st->line + st->len, buf + pos, n);
-		st->len += n;
-		st->in_line = 1;
-		if (!nl)
-			break;
-		stream_line(st);
-		pos = end + 1;
-	}
+	text_lines_feed(&st->lines, buf, len, stream_line, st);
 }
 
 int ktap_stream_end(struct ktap_stream *st)
@@ -1002,15 +983,14 @@ int ktap_stream_end(struct ktap_stream *st)
 	struct ktap_report *out = p->out;
 	size_t first = st->first;
 
-	if (st->in_line)
-		stream_line(st);	/* the last line had no newline */
+	text_lines_end(&st->lines, stream_line, st);
 	while (p->depth > 0)
 		pop_level(p, NULL);
 	flush_run(p, &p->levels[0], NULL);
 	level_release(&p->levels[0]);
 	clear_header(p);
 	free(p->levels);
-	free(st->line);
+	free(st->lines.buf);
 	free(st->key);
 	free(st);
 

@@ -161,3 +161,40 @@ int text_is_http_url(const char *s)
 			return 0;
 	return p - s <= TEXT_URL_MAX;
 }
+
+static void text_line_done(struct text_lines *t, text_line_fn *fn, void *arg)
+{
+	size_t len = t->len;
+
+	t->len = 0;
+	t->in_line = 0;
+	fn(arg, t->buf, len);
+}
+
+void text_lines_feed(struct text_lines *t, const char *buf, size_t len,
+		     text_line_fn *fn, void *arg)
+{
+	size_t pos = 0;
+
+	while (buf && pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		size_t n = end - pos, room = t->cap - t->len;
+
+		if (n > room)
+			n = room;	/* the rest of a longer line is cut */
+		memcpy(t->buf + t->len, buf + pos, n);
+		t->len += n;
+		t->in_line = 1;
+		if (!nl)
+			break;
+		text_line_done(t, fn, arg);
+		pos = end + 1;
+	}
+}
+
+void text_lines_end(struct text_lines *t, text_line_fn *fn, void *arg)
+{
+	if (t->in_line)
+		text_line_done(t, fn, arg);
+}

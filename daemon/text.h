@@ -31,6 +31,27 @@ size_t text_clean(char *dst, size_t cap, const char *s, size_t len);
  */
 size_t text_timestamp_len(const char *s, size_t n);
 
+/*
+ * Lines of text that arrives in pieces of any size (a console as it
+ * streams in): only the line being read is kept, in buf (the caller's,
+ * cap + 1 bytes, so that it may be NUL-terminated), cut at cap bytes (the
+ * rest of a longer line, up to its newline, is dropped).
+ */
+struct text_lines {
+	char *buf;
+	size_t cap;
+	size_t len;		/* bytes of the line in buf */
+	int in_line;		/* bytes of a line were seen since the last newline */
+};
+
+typedef void text_line_fn(void *arg, char *line, size_t len);
+
+/* Feed buf[0..len): fn for every line it completes (without its newline). */
+void text_lines_feed(struct text_lines *t, const char *buf, size_t len,
+		     text_line_fn *fn, void *arg);
+/* The text is over: fn for a last line that had no newline. */
+void text_lines_end(struct text_lines *t, text_line_fn *fn, void *arg);
+
 #define TEXT_URL_MAX 512
 
 /*
