@@ -118,12 +118,14 @@ wait_idle() {
 	i=0
 	limit=$((${1:-20} * 10 * TIME_FACTOR))
 	while [ $i -lt $limit ]; do
-		# Busy: runs or bisections under way, or no plan stored yet (a
-		# daemon that has not begun its first pass).
+		# Busy: runs or bisections under way, or a daemon that has not
+		# done its first pass yet (no plan stored, or plans stored at
+		# start-up whose heads are not read and no run queued yet).
 		busy=$(sql "$TRASH/k.db" "SELECT (SELECT count(*) FROM runs WHERE state IN
 			('queued', 'running')) + (SELECT count(*) FROM bisections WHERE state IN
 			('requested', 'confirming', 'searching', 'verifying')) +
-			(SELECT count(*) = 0 FROM plans)" 2> /dev/null || echo 1)
+			(SELECT count(*) = 0 FROM plans) + ((SELECT count(*) = 0 FROM runs) AND
+			(SELECT count(*) > 0 FROM stages WHERE head IS NULL))" 2> /dev/null || echo 1)
 		[ "$busy" = 0 ] && return 0
 		sleep 0.1
 		i=$((i + 1))
