@@ -573,7 +573,9 @@ static int filtered_list(struct api_reply *out, const struct api_request *req,
 
 int api_outbox(struct api_reply *out, const struct api_request *req)
 {
-	static const char *const states[] = { "pending", "delivered", "failed", NULL };
+	static const char *const states[] = {
+		"pending", "delivered", "failed", "superseded", NULL
+	};
 	const char *state = api_query(req, "state"), *l = api_query(req, "limit");
 	long long limit = 50;
 	struct strbuf *sb;
@@ -581,7 +583,8 @@ int api_outbox(struct api_reply *out, const struct api_request *req)
 	char *text;
 
 	if (state && !api_in_list(states, state))
-		return api_error(out, 400, "state must be one of pending, delivered, failed");
+		return api_error(out, 400, "state must be one of pending, delivered,"
+				 " failed, superseded");
 	if (l && api_parse_int(l, 1, 1000, &limit) < 0)
 		return api_error(out, 400, "limit must be an integer from 1 to 1000");
 	arr = outbox_list(req->db, state, (int)limit);

@@ -15,6 +15,7 @@
 #include <git2.h>
 
 #include "config.h"
+#include "config_notify.h"
 #include "outbox.h"
 #include "jfile.h"
 #include "kcidb.h"
@@ -730,28 +731,6 @@ out:
 	return ret;
 }
 
-/* A file named by the credentials (a path relative to the plan), readable. */
-static int credential_file(struct jfile *c, json_t *obj, const char *path,
-			   const char *key, const char *dir, char **out)
-{
-	char *v = NULL, *p;
-	int ret = 0;
-
-	if (jfile_string(c, obj, path, key, 0, &v) < 0)
-		return -1;
-	if (!v)
-		return 0;
-	*out = jfile_path(dir, v);
-	if (!*v || access(*out, R_OK) < 0) {
-		p = jfile_sub(path, key);
-		ret = jfile_fail(c, p, "cannot read \"%s\": %s", *out,
-				 *v ? strerror(errno) : "empty path");
-		free(p);
-	}
-	free(v);
-	return ret;
-}
-
 /* "credentials": who we are to the remote; secrets stay in their files. */
 static int parse_credentials(struct jfile *c, json_t *obj, const char *path,
 			     const char *dir, struct remote_def *r)
@@ -769,9 +748,9 @@ static int parse_credentials(struct jfile *c, json_t *obj, const char *path,
 	}
 	if (jfile_check_keys(c, cred, cp, keys) < 0 ||
 	    jfile_string(c, cred, cp, "username", 0, &r->username) < 0 ||
-	    credential_file(c, cred, cp, "token_file", dir, &r->token_file) < 0 ||
-	    credential_file(c, cred, cp, "ssh_key", dir, &r->ssh_key) < 0 ||
-	    credential_file(c, cred, cp, "ssh_public_key", dir, &r->ssh_public_key) < 0)
+	    jfile_readable(c, cred, cp, "token_file", dir, &r->token_file) < 0 ||
+	    jfile_readable(c, cred, cp, "ssh_key", dir, &r->ssh_key) < 0 ||
+	    jfile_readable(c, cred, cp, "ssh_public_key", dir, &r->ssh_public_key) < 0)
 		goto out;
 	if (r->username && (!*r->username || strlen(r->username) > 128 ||
 			    strcspn(r->username, " \t\r\n:@/") != strlen(r->username))) {
@@ -970,6 +949,7 @@ static void config_defaults(struct kstage_config *cfg, const char *dir)
 	cfg->kcidb_origin = xstrdup(KCIDB_ORIGIN_DEFAULT);
 	cfg->notify_tries = 8;
 	cfg->notify_backoff = 5;
+	cfg->notify_timeout = 30;
 }
 
 static int replace_path(struct jfile *c, json_t *root, const char *key,
@@ -1024,7 +1004,8 @@ static int parse_config_settings(struct jfile *c, json_t *root,
 	    jfile_uint(c, root, "", "max_streams", 1, 1000000, &cfg->max_streams) < 0 ||
 	    jfile_uint(c, root, "", "header_timeout", 1, 3600, &cfg->header_timeout) < 0 ||
 	    jfile_uint(c, root, "", "notify_tries", 1, 100, &cfg->notify_tries) < 0 ||
-	    jfile_uint(c, root, "", "notify_backoff", 1, 86400, &cfg->notify_backoff) < 0)
+	    jfile_uint(c, root, "", "notify_backoff", 1, 86400, &cfg->notify_backoff) < 0 ||
+	    jfile_uint(c, root, "", "notify_timeout", 1, 600, &cfg->notify_timeout) < 0)
 		return -1;
 	cfg->max_body = (size_t)body_mb << 20;
 	return 0;
@@ -1115,186 +1096,6 @@ static int parse_config_plans(struct jfile *c, json_t *root, const char *dir,
 	return 0;
 }
 
-static void free_strv(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* A URL with one of the schemes (NULL-terminated), no space or control. */
-static int check_url(struct jfile *c, const char *path, const char *url,
-		     const char *const *schemes)
-{
-	const unsigned char *p;
-	size_t i;
-
-	for (p = (const unsigned char *)url; *p; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return jfile_fail(c, path, "\"%s\" is not a URL (a space or"
-					  " control character)", url);
-	for (i = 0; schemes[i]; i++)
-		if (!strncmp(url, schemes[i], strlen(schemes[i])) &&
-		    url[strlen(schemes[i])])
-			return 0;
-	return jfile_fail(c, path, "\"%s\": expected a URL starting with %s%s%s", url,
-			  schemes[0], schemes[1] ? " or " : "", schemes[1] ? schemes[1] : "");
-}
-
-/* A mail address: no space, no control, no <>, one @ with text around. */
-static int check_address(struct jfile *c, const char *path, const char *a)
-{
-	const char *at = strchr(a, '@');
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)a; *p; p++)
-		if (*p < ' ' || *p == 0x7f)
-			return jfile_fail(c, path, "not a mail address (a control"
-					  " character in it)");
-	for (p = (const unsigned char *)a; *p; p++)
-		if (*p <= ' ' || *p == '<' || *p == '>' || *p == ',' || *p == '"')
-			break;
-	if (*p || !at || at == a || !at[1] || strchr(at + 1, '@'))
-		return jfile_fail(c, path, "\"%s\" is not a mail address"
-				  " (expected user@host)", a);
-	return 0;
-}
-
-/* An array of strings at obj.key into *out (NULL-terminated); check each. */
-static int string_list(struct jfile *c, json_t *obj, const char *path,
-		       const char *key, size_t max, int kinds, char ***out,
-		       size_t *nr)
-{
-	char *lp = jfile_sub(path, key);
-	json_t *arr = NULL, *v;
-	size_t i;
-	int ret = -1;
-
-	if (jfile_array(c, obj, path, key, max, &arr) < 0)
-		goto out;
-	ret = 0;
-	if (!arr)
-		goto out;
-	*out = xcalloc(json_array_size(arr) + 1, sizeof(**out));
-	json_array_foreach(arr, i, v) {
-		char *ip = jfile_subi(lp, i);
-
-		if (!json_is_string(v) || !*json_string_value(v))
-			ret = jfile_fail(c, ip, "expected a non-empty string");
-		else if (kinds && !outbox_kind_valid(json_string_value(v)))
-			ret = jfile_fail(c, ip, "\"%s\" is not a notification kind"
-					 " (%s)", json_string_value(v), OUTBOX_KINDS);
-		else if (!kinds && check_address(c, ip, json_string_value(v)) < 0)
-			ret = -1;
-		free(ip);
-		if (ret < 0)
-			break;
-		(*out)[(*nr)++] = xstrdup(json_string_value(v));
-	}
-out:
-	free(lp);
-	return ret;
-}
-
-static int parse_webhook(struct jfile *c, json_t *v, const char *path,
-			 const char *dir, struct webhook_def *w)
-{
-	static const char *const keys[] = { "url", "secret_file", "events", NULL };
-	static const char *const schemes[] = { "http://", "https://", NULL };
-	char *up = jfile_sub(path, "url");
-	int ret = -1;
-
-	if (!json_is_object(v)) {
-		ret = jfile_fail(c, path, "expected an object {\"url\": ...}");
-		goto out;
-	}
-	if (jfile_check_keys(c, v, path, keys) < 0 ||
-	    jfile_string(c, v, path, "url", 1, &w->url) < 0 ||
-	    check_url(c, up, w->url, schemes) < 0 ||
-	    credential_file(c, v, path, "secret_file", dir, &w->secret_file) < 0 ||
-	    string_list(c, v, path, "events", 64, 1, &w->events, &w->nr_events) < 0)
-		goto out;
-	ret = 0;
-out:
-	free(up);
-	return ret;
-}
-
-static int parse_mail(struct jfile *c, json_t *v, const char *dir,
-		      struct mail_def *m)
-{
-	static const char *const keys[] = {
-		"url", "from", "to", "username", "password_file", "starttls",
-		"events", NULL
-	};
-	static const char *const schemes[] = { "smtp://", "smtps://", NULL };
-
-	if (!json_is_object(v))
-		return jfile_fail(c, "mail", "expected an object {\"url\": ...,"
-				  " \"from\": ..., \"to\": [...]}");
-	if (jfile_check_keys(c, v, "mail", keys) < 0 ||
-	    jfile_string(c, v, "mail", "url", 1, &m->url) < 0 ||
-	    check_url(c, "mail.url", m->url, schemes) < 0 ||
-	    jfile_string(c, v, "mail", "from", 1, &m->from) < 0 ||
-	    check_address(c, "mail.from", m->from) < 0 ||
-	    string_list(c, v, "mail", "to", 64, 0, &m->to, &m->nr_to) < 0 ||
-	    jfile_string(c, v, "mail", "username", 0, &m->username) < 0 ||
-	    credential_file(c, v, "mail", "password_file", dir, &m->password_file) < 0 ||
-	    jfile_bool(c, v, "mail", "starttls", &m->starttls) < 0 ||
-	    string_list(c, v, "mail", "events", 64, 1, &m->events, &m->nr_events) < 0)
-		return -1;
-	if (!m->nr_to)
-		return jfile_fail(c, json_object_get(v, "to") ? "mail.to" : "mail",
-				  "expected at least one address in \"to\"");
-	/* A mail is a report on a bisection: only kinds that have one. */
-	for (size_t i = 0; i < m->nr_events; i++)
-		if (strcmp(m->events[i], "regression") &&
-		    strcmp(m->events[i], "bisection-found") &&
-		    strcmp(m->events[i], "bisection-inconclusive")) {
-			char *ep = jfile_subi("mail.events", i);
-			int r = jfile_fail(c, ep, "\"%s\": mail reports only regression,"
-					   " bisection-found and bisection-inconclusive",
-					   m->events[i]);
-
-			free(ep);
-			return r;
-		}
-	return 0;
-}
-
-/* "webhooks", "mail": where notifications go (outbox.h); their links use
- * "public_url". */
-static int parse_notify(struct jfile *c, json_t *root, const char *dir,
-			struct kstage_config *cfg)
-{
-	json_t *hooks = NULL, *mail;
-	size_t i;
-
-	if (jfile_array(c, root, "", "webhooks", 32, &hooks) < 0)
-		return -1;
-	if (hooks && json_array_size(hooks)) {
-		cfg->webhooks = xcalloc(json_array_size(hooks), sizeof(*cfg->webhooks));
-		for (i = 0; i < json_array_size(hooks); i++) {
-			char *hp = jfile_subi("webhooks", i);
-			int r = parse_webhook(c, json_array_get(hooks, i), hp, dir,
-					      &cfg->webhooks[i]);
-
-			cfg->nr_webhooks++;
-			free(hp);
-			if (r < 0)
-				return -1;
-		}
-	}
-	mail = json_object_get(root, "mail");
-	if (mail) {
-		cfg->mail = xcalloc(1, sizeof(*cfg->mail));
-		if (parse_mail(c, mail, dir, cfg->mail) < 0)
-			return -1;
-	}
-	return 0;
-}
 
 struct kstage_config *config_load(const char *path, char **err)
 {
@@ -1304,7 +1105,7 @@ struct kstage_config *config_load(const char *path, char **err)
 		"confirm_runs", "bisect_runs", "auto_bisect", "max_body", "inbox",
 		"fetch_timeout", "max_conns_per_ip", "max_streams", "header_timeout",
 		"kcidb_origin", "public_url", "webhooks", "mail", "notify_tries",
-		"notify_backoff", NULL
+		"notify_backoff", "notify_timeout", "patchwork", NULL
 	};
 	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
 	struct strbuf text = STRBUF_INIT;
@@ -1344,7 +1145,7 @@ struct kstage_config *config_load(const char *path, char **err)
 		listen = NULL;
 	}
 	if (parse_config_plans(&c, root, dir, cfg) < 0 ||
-	    parse_notify(&c, root, dir, cfg) < 0)
+	    config_parse_notify(&c, root, dir, cfg) < 0)
 		goto fail;
 	json_decref(root);
 	strbuf_release(&text);
@@ -1411,20 +1212,6 @@ void config_free(struct kstage_config *cfg)
 	free(cfg->cache);
 	free(cfg->web_root);
 	free(cfg->listen);
-	for (i = 0; i < cfg->nr_webhooks; i++) {
-		free(cfg->webhooks[i].url);
-		free(cfg->webhooks[i].secret_file);
-		free_strv(cfg->webhooks[i].events);
-	}
-	free(cfg->webhooks);
-	if (cfg->mail) {
-		free(cfg->mail->url);
-		free(cfg->mail->from);
-		free_strv(cfg->mail->to);
-		free(cfg->mail->username);
-		free(cfg->mail->password_file);
-		free_strv(cfg->mail->events);
-		free(cfg->mail);
-	}
+	config_notify_free(cfg);
 	free(cfg);
 }

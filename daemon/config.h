@@ -117,6 +117,7 @@ struct plan_def {
 struct webhook_def {
 	char *url;		/* http:// or https:// */
 	char *secret_file;	/* resolved; NULL: the calls are not signed */
+	char *ca_file;		/* resolved; NULL: the system's CAs */
 	char **events;		/* NULL-terminated, or NULL: all kinds */
 	size_t nr_events;
 };
@@ -129,8 +130,22 @@ struct mail_def {
 	char *username;		/* may be NULL: no AUTH */
 	char *password_file;	/* resolved; may be NULL */
 	int starttls;		/* smtp://: require STARTTLS */
+	char *ca_file;		/* resolved; NULL: the system's CAs */
 	char **events;		/* as for webhooks; NULL: the default above */
 	size_t nr_events;
+};
+
+/*
+ * Patchwork: a check on every patch of a series from mail, found by its
+ * Message-ID, for each verdict on the stage that holds the series and
+ * each bisection of it (outbox.h).
+ */
+struct patchwork_def {
+	char *url;		/* the instance, http(s)://, without "/api" */
+	char *token_file;	/* resolved: the API token (required) */
+	char *project;		/* linkname or id; NULL: any project */
+	char *context;		/* NULL: "kstage-" and the plan's profile name */
+	char *ca_file;		/* resolved; NULL: the system's CAs */
 };
 
 struct kstage_config {
@@ -165,6 +180,8 @@ struct kstage_config {
 	struct mail_def *mail;	/* NULL: no mail */
 	unsigned notify_tries;	/* attempts per notification (default 8) */
 	unsigned notify_backoff; /* seconds before the first retry, doubled after (5) */
+	unsigned notify_timeout; /* seconds for one attempt (30) */
+	struct patchwork_def *patchwork; /* NULL: no checks */
 };
 
 /*

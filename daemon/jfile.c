@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jfile.h"
 #include "wrapper.h"
@@ -351,4 +352,25 @@ int jfile_array(struct jfile *c, json_t *obj, const char *path,
 	jfile_fail(c, p, "expected an array of at most %zu entries", max);
 	free(p);
 	return -1;
+}
+
+int jfile_readable(struct jfile *c, json_t *obj, const char *path,
+		   const char *key, const char *dir, char **out)
+{
+	char *v = NULL, *p;
+	int ret = 0;
+
+	if (jfile_string(c, obj, path, key, 0, &v) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	*out = jfile_path(dir, v);
+	if (!*v || access(*out, R_OK) < 0) {
+		p = jfile_sub(path, key);
+		ret = jfile_fail(c, p, "cannot read \"%s\": %s", *out,
+				 *v ? strerror(errno) : "empty path");
+		free(p);
+	}
+	free(v);
+	return ret;
 }

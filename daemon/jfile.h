@@ -65,4 +65,12 @@ int jfile_array(struct jfile *c, json_t *obj, const char *path,
 /* dir/rel, made absolute (canonical if it exists); caller frees. */
 char *jfile_path(const char *dir, const char *rel);
 
+/*
+ * A member naming a file that must be readable (a secret: a token, a
+ * password, a key), relative to dir: *out gets its absolute path (NULL
+ * when absent).
+ */
+int jfile_readable(struct jfile *c, json_t *obj, const char *path,
+		   const char *key, const char *dir, char **out);
+
 #endif

@@ -468,7 +468,7 @@ static int cmd_serve(int argc, char **argv)
 		     " or list plans in the configuration)");
 	raise_fd_limit();
 	/* Before the loop and the server: their events fill the outbox. */
-	if ((cfg->nr_webhooks || cfg->mail) && !(nt = notify_start(cfg))) {
+	if ((cfg->nr_webhooks || cfg->mail || cfg->patchwork) && !(nt = notify_start(cfg))) {
 		status = 1;
 		goto out;
 	}

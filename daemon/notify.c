@@ -18,17 +18,18 @@
 #include "notify.h"
 #include "notify_mail.h"
 #include "outbox.h"
+#include "patchwork.h"
 #include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
 
-#define ATTEMPT_TIMEOUT 30	/* seconds for one attempt */
-#define CONNECT_TIMEOUT 10
+#define CONNECT_TIMEOUT 10	/* seconds, at most the attempt's */
 #define BACKOFF_MAX 3600	/* seconds */
 #define POLL_MS 1000		/* look at least this often */
 #define KICK_MS 50		/* after a kick, look this often ... */
 #define KICK_LOOKS 20		/* ... this many times */
 #define SECRET_MAX 4096
+#define PATCHWORK_ANSWER_MAX (1 << 20)	/* bytes of a patch lookup kept */
 #define ERROR_MAX 400
 
 struct notify {
@@ -69,22 +70,31 @@ static int progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_of
 	return atomic_load(&n->stop) ? 1 : 0;
 }
 
-/* Keep at most 1 KiB of an answer, for the error text. */
+/* An answer, kept up to its cap (the rest is read and dropped). */
+struct answer {
+	struct strbuf sb;
+	size_t max;
+};
+
 static size_t sink(char *p, size_t size, size_t nmemb, void *arg)
 {
-	struct strbuf *sb = arg;
+	struct answer *a = arg;
 	size_t len = size * nmemb;
 
-	if (sb->len < 1024)
-		strbuf_add(sb, p, len < 1024 - sb->len ? len : 1024 - sb->len);
+	if (a->sb.len < a->max)
+		strbuf_add(&a->sb, p, len < a->max - a->sb.len ? len : a->max - a->sb.len);
 	return len;
 }
 
-static void common_opts(struct notify *n, CURL *c, char *errbuf)
+static void common_opts(struct notify *n, CURL *c, char *errbuf, const char *ca_file)
 {
+	long t = (long)n->cfg->notify_timeout;
+
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ATTEMPT_TIMEOUT);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, t);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t < CONNECT_TIMEOUT ? t : CONNECT_TIMEOUT);
+	if (ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, n);
@@ -102,16 +112,67 @@ static int read_secret(struct strbuf *out, const char *path)
 	return 0;
 }
 
+/*
+ * One HTTP call (a POST of body, or a GET when body is NULL), its answer
+ * in a (capped): 0 a 2xx, -1 otherwise (*code, why set).
+ */
+static int http_call(struct notify *n, const char *url, struct curl_slist *headers,
+		     const char *body, const char *ca_file, struct answer *a,
+		     long *code, struct strbuf *why)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+	size_t i;
+	int ret = -1;
+
+	*code = 0;
+	if (!c) {
+		strbuf_adds(why, "curl_easy_init failed");
+		return -1;
+	}
+	common_opts(n, c, errbuf, ca_file);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	}
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "kstage");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		strbuf_adds(why, *errbuf ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	if (*code < 200 || *code > 299) {
+		strbuf_addf(why, "HTTP %ld", *code);
+		if (a->sb.len) {
+			strbuf_adds(why, ": ");
+			for (i = 0; i < a->sb.len && i < 200; i++)
+				strbuf_addch(why, (unsigned char)a->sb.buf[i] < 0x20 ?
+					     ' ' : a->sb.buf[i]);
+		}
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_easy_cleanup(c);
+	return ret;
+}
+
 /* One webhook call: 0 delivered, -1 failed (*code, why set). */
 static int send_webhook(struct notify *n, const struct outbox_item *it, long *code,
 			struct strbuf *why)
 {
 	const struct webhook_def *w = NULL;
-	struct strbuf h = STRBUF_INIT, secret = STRBUF_INIT, answer = STRBUF_INIT;
+	struct strbuf h = STRBUF_INIT, secret = STRBUF_INIT;
+	struct answer a = { STRBUF_INIT, 1024 };
 	struct curl_slist *headers = NULL;
-	char errbuf[CURL_ERROR_SIZE];
-	CURL *c = NULL;
-	CURLcode rc;
 	size_t i;
 	int ret = -1;
 
@@ -151,44 +212,87 @@ static int send_webhook(struct notify *n, const struct outbox_item *it, long *co
 			strbuf_addf(&h, "%02x", md[i]);
 		headers = curl_slist_append(headers, h.buf);
 	}
-	c = curl_easy_init();
-	if (!c) {
-		strbuf_adds(why, "curl_easy_init failed");
+	ret = http_call(n, it->target, headers, it->payload, w->ca_file, &a, code, why);
+out:
+	curl_slist_free_all(headers);
+	strbuf_release(&h);
+	strbuf_release(&secret);
+	strbuf_release(&a.sb);
+	return ret;
+}
+
+/*
+ * One Patchwork check (patchwork.h): find the patch by its Message-ID,
+ * then post the check on it.  A patch Patchwork does not know (yet: it
+ * may still be reading the list) is a failed attempt, retried.
+ */
+static int send_patchwork(struct notify *n, const struct outbox_item *it, long *code,
+			  struct strbuf *why)
+{
+	const struct patchwork_def *pw = n->cfg->patchwork;
+	struct strbuf url = STRBUF_INIT, h = STRBUF_INIT, token = STRBUF_INIT;
+	struct strbuf e = STRBUF_INIT;
+	struct answer a = { STRBUF_INIT, PATCHWORK_ANSWER_MAX };
+	struct curl_slist *headers = NULL;
+	json_t *o = NULL;
+	char *body = NULL;
+	long long patch_id;
+	int ret = -1;
+
+	*code = 0;
+	if (!pw || strcmp(pw->url, it->target)) {
+		strbuf_adds(why, "this Patchwork is no longer configured");
 		goto out;
 	}
-	common_opts(n, c, errbuf);
-	curl_easy_setopt(c, CURLOPT_URL, it->target);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, it->payload);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(it->payload));
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kstage");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		strbuf_adds(why, *errbuf ? errbuf : curl_easy_strerror(rc));
+	o = json_loads(it->payload ? it->payload : "", 0, NULL);
+	body = o ? patchwork_check_body(o) : NULL;
+	if (!body || patchwork_lookup_url(pw, o, &url) < 0) {
+		strbuf_adds(why, "the stored check is not readable");
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
-	if (*code < 200 || *code > 299) {
-		strbuf_addf(why, "HTTP %ld", *code);
-		if (answer.len) {
-			strbuf_adds(why, ": ");
-			for (i = 0; i < answer.len && i < 200; i++)
-				strbuf_addch(why, (unsigned char)answer.buf[i] < 0x20 ?
-					     ' ' : answer.buf[i]);
-		}
+	if (read_secret(&token, pw->token_file) < 0) {
+		strbuf_addf(why, "cannot read the token file %s: %s", pw->token_file,
+			    strerror(errno));
+		goto out;
+	}
+	headers = curl_slist_append(headers, "Accept: application/json");
+	if (http_call(n, url.buf, headers, NULL, pw->ca_file, &a, code, &e) < 0) {
+		strbuf_addf(why, "looking the patch up: %s", strbuf_str(&e));
+		goto out;
+	}
+	patch_id = patchwork_patch_id(a.sb.buf ? a.sb.buf : "", a.sb.len);
+	if (patch_id <= 0) {
+		strbuf_addf(why, patch_id == 0 ? "Patchwork does not know <%s> (yet)" :
+			    "looking <%s> up: not a patch list", json_string_value(
+				    json_object_get(o, "msgid")));
+		goto out;
+	}
+	strbuf_addf(&h, "Authorization: Token %s", token.buf ? token.buf : "");
+	headers = curl_slist_append(headers, h.buf);
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	headers = curl_slist_append(headers, "Expect:");
+	strbuf_reset(&url);
+	patchwork_checks_url(pw, patch_id, &url);
+	strbuf_reset(&a.sb);
+	a.max = 1024;
+	if (http_call(n, url.buf, headers, body, pw->ca_file, &a, code, &e) < 0) {
+		strbuf_addf(why, "posting the check on patch %lld: %s", patch_id,
+			    strbuf_str(&e));
 		goto out;
 	}
 	ret = 0;
 out:
-	curl_easy_cleanup(c);
+	/* The token is in a header: wipe both. */
+	memset(h.buf ? h.buf : "", 0, h.buf ? h.len : 0);
+	memset(token.buf ? token.buf : "", 0, token.buf ? token.len : 0);
 	curl_slist_free_all(headers);
+	json_decref(o);
+	free(body);
+	strbuf_release(&url);
 	strbuf_release(&h);
-	strbuf_release(&secret);
-	strbuf_release(&answer);
+	strbuf_release(&token);
+	strbuf_release(&e);
+	strbuf_release(&a.sb);
 	return ret;
 }
 
@@ -255,7 +359,7 @@ static int send_mail(struct notify *n, const struct outbox_item *it, long *code,
 		strbuf_adds(why, "curl_easy_init failed");
 		goto out;
 	}
-	common_opts(n, c, errbuf);
+	common_opts(n, c, errbuf, md->ca_file);
 	curl_easy_setopt(c, CURLOPT_URL, md->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.buf);
@@ -305,8 +409,12 @@ static void deliver(struct notify *n, struct outbox_item *it)
 		}
 		it->payload = p;
 	}
-	rc = !strcmp(it->channel, "mail") ? send_mail(n, it, &code, &why) :
-		send_webhook(n, it, &code, &why);
+	if (!strcmp(it->channel, "mail"))
+		rc = send_mail(n, it, &code, &why);
+	else if (!strcmp(it->channel, "patchwork"))
+		rc = send_patchwork(n, it, &code, &why);
+	else
+		rc = send_webhook(n, it, &code, &why);
 	if (atomic_load(&n->stop) && rc < 0) {
 		strbuf_release(&why);
 		return;		/* abandoned: still pending, tried at the next start */
@@ -381,7 +489,7 @@ struct notify *notify_start(const struct kstage_config *cfg)
 	sigset_t all, old;
 	int rc;
 
-	if (!cfg->nr_webhooks && !cfg->mail)
+	if (!cfg->nr_webhooks && !cfg->mail && !cfg->patchwork)
 		return NULL;
 	n = xcalloc(1, sizeof(*n));
 	n->cfg = cfg;
@@ -404,8 +512,8 @@ struct notify *notify_start(const struct kstage_config *cfg)
 		goto fail;
 	}
 	outbox_configure(cfg, kick, n);
-	info("notifications: %zu webhook(s)%s", cfg->nr_webhooks,
-	     cfg->mail ? ", mail" : "");
+	info("notifications: %zu webhook(s)%s%s", cfg->nr_webhooks,
+	     cfg->mail ? ", mail" : "", cfg->patchwork ? ", Patchwork checks" : "");
 	return n;
 fail:
 	db_close(n->db);

@@ -468,19 +468,24 @@ out:
 	free(rel);
 }
 
-/* The series patch the culprit came from, if it came from mail. */
+/*
+ * The series patch the culprit came from, if it came from mail; for an
+ * inconclusive bisection, the patch at the bad end of its range (one of
+ * the candidates, the one known bad).
+ */
 static int series_patch(struct db *db, const struct facts *f, char **msgid,
 			char **cover, char **author)
 {
+	const char *commit = f->culprit ? f->culprit : f->range_bad;
 	sqlite3_stmt *st;
 	int rc;
 
 	*msgid = *cover = *author = NULL;
-	if (!f->culprit)
+	if (!commit)
 		return 0;
 	rc = db_first(db, &st, "SELECT sp.message_id, s.message_id, sp.author FROM"
 		      " series_patches sp JOIN series s ON s.id = sp.series_id WHERE"
-		      " sp.commit_id = ? ORDER BY s.id DESC LIMIT 1", "s", f->culprit);
+		      " sp.commit_id = ? ORDER BY s.id DESC LIMIT 1", "s", commit);
 	if (rc == 1) {
 		*msgid = db_col_dup(st, 0);
 		*cover = db_col_dup(st, 1);

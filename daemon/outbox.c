@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "outbox.h"
+#include "patchwork.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -193,18 +194,43 @@ static char *webhook_payload(struct db *db, long long event_id, const char *kind
 	return text;
 }
 
-static int insert(struct db *db, long long event_id, const char *kind,
-		  const char *channel, const char *target, long long plan_id,
-		  long long stage_id, long long run_id, long long bisection_id,
+struct row {
+	long long event_id, plan_id, stage_id, run_id, bisection_id;
+	const char *kind, *channel, *target;
+};
+
+static int insert(struct db *db, const struct row *r, const char *topic,
 		  const char *payload)
 {
 	long long now = now_wall_ms();
 
+	/* A newer check on the same patch: the older one is not sent. */
+	if (topic && db_exec(db, "UPDATE outbox SET state = 'superseded', last_error ="
+			     " 'superseded by a newer notification' WHERE channel = ?"
+			     " AND target = ? AND topic = ? AND state = 'pending'",
+			     "sss", r->channel, r->target, topic) < 0)
+		return -1;
 	return db_exec(db, "INSERT INTO outbox (event_id, kind, channel, target,"
 		       " plan_id, stage_id, run_id, bisection_id, payload, created_at,"
-		       " next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "lsssLLLLsll",
-		       event_id, kind, channel, target, plan_id, stage_id, run_id,
-		       bisection_id, payload, now, now);
+		       " next_at, topic) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       "lsssLLLLslls", r->event_id, r->kind, r->channel, r->target,
+		       r->plan_id, r->stage_id, r->run_id, r->bisection_id, payload,
+		       now, now, topic);
+}
+
+/* patchwork_checks()'s add: one check, one row. */
+static int add_patchwork(void *arg, const char *topic, const char *payload)
+{
+	struct {
+		struct db *db;
+		const struct row *r;
+		int added;
+	} *a = arg;
+
+	if (insert(a->db, a->r, topic, payload) < 0)
+		return -1;
+	a->added++;
+	return 0;
 }
 
 int outbox_event(struct db *db, long long event_id, const char *event_kind,
@@ -214,11 +240,13 @@ int outbox_event(struct db *db, long long event_id, const char *event_kind,
 	const struct kstage_config *cfg = outbox_cfg;
 	const char *kind;
 	char *payload = NULL;
+	struct row r = { event_id, plan_id, stage_id, run_id, bisection_id };
 	size_t i;
 	int added = 0, ret = -1;
 
 	if (!cfg || !(kind = outbox_kind_of(event_kind, data)))
 		return 0;
+	r.kind = kind;
 	for (i = 0; i < cfg->nr_webhooks; i++) {
 		const struct webhook_def *w = &cfg->webhooks[i];
 
@@ -231,17 +259,33 @@ int outbox_event(struct db *db, long long event_id, const char *event_kind,
 			error("event %lld: cannot make its webhook payload", event_id);
 			goto out;
 		}
-		if (insert(db, event_id, kind, "webhook", w->url, plan_id, stage_id,
-			   run_id, bisection_id, payload) < 0)
+		r.channel = "webhook";
+		r.target = w->url;
+		if (insert(db, &r, NULL, payload) < 0)
 			goto out;
 		added++;
 	}
 	if (cfg->mail && wants(cfg->mail->events, mail_default, kind)) {
 		/* A mail is composed by the sender, from what is committed. */
-		if (insert(db, event_id, kind, "mail", cfg->mail->url, plan_id,
-			   stage_id, run_id, bisection_id, NULL) < 0)
+		r.channel = "mail";
+		r.target = cfg->mail->url;
+		if (insert(db, &r, NULL, NULL) < 0)
 			goto out;
 		added++;
+	}
+	if (cfg->patchwork) {
+		struct {
+			struct db *db;
+			const struct row *r;
+			int added;
+		} a = { db, &r, 0 };
+
+		r.channel = "patchwork";
+		r.target = cfg->patchwork->url;
+		if (patchwork_checks(db, cfg, kind, plan_id, stage_id, run_id,
+				     bisection_id, data, add_patchwork, &a) < 0)
+			goto out;
+		added += a.added;
 	}
 	ret = 0;
 	if (added && outbox_kick)
@@ -310,8 +354,9 @@ static int record(struct db *db, long long id, const void *arg)
 	} *a = arg;
 	long long now = now_wall_ms(), n = 0;
 
+	/* A row superseded while its attempt was in flight is still recorded. */
 	if (db_get_int(db, &n, "SELECT tries + 1 FROM outbox WHERE id = ? AND"
-		       " state = 'pending'", "l", id) != 1)
+		       " state IN ('pending', 'superseded')", "l", id) != 1)
 		return -1;
 	if (db_exec(db, "INSERT INTO outbox_attempts (outbox_id, n, at, ok, code,"
 		    " error) VALUES (?, ?, ?, ?, ?, ?)", "llliLs", id, n, now, a->ok,
@@ -321,9 +366,9 @@ static int record(struct db *db, long long id, const void *arg)
 		return db_exec(db, "UPDATE outbox SET state = 'delivered', tries = ?,"
 			       " delivered_at = ?, last_error = NULL WHERE id = ?",
 			       "lll", n, now, id);
-	return db_exec(db, "UPDATE outbox SET state = ?, tries = ?, next_at = ?,"
-		       " last_error = ? WHERE id = ?", "sllsl",
-		       a->retry_at ? "pending" : "failed", n,
+	return db_exec(db, "UPDATE outbox SET state = CASE state WHEN 'superseded'"
+		       " THEN state ELSE ? END, tries = ?, next_at = ?, last_error = ?"
+		       " WHERE id = ?", "sllsl", a->retry_at ? "pending" : "failed", n,
 		       a->retry_at ? a->retry_at : now, a->error, id);
 }
 
@@ -377,7 +422,8 @@ json_t *outbox_list(struct db *db, const char *state, int limit)
 
 	st = db_stmt(db, "SELECT o.id, o.event_id, o.kind, o.channel, o.target,"
 		     " p.name, s.name, o.run_id, o.bisection_id, o.state, o.tries,"
-		     " o.created_at, o.next_at, o.delivered_at, o.last_error"
+		     " o.created_at, o.next_at, o.delivered_at, o.last_error, o.topic,"
+		     " CASE o.channel WHEN 'patchwork' THEN o.payload END"
 		     " FROM outbox o LEFT JOIN plans p ON p.id = o.plan_id"
 		     " LEFT JOIN stages s ON s.id = o.stage_id"
 		     " WHERE ? IS NULL OR o.state = ? ORDER BY o.id DESC LIMIT ?",
@@ -407,6 +453,12 @@ json_t *outbox_list(struct db *db, const char *state, int limit)
 			      "delivered_at", sqlite3_column_type(st, 13) == SQLITE_NULL ?
 			      json_null() : json_integer(sqlite3_column_int64(st, 13)),
 			      "last_error", (const char *)sqlite3_column_text(st, 14));
+		if (o && sqlite3_column_type(st, 15) != SQLITE_NULL)
+			json_object_set_new(o, "topic", json_string(db_col_text(st, 15)));
+		/* A Patchwork check says what it posts (patchwork.h). */
+		if (o && sqlite3_column_type(st, 16) != SQLITE_NULL)
+			json_object_set_new(o, "check", json_loads(db_col_text(st, 16), 0,
+								   NULL));
 		if (o)
 			json_array_append_new(arr, o);
 	}

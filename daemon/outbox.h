@@ -13,14 +13,20 @@
  * A notification is a row written in the same transaction as the change
  * that causes it: events_add() calls outbox_event() for every event it
  * writes, and a notifying one gets one row per configured destination
- * that wants its kind.  A change that rolls back leaves no row; one that
- * commits leaves its rows, whatever happens to the process after.  The
- * sender (notify.h) delivers the rows that are due and records every
- * attempt here; a row marked delivered is never sent again.
+ * that wants its kind (a webhook, the mail server, and Patchwork: one row
+ * per patch checked, patchwork.h).  A change that rolls back leaves no
+ * row; one that commits leaves its rows, whatever happens to the process
+ * after.  The sender (notify.h) delivers the rows that are due and
+ * records every attempt here; a row marked delivered is never sent
+ * again.  A row with a topic (a Patchwork check: the patch's Message-ID)
+ * is superseded by a newer one of the same channel, target and topic
+ * while it is still pending: it is never sent.
  *
  * Notification kinds (X-Kstage-Event), from the events written:
  *   run-finished            a run finished (event run-finished)
- *   stage-verdict           a stage's verdict changed (stage-verdict)
+ *   stage-verdict           a stage was judged anew (stage-verdict: its
+ *                           verdict, a red one's regressions, or the
+ *                           commit of a settled one changed)
  *   regression              a confirmed regression started an automatic
  *                           bisection (bisection, state requested, auto)
  *   bisection-found         a bisection found the first bad commit
@@ -85,7 +91,9 @@ int outbox_set_payload(struct db *db, long long id, const char *payload);
 /*
  * Record attempt number tries+1 of row id: delivered (ok), or failed with
  * code (HTTP status / SMTP code, 0 unknown) and error, to be retried at
- * retry_at (ms), or given up (retry_at 0: state failed).  0 or -1.
+ * retry_at (ms), or given up (retry_at 0: state failed); a row superseded
+ * while the attempt was in flight stays superseded unless delivered.
+ * 0 or -1.
  */
 int outbox_record(struct db *db, long long id, int ok, long code,
 		  const char *error, long long retry_at);

@@ -382,21 +382,70 @@ out_b:
 	return ret;
 }
 
+/* A stage's regressions (and missing tests), sorted, one a line; "" none. */
+static int regression_set(struct db *db, long long stage_id, char **out)
+{
+	int rc = db_get_text(db, out, "SELECT coalesce(group_concat(test, char(10)),"
+			     " '') FROM (SELECT test FROM changes WHERE stage_id = ?"
+			     " AND kind IN ('regression', 'missing') ORDER BY test)",
+			     "l", stage_id);
+
+	return rc < 0 ? -1 : 0;
+}
+
+/* What a stage was judged before (judge_stage()), to tell what changed. */
+struct judged {
+	char *verdict;		/* NULL: never judged */
+	char *commit;		/* of its run, NULL: none */
+	char *regressions;	/* regression_set() */
+};
+
+static int judged_load(struct db *db, long long stage_id, struct judged *j)
+{
+	sqlite3_stmt *st;
+	int rc = db_first(db, &st, "SELECT s.verdict, r.commit_id FROM stages s LEFT"
+			  " JOIN runs r ON r.id = s.run_id WHERE s.id = ?", "l",
+			  stage_id);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		j->verdict = db_col_dup(st, 0);
+		j->commit = db_col_dup(st, 1);
+		db_done(st);
+	}
+	return regression_set(db, stage_id, &j->regressions);
+}
+
+static void judged_release(struct judged *j)
+{
+	free(j->verdict);
+	free(j->commit);
+	free(j->regressions);
+}
+
 /*
- * Store a stage's verdict; a verdict that changed, or a red one whose
- * regressions changed, is an event naming them (names is stolen).
+ * Store a stage's verdict.  It is an event (naming the regressions and
+ * the commit judged) when the verdict changed, when a red stage's
+ * regressions changed, or when a settled verdict (green, red, error) now
+ * holds for another commit (a new head whose results were reused).
+ * names is stolen.
  */
 static int set_verdict(struct db *db, long long plan_id, long long stage_id,
 		       long long run_id, long long base_run, enum stage_verdict v,
-		       const unsigned counts[CHANGE_KIND_COUNT], json_t *names)
+		       const unsigned counts[CHANGE_KIND_COUNT], json_t *names,
+		       const struct judged *was)
 {
-	char *old = NULL;
 	const char *name = stage_verdict_name(v);
+	char *commit = NULL, *regs = NULL;
+	int settled = v == STAGE_GREEN || v == STAGE_RED || v == STAGE_ERROR;
 	int ret = -1;
 
-	if (db_get_text(db, &old, "SELECT verdict FROM stages WHERE id = ?", "l",
-			stage_id) < 0)
-		return -1;
+	if (run_id && db_get_text(db, &commit, "SELECT commit_id FROM runs WHERE"
+				  " id = ?", "l", run_id) < 0)
+		goto out;
+	if (regression_set(db, stage_id, &regs) < 0)
+		goto out;
 	if (db_exec(db, "UPDATE stages SET run_id = ?, baseline_run_id = ?,"
 		    " verdict = ?, regressions = ?, fixed = ?, new_tests = ?,"
 		    " skipped = ?, known = ? WHERE id = ?", "LLsiiiiil", run_id,
@@ -406,9 +455,12 @@ static int set_verdict(struct db *db, long long plan_id, long long stage_id,
 		    stage_id) < 0)
 		goto out;
 	ret = 0;
-	if (!old || strcmp(old, name)) {
-		json_t *data = json_pack("{s:s,s:s}", "verdict", name, "was",
-					 old ? old : "");
+	if (!was->verdict || strcmp(was->verdict, name) ||
+	    (v == STAGE_RED && strcmp(was->regressions ? was->regressions : "",
+				      regs ? regs : "")) ||
+	    (settled && commit && (!was->commit || strcmp(was->commit, commit)))) {
+		json_t *data = json_pack("{s:s,s:s,s:s?}", "verdict", name, "was",
+					 was->verdict ? was->verdict : "", "commit", commit);
 
 		if (names && json_array_size(names))
 			json_object_set(data, "regressions", names);
@@ -416,7 +468,8 @@ static int set_verdict(struct db *db, long long plan_id, long long stage_id,
 	}
 out:
 	json_decref(names);
-	free(old);
+	free(commit);
+	free(regs);
 	return ret;
 }
 
@@ -429,16 +482,22 @@ static int judge_stage(struct db *db, struct judge_ctx *j, long long plan_id,
 	int compares = verdict_compares(in, idx, base);
 	long long base_run = compares && base >= 0 ? in[base].run_id : 0;
 	json_t *names = NULL;
+	struct judged was = { NULL, NULL, NULL };
+	int ret = -1;
 
-	if (db_exec(db, "DELETE FROM changes WHERE stage_id = ?", "l", ids[idx]) < 0)
-		return -1;
+	if (judged_load(db, ids[idx], &was) < 0 ||
+	    db_exec(db, "DELETE FROM changes WHERE stage_id = ?", "l", ids[idx]) < 0)
+		goto out;
 	if (compares && compare_stage(db, j, ids[idx], in[idx].run_id, base_run,
 				      counts, &names) < 0) {
 		json_decref(names);
-		return -1;
+		goto out;
 	}
-	return set_verdict(db, plan_id, ids[idx], in[idx].run_id, base_run,
-			   verdict_stage(in, idx, base, counts), counts, names);
+	ret = set_verdict(db, plan_id, ids[idx], in[idx].run_id, base_run,
+			  verdict_stage(in, idx, base, counts), counts, names, &was);
+out:
+	judged_release(&was);
+	return ret;
 }
 
 int stages_judge_plan(struct db *db, const struct plan_def *plan, long long plan_id)

@@ -5,7 +5,7 @@
 # integration branch that is not tested green, with the reason.
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-api.sh"
-trap 'api_cleanup; [ -f "$TRASH/gitd.pid" ] && kill "$(cat "$TRASH/gitd.pid")" 2> /dev/null; true' EXIT
+trap 'api_cleanup; for f in "$TRASH/gitd.pid" "$TRASH/hook.pid"; do [ -f "$f" ] && kill "$(cat "$f")" 2> /dev/null; done; true' EXIT
 
 push() {	# REFSPEC...: push from src to the served repository
 	git -C src push -q "$(cat gitd.url)" "$@"
@@ -19,7 +19,12 @@ test_expect_success 'setup: a served repository, the daemon, git daemon' '
 	fake_commit src "mm: two" mm/b.c "int b;" &&
 	write_profile profile.json &&
 	write_plan plan.json "$TRASH/served.git" "$TRASH/profile.json" one:s1 two:s2 &&
-	write_config &&
+	printf "gate-secret\n" > hook.secret &&
+	{ python3 "$SRC/tests/t/webhook-receiver.py" hook.secret hook.log hook.port 0 \
+		2> hook.err & } && echo $! > hook.pid &&
+	i=0 && until [ -f hook.port ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done &&
+	write_config "\"webhooks\": [{\"url\": \"http://127.0.0.1:$(cat hook.port)/gate\",
+		\"secret_file\": \"hook.secret\", \"events\": [\"gate-moved\", \"gate-refused\"]}]" &&
 	"$KSTAGE" token create push --scope push -c kstage.json > token 2> /dev/null &&
 	"$KSTAGE" token create boss --scope admin -c kstage.json > admin.token 2> /dev/null &&
 	"$KSTAGE" token create dev -c kstage.json > write.token 2> /dev/null &&
@@ -144,11 +149,32 @@ test_expect_success 'the integration branch may not be deleted; other refs pass'
 	test "$(git -C served.git rev-parse topic)" = "$(git -C src rev-parse local)"
 '
 
+test_expect_success 'every gate decision reached the webhook, signed, once' '
+	i=0 &&
+	while [ $i -lt 100 ] && [ "$(sql k.db "SELECT count(*) FROM outbox WHERE state = \"pending\"")" != 0 ]; do
+		sleep 0.1; i=$((i + 1)); done &&
+	sql k.db "SELECT action FROM gate_decisions WHERE action IN (\"moved\", \"refused\",
+		\"overridden\") ORDER BY id" | sed -e "s/^moved$/gate-moved/" \
+		-e "s/^overridden$/gate-moved/" -e "s/^refused$/gate-refused/" > expect &&
+	jq -r -s "sort_by(.delivery | tonumber) | .[].event" hook.log > got &&
+	test_cmp expect got &&
+	test "$(grep -c "^gate-moved$" got)" -ge 2 && test "$(grep -c "^gate-refused$" got)" -ge 3 &&
+	jq -e -s "all(.sig_ok and .code == 200) and
+		(map(.delivery) | unique | length) == length and
+		(map(select(.event == \"gate-refused\")) | .[0].payload.data |
+			.action == \"refused\" and .by == \"push\" and
+			(.detail | contains(\"is not the head of a stage tested green\"))) and
+		(map(select(.payload.data.action == \"overridden\")) | length) == 1 and
+		(map(select(.event == \"gate-moved\")) | all(.payload.plan == \"demo\" and
+			(.payload.data.commit | length) == 40))" hook.log
+'
+
 test_expect_success 'with the daemon down, a push to integration is refused' '
 	stop_daemon &&
 	test_must_fail push -f s1:refs/heads/integration 2> err &&
 	test_grep "cannot ask the daemon about refs/heads/integration; refused" err &&
-	push local:refs/heads/topic2
+	push local:refs/heads/topic2 &&
+	kill "$(cat hook.pid)" && rm -f hook.pid
 '
 
 test_done
