@@ -347,8 +347,9 @@ static const char *suite_problem(const char *s, size_t len)
 
 /*
  * "expect" (up to 64 distinct suites) and "boot_only".  Both are about
- * the console, so a profile with neither a console step nor both at once
- * is refused: a boot-only profile expects no suite.
+ * the console: refused in a profile without a console step, and together
+ * (a boot-only profile expects no suite).  They count in the digest: they
+ * change what a run records.
  */
 static int parse_expect(struct jfile *c, json_t *root, struct profile *p)
 {
