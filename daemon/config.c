@@ -19,6 +19,7 @@
 #include "outbox.h"
 #include "jfile.h"
 #include "kcidb.h"
+#include "ktap.h"
 #include "repo.h"
 #include "states.h"
 #include "strbuf.h"
@@ -317,6 +318,84 @@ static int parse_known_failures(struct jfile *c, json_t *root,
 }
 
 /*
+ * A suite name as result names start with it (ktap.h): not empty, no '/'
+ * (that ends the suite), no control character, no space at either end
+ * (result names have none), shorter than a result name may be, and not
+ * "boot" (the boot verdict's own result).  NULL, or what is wrong.
+ */
+static const char *suite_problem(const char *s, size_t len)
+{
+	const unsigned char *u;
+
+	if (!len)
+		return "expected a non-empty suite name";
+	if (strlen(s) != len)
+		return "a NUL in the name";
+	if (strchr(s, '/'))
+		return "'/' ends a suite: name only the first component of the"
+		       " results (\"hmm-tests\", not \"hmm-tests/hmm.x\")";
+	for (u = (const unsigned char *)s; *u; u++)
+		if (*u < ' ' || *u == 0x7f)
+			return "a control character in the name";
+	if (s[0] == ' ' || s[len - 1] == ' ')
+		return "a space at the start or the end of the name";
+	if (len >= KTAP_MAX_NAME)
+		return "longer than a result name may be";
+	if (!strcmp(s, "boot"))
+		return "\"boot\" is the boot verdict's result, not a suite";
+	return NULL;
+}
+
+/*
+ * "expect" (up to 64 distinct suites) and "boot_only".  Both are about
+ * the console: refused in a profile without a console step, and together
+ * (a boot-only profile expects no suite).  They count in the digest: they
+ * change what a run records.
+ */
+static int parse_expect(struct jfile *c, json_t *root, struct profile *p)
+{
+	json_t *expect;
+	size_t i, j;
+	int console = 0;
+
+	if (jfile_bool(c, root, "", "boot_only", &p->boot_only) < 0 ||
+	    jfile_array(c, root, "", "expect", 64, &expect) < 0)
+		return -1;
+	if (p->boot_only && expect)
+		return jfile_fail(c, "expect", "a profile with \"boot_only\": true"
+				  " expects no suites: drop one of the two");
+	for (i = 0; i < p->nr_steps; i++)
+		console |= p->steps[i].console;
+	if ((p->boot_only || expect) && !console)
+		return jfile_fail(c, expect ? "expect" : "boot_only", "no step has"
+				  " \"console\": true, so no console is read");
+	if (!expect)
+		return 0;
+	p->expect = xcalloc(json_array_size(expect) + 1, sizeof(char *));
+	for (i = 0; i < json_array_size(expect); i++) {
+		json_t *v = json_array_get(expect, i);
+		const char *problem = json_is_string(v) ?
+			suite_problem(json_string_value(v), json_string_length(v)) :
+			"expected a suite name (a string)";
+		char *ep = jfile_subi("expect", i);
+
+		for (j = 0; !problem && j < i; j++)
+			if (!strcmp(p->expect[j], json_string_value(v)))
+				problem = "named twice";
+		if (problem) {
+			jfile_fail(c, ep, "%s%s%s%s", json_is_string(v) ? "\"" : "",
+				   json_is_string(v) ? json_string_value(v) : "",
+				   json_is_string(v) ? "\": " : "", problem);
+			free(ep);
+			return -1;
+		}
+		free(ep);
+		p->expect[p->nr_expect++] = xstrdup(json_string_value(v));
+	}
+	return 0;
+}
+
+/*
  * "inputs": up to 64 files or directories, relative to dir, that count in
  * the digest.  *paths and *nr grow as they are read; the caller frees
  * them, after an error too.
@@ -350,7 +429,8 @@ struct profile *profile_load(const char *path, char **err)
 {
 	static const char *const keys[] = {
 		"name", "description", "steps", "env", "end_marker",
-		"known_failures", "kill_grace", "log_max", "inputs", NULL
+		"known_failures", "kill_grace", "log_max", "inputs", "expect",
+		"boot_only", NULL
 	};
 	struct strbuf text = STRBUF_INIT;
 	struct jfile c = { .err = err };
@@ -384,6 +464,7 @@ struct profile *profile_load(const char *path, char **err)
 	if (parse_steps(&c, root, dir, p) < 0 ||
 	    parse_env(&c, root, p) < 0 ||
 	    parse_known_failures(&c, root, p) < 0 ||
+	    parse_expect(&c, root, p) < 0 ||
 	    parse_inputs(&c, root, dir, &input_paths, &nr_inputs) < 0)
 		goto fail;
 	profile_digest(p, root, input_paths, nr_inputs);
@@ -428,6 +509,9 @@ void profile_free(struct profile *p)
 		free(p->known[i].until);
 	}
 	free(p->known);
+	for (i = 0; i < p->nr_expect; i++)
+		free(p->expect[i]);
+	free(p->expect);
 	free(p->path);
 	free(p->name);
 	free(p->description);

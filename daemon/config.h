@@ -42,6 +42,18 @@ struct profile {
 	char *end_marker;	/* may be NULL: no marker expected */
 	struct known_failure *known;
 	size_t nr_known;
+	/*
+	 * What the console must report (executor.h).  expect: the suites
+	 * (first components of result names, "hmm-tests", "gup_test-u")
+	 * that must each have a result, else one is recorded as an error
+	 * under the suite's name; NULL-terminated, or NULL when the profile
+	 * names none.  Without boot_only, a clean boot that reported no
+	 * result at all is a run error ("no test results"), never a pass;
+	 * a boot_only profile names no suites.
+	 */
+	char **expect;
+	size_t nr_expect;
+	int boot_only;
 	unsigned kill_grace;	/* seconds between TERM and KILL */
 	size_t log_max;		/* bytes kept of each step's log head */
 	/*

@@ -655,6 +655,47 @@ static void add_boot_result(struct slot *s)
 	t->line = s->boot.line;
 }
 
+/* The name of the profile's (last) console step, for a run error. */
+static const char *console_step(const struct profile *p)
+{
+	size_t i = p->nr_steps;
+
+	while (i--)
+		if (p->steps[i].console)
+			return p->steps[i].name;
+	return NULL;
+}
+
+/*
+ * What the profile expects of a console that was read to its end
+ * (config.h, "expect" and "boot_only"), before the boot result joins the
+ * others.  A suite that reported nothing becomes an error result under
+ * its own name; for a run restricted to a subset (a bisection), only the
+ * suites the subset names are expected.  A clean boot that reported no
+ * result at all is a run error unless the profile only boots: the classic
+ * CI lie is a green run that tested nothing.  That error is the tree's
+ * (same tree, same profile, same console): reusable, like a build
+ * failure.
+ */
+static void check_expected(struct slot *s)
+{
+	const struct profile *p = s->spec.plan->profile;
+	size_t found = s->report.nr, added;
+
+	if (!s->have_boot)
+		return;
+	added = ktap_expect_suites(&s->report, p->expect, p->nr_expect,
+				   s->tests_file ? s->tests : NULL);
+	if (added)
+		info("run %lld: %zu expected suite%s reported no results",
+		     s->spec.id, added, added == 1 ? "" : "s");
+	if (!found && s->boot.verdict == BOOT_CLEAN && !p->boot_only)
+		set_error(s, console_step(p), 1, "no test results: the boot was"
+			  " clean%s but the console reported no test (a profile"
+			  " that only boots says \"boot_only\": true)",
+			  p->end_marker ? " and reached the end marker" : "");
+}
+
 /* The run is over (all steps, an error, or canceled). */
 static void finish_run(struct executor *ex, struct slot *s)
 {
@@ -667,6 +708,7 @@ static void finish_run(struct executor *ex, struct slot *s)
 		info("run %lld: canceled", s->spec.id);
 		return;
 	}
+	check_expected(s);
 	add_boot_result(s);
 	ktap_count(&s->report, counts);
 	if (s->error)

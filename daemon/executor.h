@@ -25,7 +25,12 @@
  *             step whose program cannot be started ends at once as an
  *             error, with the reason in its log and the run's error.
  *   finish    console logs parsed (ktap.h, console.h), results and the
- *             verdict stored in one transaction
+ *             verdict stored in one transaction.  A read console must
+ *             show the profile's "expect" suites (a missing one becomes
+ *             an error result under its name; a subset run expects only
+ *             the suites it names) and, unless the profile is
+ *             "boot_only", at least one result: a clean boot without
+ *             any is a run error, "no test results".
  *
  * No process outlives its step: when the step's leader exits, the rest of
  * its process group is killed, and so is every process that still carries

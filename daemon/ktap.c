@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "ktap.h"
+#include "strbuf.h"
 #include "text.h"
 #include "wrapper.h"
 #include "banned.h"
@@ -1004,6 +1005,65 @@ int ktap_parse(struct ktap_report *out, const char *buf, size_t len)
 
 	ktap_stream_feed(st, buf, len);
 	return ktap_stream_end(st);
+}
+
+size_t ktap_suite_len(const char *name)
+{
+	return strcspn(name, "/\n");
+}
+
+/* Does name belong to the suite suite[0..len)? */
+static int in_suite(const char *name, const char *suite, size_t len)
+{
+	return ktap_suite_len(name) == len && !memcmp(name, suite, len);
+}
+
+/* Does the list (lines) name a test of the suite suite[0..len)? */
+static int list_names_suite(const char *list, const char *suite, size_t len)
+{
+	const char *p = list;
+
+	while (*p) {
+		if (in_suite(p, suite, len))
+			return 1;
+		p += strcspn(p, "\n");
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+size_t ktap_expect_suites(struct ktap_report *r, char *const *expect, size_t nr,
+			  const char *subset)
+{
+	size_t i, j, added = 0, before = r->nr;
+
+	for (i = 0; i < nr; i++) {
+		const char *suite = expect[i];
+		size_t len = strlen(suite);
+		struct strbuf detail = STRBUF_INIT;
+		struct test_result *t;
+
+		if (subset && !list_names_suite(subset, suite, len))
+			continue;
+		for (j = 0; j < before; j++)
+			if (in_suite(r->results[j].name, suite, len))
+				break;
+		if (j < before)
+			continue;
+		strbuf_adds(&detail, "expected suite reported no results");
+		if (r->dropped)
+			strbuf_addf(&detail, " (%zu results past the limit of %d were"
+				    " not kept)", r->dropped, KTAP_MAX_RESULTS);
+		ALLOC_GROW(r->results, r->nr + 1, r->alloc);
+		t = &r->results[r->nr++];
+		memset(t, 0, sizeof(*t));
+		t->name = xstrdup(suite);
+		t->status = TEST_ERROR;
+		t->detail = strbuf_detach(&detail);
+		added++;
+	}
+	return added;
 }
 
 void ktap_count(const struct ktap_report *r, unsigned counts[TEST_STATUS_COUNT])

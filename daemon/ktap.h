@@ -93,6 +93,27 @@ struct ktap_stream *ktap_stream_new(struct ktap_report *out);
 void ktap_stream_feed(struct ktap_stream *st, const char *buf, size_t len);
 int ktap_stream_end(struct ktap_stream *st);
 
+/*
+ * The suite of a result name: its first component, up to the first '/'
+ * ("hmm-tests" of "hmm-tests/hmm.hmm_device_private.open_close"); a name
+ * without '/' is its own suite.  Returns its length in bytes; the name
+ * ends at a NUL or, for a line of a list, at a newline.
+ */
+size_t ktap_suite_len(const char *name);
+
+/*
+ * A profile's expected suites (config.h, "expect"): append a TEST_ERROR
+ * result named SUITE, with the detail "expected suite reported no
+ * results", for each suite of expect[0..nr) that has no result in r (none
+ * named SUITE or SUITE/...), so that a suite that never ran is never
+ * merely absent.  subset: NULL for a full run, else the newline-separated
+ * result names the run was restricted to (KSTAGE_TESTS_FILE): then only
+ * the suites named there are expected.  Returns the number of results
+ * added (KTAP_MAX_RESULTS does not apply: at most nr).
+ */
+size_t ktap_expect_suites(struct ktap_report *r, char *const *expect, size_t nr,
+			  const char *subset);
+
 /* Count results by status into counts[TEST_STATUS_COUNT]. */
 void ktap_count(const struct ktap_report *r, unsigned counts[TEST_STATUS_COUNT]);
 

@@ -17,7 +17,9 @@
 #    device types and show as known failures
 #
 # Everything lives under var/ (the repository, ccache, slot trees): a
-# second run is much faster than the first.  Output: TAP, then a summary.
+# second run is much faster than the first.  Output: TAP, then a summary;
+# while it runs, a "# [elapsed] run N ..." line for each run's start, step
+# and end (tests/kernel/progress.sh).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 var=${KSTAGE_VAR:-$top/var}
@@ -54,6 +56,25 @@ rm -rf "$check" && mkdir -p "$check"
 	exit 1
 }
 phase "setup-demo"
+
+# The runs take minutes each (a cold ccache: about 20 before the first
+# result): show each run's start, steps and end as they happen, from the
+# database (tests/kernel/progress.sh).  The follower is stopped when the
+# check ends, however it ends, and stops by itself if the check is killed.
+progress_pid=
+stop_progress() {
+	[ -n "$progress_pid" ] || return 0
+	kill -TERM "$progress_pid" 2> /dev/null
+	wait "$progress_pid" 2> /dev/null
+	progress_pid=
+}
+trap stop_progress EXIT
+trap 'stop_progress; exit 130' INT
+trap 'stop_progress; exit 143' TERM HUP
+"$top/tests/kernel/progress.sh" "$check/k.db" \
+	"$(sql "SELECT coalesce(max(id), 0) FROM events" 2> /dev/null)" "$t_start" &
+progress_pid=$!
+
 repo=$var/linux.git
 rev() { git -C "$repo" rev-parse "$1"; }
 # The demo plan's gate (auto) moves integration: start it at the base.
@@ -162,6 +183,7 @@ ok "THP=always: exclusive, exclusive_mprotect, exclusive_cow fail in both device
 ok "THP=always: the six show as known failures, the stage stays green" \
 	eq "6 green" "$(sql "SELECT known || ' ' || verdict FROM stages WHERE name = 'thp-always-stage'")"
 
+stop_progress
 phase "total"
 echo "1..$n"
 echo "# check-kernel: $((n - failed)) passed, $failed failed"

@@ -205,6 +205,87 @@ static void test_profile_errors(void **state)
 			     "known_failures[0]: missing required field \"reason\"");
 }
 
+/* A profile with one console step and the given members spliced in. */
+#define CONSOLE_PROFILE(extra) \
+	"{ \"name\": \"p\", \"steps\": [ { \"name\": \"boot\", \"run\": [\"x\"]," \
+	" \"console\": true } ]" extra " }"
+
+static void test_profile_expect(void **state)
+{
+	char *path, *err = NULL;
+	struct profile *p;
+
+	(void)state;
+	path = write_tmp("p.json", CONSOLE_PROFILE(", \"expect\": [\"hmm-tests\","
+						  " \"gup_test-u\", \"gup_test -a\"]"));
+	p = profile_load(path, &err);
+	assert_null(err);
+	assert_non_null(p);
+	assert_int_equal(p->nr_expect, 3);
+	assert_string_equal(p->expect[0], "hmm-tests");
+	assert_string_equal(p->expect[2], "gup_test -a");
+	assert_null(p->expect[3]);
+	assert_false(p->boot_only);
+	profile_free(p);
+	free(path);
+
+	path = write_tmp("p.json", CONSOLE_PROFILE(", \"boot_only\": true"));
+	p = profile_load(path, &err);
+	assert_null(err);
+	assert_non_null(p);
+	assert_true(p->boot_only);
+	assert_int_equal(p->nr_expect, 0);
+	assert_null(p->expect);
+	profile_free(p);
+	free(path);
+
+	/* an empty list: no suite named, but results are still required */
+	path = write_tmp("p.json", CONSOLE_PROFILE(", \"expect\": []"));
+	p = profile_load(path, &err);
+	assert_null(err);
+	assert_non_null(p);
+	assert_int_equal(p->nr_expect, 0);
+	assert_false(p->boot_only);
+	profile_free(p);
+	free(path);
+}
+
+static void test_profile_expect_errors(void **state)
+{
+	(void)state;
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": \"hmm-tests\""),
+			     "expect: expected an array");
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": [\"hmm-tests\", 3]"),
+			     "expect[1]: expected a suite name (a string)");
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": [\"\"]"),
+			     "expect[0]: \"\": expected a non-empty suite name");
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": [\"hmm-tests/hmm.x\"]"),
+			     "expect[0]: \"hmm-tests/hmm.x\": '/' ends a suite");
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": [\"a\\tb\"]"),
+			     "expect[0]: \"a\tb\": a control character");
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": [\" cow\"]"),
+			     "a space at the start or the end");
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": [\"a\\u0000b\"]"),
+			     "\\u0000 is not allowed");	/* jansson's refusal */
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": [\"boot\"]"),
+			     "\"boot\" is the boot verdict's result");
+	expect_profile_error(CONSOLE_PROFILE(", \"expect\": [\"cow\", \"mkdirty\", \"cow\"]"),
+			     "expect[2]: \"cow\": named twice");
+	expect_profile_error(CONSOLE_PROFILE(", \"boot_only\": \"yes\""),
+			     "boot_only: expected true or false");
+	expect_profile_error(CONSOLE_PROFILE(", \"boot_only\": true, \"expect\": [\"cow\"]"),
+			     "expect: a profile with \"boot_only\": true expects no suites");
+	expect_profile_error(CONSOLE_PROFILE(", \"boot_only\": true, \"expect\": []"),
+			     "expects no suites");
+	expect_profile_error("{ \"name\": \"p\", \"steps\": [ { \"name\": \"b\", \"run\": [\"x\"] } ],"
+			     " \"expect\": [\"cow\"] }",
+			     "expect: no step has \"console\": true");
+	expect_profile_error("{ \"name\": \"p\", \"steps\": [ { \"name\": \"b\", \"run\": [\"x\"] } ],"
+			     " \"boot_only\": true }",
+			     "boot_only: no step has \"console\": true");
+	expect_profile_error(CONSOLE_PROFILE(", \"expects\": [\"cow\"]"), "expects");
+}
+
 static void test_digest(void **state)
 {
 	char *path, *err = NULL;
@@ -483,6 +564,8 @@ int main(void)
 		cmocka_unit_test(test_good_plan),
 		cmocka_unit_test(test_plan_errors),
 		cmocka_unit_test(test_profile_errors),
+		cmocka_unit_test(test_profile_expect),
+		cmocka_unit_test(test_profile_expect_errors),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_known_until),
 		cmocka_unit_test(test_plan_remote),

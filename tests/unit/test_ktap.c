@@ -824,6 +824,89 @@ static void test_long_names(void **state)
 	free(b.s);
 }
 
+/* ---- expected suites ------------------------------------------------- */
+
+static void test_suite_len(void **state)
+{
+	(void)state;
+	assert_int_equal(ktap_suite_len("hmm-tests/hmm.a.open_close"), 9);
+	assert_int_equal(ktap_suite_len("cow"), 3);
+	assert_int_equal(ktap_suite_len("gup_test -u/ioctl status 0"), 11);
+	assert_int_equal(ktap_suite_len("mkdirty\ncow"), 7);
+	assert_int_equal(ktap_suite_len(""), 0);
+}
+
+static void test_expect_suites(void **state)
+{
+	static const char log[] =
+		"KTAP version 1\n1..3\n"
+		"# Subtest: hmm-tests\n# 1..1\n# ok 1 hmm.a.open_close\nok 1 hmm-tests\n"
+		"# Subtest: gup_test-u\n# 1..1\n# ok 1 ioctl status 0\nok 2 gup_test-u\n"
+		"ok 3 mkdirty # SKIP no THP\n";
+	char *expect[] = { "hmm-tests", "gup_test-u", "gup_test-a", "mkdirty",
+			   "gup_test", "hmm", NULL };
+	struct ktap_report r = KTAP_REPORT_INIT;
+	const struct test_result *t;
+	unsigned c[TEST_STATUS_COUNT];
+
+	(void)state;
+	assert_int_equal(parse_str(&r, log), 3);
+	/* a suite with results, or that is a result itself, reported;
+	 * "gup_test" and "hmm" are no prefix of another suite's names */
+	assert_int_equal(ktap_expect_suites(&r, expect, 6, NULL), 3);
+	assert_int_equal(r.nr, 6);
+	t = must_find(&r, "gup_test-a");
+	assert_int_equal(t->status, TEST_ERROR);
+	assert_string_equal(t->detail, "expected suite reported no results");
+	assert_int_equal(t->line, 0);
+	assert_int_equal(must_find(&r, "gup_test")->status, TEST_ERROR);
+	assert_int_equal(must_find(&r, "hmm")->status, TEST_ERROR);
+	assert_null(find(&r, "hmm-tests"));
+	assert_null(find(&r, "gup_test-u"));
+	ktap_count(&r, c);
+	assert_int_equal(c[TEST_ERROR], 3);
+	/* a second call finds them all */
+	assert_int_equal(ktap_expect_suites(&r, expect, 6, NULL), 0);
+	ktap_report_release(&r);
+
+	/* nothing reported: every expected suite is an error */
+	assert_int_equal(ktap_expect_suites(&r, expect, 2, NULL), 2);
+	assert_string_equal(r.results[0].name, "hmm-tests");
+	assert_string_equal(r.results[1].name, "gup_test-u");
+	ktap_report_release(&r);
+
+	/* nothing expected */
+	assert_int_equal(ktap_expect_suites(&r, NULL, 0, NULL), 0);
+	assert_int_equal(r.nr, 0);
+}
+
+static void test_expect_suites_subset(void **state)
+{
+	char *expect[] = { "hmm-tests", "gup_test-u", "gup_test-a", "cow", NULL };
+	struct ktap_report r = KTAP_REPORT_INIT;
+
+	(void)state;
+	/* a bisection of two hmm-tests that reported nothing: only hmm-tests
+	 * was expected of the run */
+	assert_int_equal(ktap_expect_suites(&r, expect, 4,
+		"hmm-tests/hmm.hmm_device_private.migrate\n"
+		"hmm-tests/hmm.hmm_device_coherent.migrate #2\n"), 1);
+	assert_int_equal(r.nr, 1);
+	assert_string_equal(r.results[0].name, "hmm-tests");
+	ktap_report_release(&r);
+	/* a whole suite named, a suite of a test named, no final newline */
+	assert_int_equal(ktap_expect_suites(&r, expect, 4,
+		"cow\ngup_test-a/ioctl status 0"), 2);
+	assert_string_equal(r.results[0].name, "gup_test-a");
+	assert_string_equal(r.results[1].name, "cow");
+	ktap_report_release(&r);
+	/* a prefix is not the suite; the subset names none expected */
+	assert_int_equal(ktap_expect_suites(&r, expect, 4,
+		"hmm-tests-more/x\ngup_test\nboot\n"), 0);
+	assert_int_equal(ktap_expect_suites(&r, expect, 4, ""), 0);
+	ktap_report_release(&r);
+}
+
 /* ---- bad input ------------------------------------------------------- */
 
 static void test_empty(void **state)
@@ -1107,6 +1190,9 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_long_names),
+		cmocka_unit_test(test_suite_len),
+		cmocka_unit_test(test_expect_suites),
+		cmocka_unit_test(test_expect_suites_subset),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_huge_line),
