@@ -198,6 +198,13 @@ struct level {
 	enum { RUN_NONE, RUN_OK, RUN_FAIL } run_state;
 	unsigned run_skip : 1;
 
+	/*
+	 * kselftest "# [RUN] what" (ksft_print_msg()): names the next result
+	 * at this level, whose own text (ksft_test_result()'s message, which
+	 * may change with the outcome) becomes its detail.  NULL: none.
+	 */
+	char *label;
+
 	/* The last comment lines since the previous result (or RUN). */
 	char diag[DIAG_LINES][DIAG_LINE_MAX];
 	unsigned diag_nr, diag_head;
@@ -300,7 +307,8 @@ static void level_release(struct level *l)
 	free(l->name);
 	free(l->bail_reason);
 	free(l->run_name);
-	l->key = l->name = l->bail_reason = l->run_name = NULL;
+	free(l->label);
+	l->key = l->name = l->bail_reason = l->run_name = l->label = NULL;
 }
 
 /*
@@ -340,8 +348,11 @@ static void flush_run(struct parser *p, struct level *l, const char *hint)
 	l->run_skip = 0;
 }
 
-/* Status and detail of a TAP result line; extra goes after a failure. */
-static enum test_status result_status(const struct tap_result *r,
+/*
+ * Status and detail of a TAP result line.  message (may be NULL) starts
+ * the detail; extra goes after a failure.
+ */
+static enum test_status result_status(const struct tap_result *r, const char *message,
 				      const char *extra, char **detail)
 {
 	const struct directive *dir = NULL;
@@ -351,6 +362,8 @@ static enum test_status result_status(const struct tap_result *r,
 	enum test_status st;
 
 	detail_init(&d);
+	if (message)
+		detail_adds(&d, NULL, message);
 	if (text) {
 		trim(&text, &text_len);
 		while (w < text_len && ((text[w] >= 'a' && text[w] <= 'z') ||
@@ -369,13 +382,13 @@ static enum test_status result_status(const struct tap_result *r,
 	if (dir) {
 		st = r->ok ? dir->if_ok : dir->if_not_ok;
 		if (dir->what)
-			detail_adds(&d, NULL, dir->what);
+			detail_adds(&d, "; ", dir->what);
 		if (text)
-			detail_add(&d, ": ", text, text_len);
+			detail_add(&d, dir->what ? ": " : "; ", text, text_len);
 	} else {
 		st = r->ok ? TEST_PASS : TEST_FAIL;
 		if (text)
-			detail_add(&d, NULL, text, text_len);
+			detail_add(&d, "; ", text, text_len);
 	}
 	if ((st == TEST_FAIL || st == TEST_ERROR) && extra)
 		detail_adds(&d, "; ", extra);
@@ -425,7 +438,7 @@ static void pop_level(struct parser *p, const struct tap_result *res)
 	size_t i;
 
 	if (res) {
-		st = result_status(res, NULL, &detail);
+		st = result_status(res, NULL, NULL, &detail);
 		if (st == TEST_ERROR)
 			hint = detail;
 	}
@@ -592,14 +605,18 @@ static void handle_result(struct parser *p, const char *key, size_t keylen,
 {
 	struct level *l;
 	struct detail d;
-	char *name, *detail;
+	char *name, *detail, *label, *message = NULL;
 	enum test_status st;
 	int consumed, from_run = 0;
 
 	detail_init(&d);
 	l = &p->levels[enter_level(p, key, keylen, r, &consumed)];
 	l->seen = 1;
+	/* A "[RUN]" line is used up by the first result after it. */
+	label = l->label;
+	l->label = NULL;
 	if (consumed) {
+		free(label);
 		diag_reset(l);
 		return;
 	}
@@ -618,6 +635,20 @@ static void handle_result(struct parser *p, const char *key, size_t keylen,
 			flush_run(p, l, NULL);
 		}
 	}
+	if (label && !from_run) {
+		/*
+		 * ksft_test_result() prints a message that may change with the
+		 * outcome ("Should have worked", "PIN_LONGTERM_TEST_START
+		 * failed"): the test is what its "[RUN]" line says.
+		 */
+		if (r->name_len)
+			message = clean_dup(r->name, r->name_len, KTAP_MAX_DETAIL);
+		free(name);
+		name = label;
+		label = NULL;
+		from_run = 1;
+	}
+	free(label);
 	if (p->hdr_name && !strcmp(p->hdr_key, l->key)) {
 		/* "# selftests: mm: foo" named this test. */
 		if (!from_run) {
@@ -628,7 +659,8 @@ static void handle_result(struct parser *p, const char *key, size_t keylen,
 		clear_header(p);
 	}
 	diag_to_detail(l, &d);
-	st = result_status(r, d.len ? d.buf : NULL, &detail);
+	st = result_status(r, message, d.len ? d.buf : NULL, &detail);
+	free(message);
 	add_result(p, name, st, detail, p->lineno);
 	diag_reset(l);
 }
@@ -699,8 +731,12 @@ static void handle_header(struct parser *p, const char *ckey,
 		free(n);
 		return;
 	}
-	if (i >= 0)
-		diag_reset(&p->levels[i]);	/* what came before is not its story */
+	if (i >= 0) {
+		/* what came before is not its story */
+		diag_reset(&p->levels[i]);
+		free(p->levels[i].label);
+		p->levels[i].label = NULL;
+	}
 	if (i > 0 && !p->levels[i].seen && !p->levels[i].name &&
 	    !p->levels[i].run_name) {
 		p->levels[i].name = n;
@@ -738,6 +774,21 @@ static void handle_comment(struct parser *p, const char *ckey, size_t ckeylen,
 
 	if (!n)
 		return;
+	if (n > 5 && has_prefix(s, n, "[RUN]") && is_space(s[5])) {
+		/* kselftest.h programs: "# [RUN] what", then "ok N message" */
+		arg = s + 5;
+		arg_len = n - 5;
+		trim(&arg, &arg_len);
+		l = &p->levels[enter_level(p, ckey, ckeylen, NULL, NULL)];
+		free(l->label);
+		l->label = clean_dup(arg, arg_len, KTAP_MAX_NAME);
+		if (!*l->label) {
+			free(l->label);
+			l->label = NULL;
+		}
+		diag_reset(l);
+		return;
+	}
 	if (harness_word(s, n, "RUN", &arg, &arg_len)) {
 		if (arg_len >= 3 && !memcmp(arg + arg_len - 3, "...", 3))
 			arg_len -= 3;
@@ -834,6 +885,8 @@ static void parse_line(struct parser *p, char *s, size_t n, char *key)
 
 		flush_run(p, l, NULL);
 		diag_reset(l);
+		free(l->label);
+		l->label = NULL;
 	} else if (has_prefix(s, n, "1..")) {
 		size_t j = 3;
 

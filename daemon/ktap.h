@@ -25,14 +25,26 @@
  *    "#  OK  NAME", "#  FAIL  NAME", "#  SKIP  reason", and the assertion
  *    text in between ("# hmm-tests.c:1817:exclusive:Expected ret (-16) ==
  *    0 (0)"), which becomes the failing test's detail.
+ *  - kselftest.h programs that say which test runs before its result
+ *    (gup_longterm, cow): "# [RUN] R/W longterm GUP pin in MAP_SHARED
+ *    file mapping ... with memfd", then "ok 1 Should have worked".
  *
  * Naming: a result's name is the test's own name prefixed by the names of
  * its parents, joined with '/': "hmm-tests/hmm.hmm_device_private.open_close",
- * "gup_test -u/ioctl status 0".  A parent whose children produced results
- * is not itself a result, unless it failed (not ok, TIMEOUT, crashed,
- * bailed out) while none of its children failed: then it is reported as
- * TEST_ERROR so that a timeout or crash is never lost.  Duplicate names get
- * a suffix " #2", " #3"...
+ * "gup_test -u/ioctl status 0".  The test's own name is the harness's RUN
+ * name; else the text of a "[RUN]" line printed at the same level since
+ * the previous result, which names that one result (a "# SKIP" one too)
+ * while the result line's text, which ksft_test_result() may change with
+ * the outcome, starts its detail: "gup_longterm/R/W longterm GUP pin in
+ * MAP_SHARED file mapping ... with memfd", detail "Should have worked" or
+ * "PIN_LONGTERM_TEST_START failed"; else the result line's text ("test N"
+ * when it has none).  A test with a "[RUN]" line so keeps its name, and
+ * every other test its ordinal, whatever its result line says.
+ * A parent whose children produced results is not itself a result, unless
+ * it failed (not ok, TIMEOUT, crashed, bailed out) while none of its
+ * children failed: then it is reported as TEST_ERROR so that a timeout or
+ * crash is never lost.  Duplicate names (two tests that say the same) get
+ * a suffix " #2", " #3"... in the order they appear.
  *
  * Status mapping: ok -> PASS; ok # SKIP -> SKIP; not ok -> FAIL;
  * not ok # SKIP -> SKIP; # XFAIL or # TODO on a "not ok" -> PASS (expected

@@ -397,8 +397,10 @@ static void test_kselftest_runner(void **state)
 	expect(&r, "compaction_test", TEST_SKIP, 48);
 
 	/* children passed but the test crashed afterwards: not lost */
-	expect(&r, "gup_longterm/Should have worked", TEST_PASS, 54);
-	expect(&r, "gup_longterm/Should have worked #2", TEST_PASS, 56);
+	expect(&r, "gup_longterm/R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd",
+	       TEST_PASS, 54);
+	expect(&r, "gup_longterm/R/W longterm GUP pin in MAP_SHARED file mapping ... with tmpfile",
+	       TEST_PASS, 56);
 	t = must_find(&r, "gup_longterm");
 	assert_int_equal(t->status, TEST_ERROR);
 	assert_string_equal(t->detail, "exit=139");
@@ -760,6 +762,234 @@ static void test_nested_crash_and_timeout(void **state)
 }
 
 /* ---- names ----------------------------------------------------------- */
+
+static void expect_detail(const struct ktap_report *r, const char *name,
+			  enum test_status st, const char *detail)
+{
+	const struct test_result *t = must_find(r, name);
+
+	if (t->status != st)
+		fail_msg("%s: status %s, expected %s", name,
+			 test_status_name(t->status), test_status_name(st));
+	if (!detail)
+		assert_null(t->detail);
+	else if (!t->detail || strcmp(t->detail, detail))
+		fail_msg("%s: detail \"%s\", expected \"%s\"", name,
+			 t->detail ? t->detail : "(null)", detail);
+}
+
+/* kselftest.h programs: "# [RUN] what", then "ok N message". */
+static void test_run_lines(void **state)
+{
+	struct ktap_report r = KTAP_REPORT_INIT;
+
+	parse_str(&r,
+		  "TAP version 13\n1..12\n"
+		  "# [RUN] a ... with x\n"
+		  "ok 1 Should have worked\n"
+		  /* only the first result after it; the next keeps its text */
+		  "# [RUN] group\n"
+		  "ok 2 first\n"
+		  "ok 3 second\n"
+		  /* a SKIP without a name is named by it too */
+		  "# [RUN] a ... with y\n"
+		  "ok 4 # SKIP need more free huge pages\n"
+		  /* lines between; a failure keeps its name, says why */
+		  "# [RUN] a ... with z\n"
+		  "# [INFO] PIN_LONGTERM_TEST_STOP failed\n"
+		  "[    1.234567] kernel: something\n"
+		  "not ok 5 PIN_LONGTERM_TEST_START failed\n"
+		  /* a section title: the next [RUN] replaces it */
+		  "# [RUN] Non-anonymous memory tests\n"
+		  "# [RUN] b\n"
+		  "ok 6 # XFAIL Leak from parent into child\n"
+		  /* message and directive both */
+		  "# [RUN] c\n"
+		  "ok 7 msg # SKIP why\n"
+		  "# [RUN] d\n"
+		  "not ok 8 msg # TIMEOUT 5s\n"
+		  /* two [RUN] lines with the same text: true duplicates */
+		  "# [RUN] a ... with x\n"
+		  "ok 9 Should have worked\n"
+		  /* not [RUN] lines */
+		  "# [RUN]x\n"
+		  "# [RUNNING] y\n"
+		  "ok 10 ten\n"
+		  /* a header names the next test: an older [RUN] is not its name */
+		  "# [RUN] stale\n"
+		  "# selftests: mm: foo\n"
+		  "ok 11 selftests: mm: foo\n"
+		  "# [RUN] e\n"
+		  "ok 12 twelve\n");
+	check_sane(&r);
+	assert_int_equal(r.nr, 12);
+	expect_detail(&r, "a ... with x", TEST_PASS, "Should have worked");
+	expect_detail(&r, "group", TEST_PASS, "first");
+	expect_detail(&r, "second", TEST_PASS, NULL);
+	expect_detail(&r, "a ... with y", TEST_SKIP, "need more free huge pages");
+	expect_detail(&r, "a ... with z", TEST_FAIL,
+		      "PIN_LONGTERM_TEST_START failed; [INFO] PIN_LONGTERM_TEST_STOP failed");
+	expect(&r, "a ... with z", TEST_FAIL, 13);	/* the result line */
+	expect_detail(&r, "b", TEST_PASS, "expected failure: Leak from parent into child");
+	assert_null(find(&r, "Non-anonymous memory tests"));
+	expect_detail(&r, "c", TEST_SKIP, "msg; why");
+	expect_detail(&r, "d", TEST_ERROR, "msg; timeout: 5s");
+	expect_detail(&r, "a ... with x #2", TEST_PASS, "Should have worked");
+	expect_detail(&r, "ten", TEST_PASS, NULL);
+	expect_detail(&r, "foo", TEST_PASS, NULL);
+	assert_null(find(&r, "stale"));
+	expect_detail(&r, "e", TEST_PASS, "twelve");
+	ktap_report_release(&r);
+
+	/* nested by "# ", and a new document forgets an unused [RUN] */
+	parse_str(&r,
+		  "KTAP version 1\n1..2\n"
+		  "# Subtest: gup_longterm\n"
+		  "# TAP version 13\n# 1..1\n"
+		  "# # [RUN] R/W pin ... with memfd\n"
+		  "# ok 1 Should have worked\n"
+		  "# # [RUN] left over\n"
+		  "ok 1 gup_longterm\n"
+		  "# Subtest: mkdirty\n"
+		  "# TAP version 13\n# 1..1\n"
+		  "# # [INFO] PTRACE write access\n"
+		  "# ok 1 SIGSEGV generated, page not modified\n"
+		  "ok 2 mkdirty\n");
+	check_sane(&r);
+	assert_int_equal(r.nr, 2);
+	expect_detail(&r, "gup_longterm/R/W pin ... with memfd", TEST_PASS, "Should have worked");
+	/* no [RUN]: named as before, by the result line */
+	expect_detail(&r, "mkdirty/SIGSEGV generated, page not modified", TEST_PASS, NULL);
+	ktap_report_release(&r);
+}
+
+/*
+ * The real output of a selftest and the same with failures in the middle
+ * (tests/fixtures/mm-NAME-{pass,fail}.log): every test keeps its name,
+ * whatever its result line says; only the failing ones change status.
+ * Returns the number of failures.
+ */
+static unsigned same_names(const char *prog, size_t nr, struct ktap_report *pass,
+			   struct ktap_report *fail)
+{
+	char path[256];
+	unsigned failed = 0;
+	size_t i;
+
+	snprintf(path, sizeof(path), FIXTURE("mm-%s-pass.log"), prog);
+	assert_int_equal(parse_file(pass, path), nr);
+	snprintf(path, sizeof(path), FIXTURE("mm-%s-fail.log"), prog);
+	assert_int_equal(parse_file(fail, path), nr);
+	check_sane(pass);
+	check_sane(fail);
+	assert_false(pass->bailed_out);
+	assert_true(fail->bailed_out);
+	for (i = 0; i < nr; i++) {
+		const struct test_result *p = &pass->results[i], *f = &fail->results[i];
+
+		assert_true(has_prefix(p->name, prog));
+		assert_int_equal(p->name[strlen(prog)], '/');
+		assert_string_equal(f->name, p->name);
+		assert_int_equal(f->line - fail->results[0].line, p->line - pass->results[0].line);
+		if (f->status != p->status) {
+			assert_int_equal(p->status, TEST_PASS);
+			assert_int_equal(f->status, TEST_FAIL);
+			failed++;
+		}
+	}
+	/* the invocation itself is explained by its failing children */
+	assert_null(find(fail, prog));
+	return failed;
+}
+
+/* No " #N" suffix on any name. */
+static void no_ordinals(const struct ktap_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr; i++)
+		if (strstr(r->results[i].name, " #"))
+			fail_msg("ordinal on \"%s\"", r->results[i].name);
+}
+
+static void test_names_survive_failure(void **state)
+{
+	struct ktap_report p = KTAP_REPORT_INIT, f = KTAP_REPORT_INIT;
+	static const char rw_local[] =
+		"gup_longterm/R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile";
+	static const char ro_fast_private_local[] =
+		"gup_longterm/R/O longterm GUP-fast pin in MAP_PRIVATE file mapping ... with local tmpfile";
+	static const char huge_1g[] =
+		"gup_longterm/R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd hugetlb (1048576 kB)";
+	static const char cow_leak[] =
+		"cow/vmsplice() + unmap in child ... with single PTE of THP (128 kB)";
+	static const char cow_pin[] =
+		"cow/R/O GUP pin on R/O-mapped shared page ... with partially mremap()'ed THP (64 kB)";
+	size_t i;
+
+	/* gup_longterm: "[RUN] what" then "ok N Should have worked" */
+	assert_int_equal(same_names("gup_longterm", 40, &p, &f), 8);
+	no_ordinals(&p);
+	for (i = 0; i < p.nr; i++) {
+		assert_null(strstr(p.results[i].name, "Should have"));
+		assert_null(strstr(f.results[i].name, "PIN_LONGTERM"));
+	}
+	assert_string_equal(p.results[0].name,
+			    "gup_longterm/R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd");
+	assert_string_equal(p.results[2].name, rw_local);
+	expect_detail(&p, rw_local, TEST_PASS, "Should have worked");
+	expect_detail(&f, rw_local, TEST_FAIL, "PIN_LONGTERM_TEST_START failed");
+	expect_detail(&f, ro_fast_private_local, TEST_FAIL, "PIN_LONGTERM_TEST_START failed");
+	assert_string_equal(f.results[37].name, ro_fast_private_local);
+	/* "ok 5 # SKIP need more free huge pages" is named by its [RUN] */
+	expect_detail(&p, huge_1g, TEST_SKIP, "need more free huge pages");
+	expect_detail(&f, huge_1g, TEST_SKIP, "need more free huge pages");
+	ktap_report_release(&p);
+	ktap_report_release(&f);
+
+	/* cow: a failure prints another message than a pass */
+	assert_int_equal(same_names("cow", 670, &p, &f), 2);
+	no_ordinals(&p);
+	expect_detail(&p, cow_leak, TEST_PASS, "No leak from parent into child");
+	expect_detail(&f, cow_leak, TEST_FAIL, "Leak from parent into child");
+	expect_detail(&p, cow_pin, TEST_PASS, "Longterm R/O pin is reliable");
+	expect_detail(&f, cow_pin, TEST_FAIL, "Longterm R/O pin is reliable");
+	expect_detail(&f, "cow/vmsplice() + unmap in child ... with hugetlb (2048 kB)", TEST_PASS,
+		      "expected failure: Leak from parent into child");
+	/* "[RUN] Non-anonymous memory tests in private mappings" is a title */
+	expect_detail(&f, "cow/Basic COW ... with shared zeropage", TEST_PASS,
+		      "Other mapping not modified");
+	assert_null(find(&p, "cow/Non-anonymous memory tests in private mappings"));
+	ktap_report_release(&p);
+	ktap_report_release(&f);
+
+	/*
+	 * madv_populate: one "[RUN] function" before a few results; it names
+	 * the first, the others keep their (fixed) text.
+	 */
+	assert_int_equal(same_names("madv_populate", 21, &p, &f), 2);
+	expect_detail(&p, "madv_populate/test_prot_write", TEST_PASS,
+		      "MADV_POPULATE_READ with PROT_WRITE");
+	expect_detail(&f, "madv_populate/test_prot_write", TEST_FAIL,
+		      "MADV_POPULATE_READ with PROT_WRITE");
+	expect_detail(&f, "madv_populate/MADV_POPULATE_WRITE with PROT_WRITE", TEST_PASS, NULL);
+	expect_detail(&f, "madv_populate/MADV_POPULATE_WRITE", TEST_FAIL, NULL);
+	expect_detail(&f, "madv_populate/MADV_POPULATE_WRITE #2", TEST_PASS, NULL);
+	ktap_report_release(&p);
+	ktap_report_release(&f);
+
+	/*
+	 * mkdirty: "[INFO] what", no [RUN]: named by the result line as
+	 * before, which says the same on failure.
+	 */
+	assert_int_equal(same_names("mkdirty", 6, &p, &f), 1);
+	expect(&p, "mkdirty/SIGSEGV generated, page not modified #3", TEST_PASS, 0);
+	expect(&f, "mkdirty/SIGSEGV generated, page not modified #3", TEST_FAIL, 0);
+	assert_non_null(strstr(must_find(&f, "mkdirty/SIGSEGV generated, page not modified #3")->detail,
+			       "[INFO] PTE-mapping a THP"));
+	ktap_report_release(&p);
+	ktap_report_release(&f);
+}
 
 static void test_duplicates(void **state)
 {
@@ -1140,6 +1370,10 @@ static void test_stream_equals_whole(void **state)
 		"kselftest-nested-mm.log", "kstage-init-nested.log", "ktap-indent-2.log",
 		"ktap-kunit-console.log", "sample-boot-memmap-tcg.log",
 		"boot-oops-panic-mid-test.log",
+		"mm-gup_longterm-pass.log", "mm-gup_longterm-fail.log",
+		"mm-cow-pass.log", "mm-cow-fail.log",
+		"mm-mkdirty-pass.log", "mm-mkdirty-fail.log",
+		"mm-madv_populate-pass.log", "mm-madv_populate-fail.log",
 	};
 	static const size_t pieces[] = { 1, 7, 4096, 65536 };
 	char path[256], *buf, *big;
@@ -1187,6 +1421,8 @@ int main(void)
 		cmocka_unit_test(test_harness_crash),
 		cmocka_unit_test(test_harness_variants),
 		cmocka_unit_test(test_nested_crash_and_timeout),
+		cmocka_unit_test(test_run_lines),
+		cmocka_unit_test(test_names_survive_failure),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_long_names),
