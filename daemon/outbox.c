@@ -9,6 +9,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "patchwork.h"
+#include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -413,6 +414,30 @@ static json_t *attempts_json(struct db *db, long long id)
 	return arr;
 }
 
+/*
+ * A destination as the API shows it: scheme, host and port only (a
+ * webhook's path or query may be its secret, as in chat services' hook
+ * URLs; a user name stays out too), "/..." when something was left out.
+ */
+static char *public_target(const char *url)
+{
+	const char *p = strstr(url, "://"), *host, *end, *at;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!p)
+		return xstrdup("?");
+	host = p + 3;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	if (at)
+		host = at + 1;
+	strbuf_add(&sb, url, (size_t)(p + 3 - url));
+	strbuf_add(&sb, host, (size_t)(end - host));
+	if (*end && strcmp(end, "/"))
+		strbuf_adds(&sb, "/...");
+	return strbuf_detach(&sb);
+}
+
 json_t *outbox_list(struct db *db, const char *state, int limit)
 {
 	json_t *arr = json_array(), *o, *att;
@@ -434,13 +459,14 @@ json_t *outbox_list(struct db *db, const char *state, int limit)
 	}
 	while ((rc = db_step(db, st)) == 1) {
 		int pending = !strcmp(db_col_text(st, 9), "pending");
+		char *target = public_target(db_col_text(st, 4));
 
 		o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s?,s:s?,s:o,s:o,s:s,s:i,s:I,"
 			      "s:o,s:o,s:s?}",
 			      "id", (json_int_t)sqlite3_column_int64(st, 0),
 			      "event_id", (json_int_t)sqlite3_column_int64(st, 1),
 			      "kind", db_col_text(st, 2), "channel", db_col_text(st, 3),
-			      "target", db_col_text(st, 4),
+			      "target", target,
 			      "plan", (const char *)sqlite3_column_text(st, 5),
 			      "stage", (const char *)sqlite3_column_text(st, 6),
 			      "run_id", opt_id(sqlite3_column_int64(st, 7)),
@@ -453,6 +479,7 @@ json_t *outbox_list(struct db *db, const char *state, int limit)
 			      "delivered_at", sqlite3_column_type(st, 13) == SQLITE_NULL ?
 			      json_null() : json_integer(sqlite3_column_int64(st, 13)),
 			      "last_error", (const char *)sqlite3_column_text(st, 14));
+		free(target);
 		if (o && sqlite3_column_type(st, 15) != SQLITE_NULL)
 			json_object_set_new(o, "topic", json_string(db_col_text(st, 15)));
 		/* A Patchwork check says what it posts (patchwork.h). */
