@@ -161,8 +161,12 @@ test_expect_success 'a server that never answers: the fetch times out, nothing w
 	while True:
 	    held.append(s.accept()[0])
 	EOF
-	python3 silent.py "$(cat port)" & echo $! > silent.pid &&
-	sleep 0.3 &&
+	{ python3 silent.py "$(cat port)" & } && echo $! > silent.pid &&
+	# Listening before the fetch (a loaded machine starts python slowly).
+	i=0 &&
+	until python3 -c "import socket, sys; socket.create_connection((\"127.0.0.1\", int(sys.argv[1])), 1)" "$(cat port)" 2> /dev/null; do
+		i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1
+	done &&
 	refresh &&
 	sleep 0.5 &&
 	# a fetch hangs now: the API answers at once, the other plan runs
