@@ -175,7 +175,7 @@ DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
 	zlib1g-dev libgmime-3.0-dev \
 	git curl ca-certificates sqlite3 jq procps
 # Real servers the end-to-end tests start on loopback (tests/t/lib-*.sh).
-DEB_TEST = public-inbox python3-jsonschema python3-aiosmtpd
+DEB_TEST = public-inbox python3-jsonschema python3-aiosmtpd openssl
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk
