@@ -8,22 +8,8 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-api.sh"
 
-# Debian's python3-aiosmtpd is for Debian's python3, which a python3
-# earlier in PATH (pyenv, a venv) may hide.
-PY=
-for p in python3 /usr/bin/python3; do
-	if "$p" -c "import aiosmtpd" 2> /dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || { echo "1..0 # SKIP python3-aiosmtpd is not installed"; exit 0; }
-
-receiver_cleanup() {
-	for f in "$TRASH/hook.pid" "$TRASH/smtp.pid"; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2> /dev/null
-	done
-	api_cleanup
-}
-trap 'receiver_cleanup' EXIT
-trap 'exit 1' INT TERM
+. "$SRC/tests/t/lib-notify.sh"
+notify_python aiosmtpd
 
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -42,23 +28,8 @@ start_smtp() {
 
 # The webhook receiver: refuses each delivery twice (500), then takes it.
 start_hook() {
-	"$PY" "$SRC/tests/t/webhook-receiver.py" "$TRASH/hook.secret" \
-		"$TRASH/hook.log" "$TRASH/hook.port" 2 2> "$TRASH/hook.err" &
-	echo $! > "$TRASH/hook.pid"
-	i=0
-	while [ ! -f "$TRASH/hook.port" ]; do
-		i=$((i + 1)); [ $i -lt 100 ] || return 1; sleep 0.1
-	done
-}
-
-# wait_for SECONDS SQL: until the query prints 1.
-wait_for() {
-	i=0
-	while [ "$(sql "$TRASH/k.db" "$2" 2> /dev/null)" != 1 ]; do
-		i=$((i + 1))
-		[ $i -lt $(($1 * 10 * TIME_FACTOR)) ] || { echo "timed out: $2"; return 1; }
-		sleep 0.1
-	done
+	start_receiver hook hook.port "$PY" "$SRC/tests/t/webhook-receiver.py" \
+		"$TRASH/hook.secret" "$TRASH/hook.log" "$TRASH/hook.port" 2
 }
 
 mails() { find "$TRASH/maildir/new" -type f 2> /dev/null | sort; }
@@ -227,7 +198,7 @@ test_expect_success 'a restart sends nothing again' '
 
 # test_done removes $TRASH, and with it the pid files the EXIT trap reads.
 test_expect_success 'stop the receivers' '
-	kill "$(cat hook.pid)" "$(cat smtp.pid)" && rm -f hook.pid smtp.pid
+	stop_receivers
 '
 
 test_done

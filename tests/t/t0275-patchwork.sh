@@ -9,38 +9,13 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-api.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-
-stub_cleanup() {
-	for f in "$TRASH"/pw*.pid; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2> /dev/null
-	done
-	api_cleanup
-}
-trap 'stub_cleanup' EXIT
-trap 'exit 1' INT TERM
+. "$SRC/tests/t/lib-notify.sh"
+notify_python json
 
 # start_stub NAME MODE: a Patchwork stand-in, its port in NAME.port.
 start_stub() {
-	rm -f "$TRASH/$1.port"
-	"$PY" "$SRC/tests/t/patchwork-stub.py" "$TRASH/known" "$TRASH/pw.token" \
-		"$TRASH/$1.log" "$TRASH/$1.port" "$2" 2> "$TRASH/$1.err" &
-	echo $! > "$TRASH/$1.pid"
-	i=0
-	while [ ! -f "$TRASH/$1.port" ]; do
-		i=$((i + 1)); [ $i -lt 100 ] || return 1; sleep 0.1
-	done
-}
-
-# wait_for SECONDS SQL: until the query prints 1.
-wait_for() {
-	i=0
-	while [ "$(sql "$TRASH/k.db" "$2" 2> /dev/null)" != 1 ]; do
-		i=$((i + 1))
-		[ $i -lt $(($1 * 10 * TIME_FACTOR)) ] || { echo "timed out: $2"; return 1; }
-		sleep 0.1
-	done
+	start_receiver "$1" "$1.port" "$PY" "$SRC/tests/t/patchwork-stub.py" \
+		"$TRASH/known" "$TRASH/pw.token" "$TRASH/$1.log" "$TRASH/$1.port" "$2"
 }
 
 # mk_series VERSION OUTCOME: three patches on s1, the second sets the
@@ -219,7 +194,7 @@ test_expect_success 'bad targets: 500 forever, a closed port, a slow server' '
 '
 
 test_expect_success 'stop the stand-ins' '
-	for f in pw*.pid; do kill "$(cat "$f")" && rm -f "$f" || return 1; done
+	stop_receivers
 '
 
 test_done

@@ -9,21 +9,9 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-api.sh"
 
-PY=
-for p in python3 /usr/bin/python3; do
-	if "$p" -c "import aiosmtpd" 2> /dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || { echo "1..0 # SKIP python3-aiosmtpd is not installed"; exit 0; }
+. "$SRC/tests/t/lib-notify.sh"
+notify_python aiosmtpd
 command -v openssl > /dev/null || { echo "1..0 # SKIP openssl is not installed"; exit 0; }
-
-receivers_cleanup() {
-	for f in "$TRASH/hook.pid" "$TRASH/smtp.pid" "$TRASH/pw.pid"; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2> /dev/null
-	done
-	api_cleanup
-}
-trap 'receivers_cleanup' EXIT
-trap 'exit 1' INT TERM
 
 # wait_until SECONDS COMMAND...: until COMMAND succeeds.
 wait_until() {
@@ -71,13 +59,12 @@ test_expect_success 'setup: five patches by mail, the second does not build, the
 	printf "right horse battery\n" > smtp.password &&
 	printf "wrong\n" > daemon.password &&
 	printf "s3cret\n" > hook.secret && printf "pw-token\n" > pw.token &&
-	{ "$PY" "$SRC/tests/t/smtp-server.py" smtp cert.pem key.pem smtp.password 1 \
-		2> smtp.err & } && echo $! > smtp.pid &&
-	{ "$PY" "$SRC/tests/t/webhook-receiver.py" hook.secret hook.log hook.port 0 \
-		2> hook.err & } && echo $! > hook.pid &&
-	{ "$PY" "$SRC/tests/t/patchwork-stub.py" known pw.token pw.log pw.port ok \
-		2> pw.err & } && echo $! > pw.pid &&
-	wait_until 10 test -f smtp/port -a -f hook.port -a -f pw.port &&
+	start_receiver smtp smtp/port "$PY" "$SRC/tests/t/smtp-server.py" smtp cert.pem \
+		key.pem smtp.password 1 &&
+	start_receiver hook hook.port "$PY" "$SRC/tests/t/webhook-receiver.py" hook.secret \
+		hook.log hook.port 0 &&
+	start_receiver pw pw.port "$PY" "$SRC/tests/t/patchwork-stub.py" known pw.token \
+		pw.log pw.port ok &&
 	write_config "\"notify_tries\": 10, \"notify_backoff\": 1,
 		\"public_url\": \"https://kstage.example.org\",
 		\"webhooks\": [{\"url\": \"http://127.0.0.1:$(cat hook.port)/hook\",
@@ -168,8 +155,7 @@ test_expect_success 'Patchwork: good up to the range, the range and after it a w
 '
 
 test_expect_success 'stop the receivers' '
-	kill "$(cat hook.pid)" "$(cat smtp.pid)" "$(cat pw.pid)" &&
-	rm -f hook.pid smtp.pid pw.pid
+	stop_receivers
 '
 
 test_done
