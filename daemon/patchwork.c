@@ -227,7 +227,7 @@ static int verdict_checks(struct db *db, struct checks_ctx *c, long long run_id,
 	}
 	if (!strcmp(verdict, "green")) {
 		strbuf_addf(&d, "stage %lld (%s) of %s is green at this series: %lld"
-			    " passed, %lld failed (known or as below), %lld skipped",
+			    " passed, %lld failed (known, or as on the stage below), %lld skipped",
 			    s->stage_idx, s->stage, s->plan, pass, fail, skip);
 		for (i = 0; i < s->nr && !ret; i++)
 			ret = add_check(c, i, CHECK_SUCCESS, d.buf);
