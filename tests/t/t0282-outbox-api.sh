@@ -118,6 +118,14 @@ test_expect_success 'an unknown plan, stage, run or bisection is 404' '
 	test_grep "no such bisection: 9999" body
 '
 
+test_expect_success '/plain: a stage says how many notifications failed, and why' '
+	n=$(sql k.db "SELECT count(*) FROM outbox o JOIN stages s ON s.id = o.stage_id
+		WHERE s.name = \"two\" AND o.state = \"failed\"") &&
+	api /plain/plans/demo/stages/two > two.html &&
+	test "$(api_code)" = 200 &&
+	test_grep "notifications: 0 pending, $n failed \(latest: webhook [a-z-]+: .+\) &mdash; <a href=\"/api/v1/outbox\?plan=demo&amp;stage=two\">JSON</a>" two.html
+'
+
 test_expect_success 'the daemon stops cleanly' '
 	stop_daemon
 '

@@ -718,6 +718,9 @@ await test('the notifications page: states, the filter, attempts; a hostile answ
 	}
 	assert(await page.evaluate(() => window.__xss) === undefined, 'no script ran');
 	assert(dialogs.length === 0, 'no dialogs: ' + dialogs.join(', '));
+	const plain = await fetch(URL + '/plain/plans/demo/stages/two').then((r) => r.text());
+	assert(/notifications: 0 pending, \d+ failed \(latest: webhook bisection-found: HTTP 500: &lt;img src=x onerror=&quot;window.__xss=3&quot;&gt; &amp; &quot;refused&quot;\)/
+		.test(plain), '/plain says what failed, escaped: ' + plain.slice(0, 2000));
 });
 
 await test('no script errors on any page', async () => {
