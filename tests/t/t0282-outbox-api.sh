@@ -32,8 +32,11 @@ test_expect_success 'setup: stage two regresses and is bisected; every notificat
 			\"events\": [\"run-finished\", \"stage-verdict\", \"regression\",
 				\"bisection-found\"]}]" &&
 	start_daemon &&
+	# Not wait_idle: the bisection starts after the run that makes
+	# stage two red, and may not be there yet when nothing runs.
+	wait_for 60 "SELECT count(*) = 1 FROM bisections WHERE state = \"found\"" &&
 	wait_idle 60 &&
-	test "$(sql k.db "SELECT state FROM bisections")" = found &&
+	wait_for 20 "SELECT count(*) = 1 FROM outbox WHERE kind = \"bisection-found\"" &&
 	wait_for 20 "SELECT count(*) = 0 FROM outbox WHERE state = \"pending\"" &&
 	test "$(sql k.db "SELECT count(*) FROM outbox WHERE kind = \"bisection-found\"")" = 1
 '
