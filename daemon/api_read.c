@@ -8,6 +8,7 @@
  * that the code reads).  Changing an alias changes the API.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "banned.h"
 
 #define RUNS_LIMIT_MAX 500
+#define OUTBOX_LIMIT_MAX 1000
 #define EXCERPT_CONTEXT 15		/* lines either side */
 #define EXCERPT_MAX 8192		/* bytes of text per excerpt */
 #define EXCERPT_LINE_MAX 400		/* bytes kept of one line */
@@ -509,10 +511,14 @@ static int run_object(struct strbuf *sb, struct db *db, sqlite3_stmt *st)
 	return rc < 0 ? -1 : 0;
 }
 
-/* The plan=, stage= and limit= arguments shared by the list endpoints. */
+/*
+ * The plan=, stage= and limit= arguments shared by the list endpoints
+ * (limit from 1 to max_limit).  1 with the ids set (0: not given), 0
+ * when the reply is made (400, 404), -1 on a database error.
+ */
 static int list_filters(struct api_reply *out, const struct api_request *req,
 			long long *plan_id, long long *stage_id, long long *limit,
-			long long def_limit)
+			long long def_limit, long long max_limit)
 {
 	const char *plan = api_query(req, "plan"), *stage = api_query(req, "stage");
 	const char *lim = api_query(req, "limit");
@@ -520,9 +526,9 @@ static int list_filters(struct api_reply *out, const struct api_request *req,
 
 	*plan_id = *stage_id = 0;
 	*limit = def_limit;
-	if (lim && api_parse_int(lim, 1, RUNS_LIMIT_MAX, limit) < 0)
-		return api_error(out, 400, "limit must be an integer from 1 to %d",
-				 RUNS_LIMIT_MAX), 0;
+	if (lim && api_parse_int(lim, 1, max_limit, limit) < 0)
+		return api_error(out, 400, "limit must be an integer from 1 to %lld",
+				 max_limit), 0;
 	if (stage && !plan)
 		return api_error(out, 400, "stage needs plan (stage names are per plan)"), 0;
 	if (plan) {
@@ -554,7 +560,7 @@ static int filtered_list(struct api_reply *out, const struct api_request *req,
 	long long plan_id, stage_id, limit;
 	int rc;
 
-	rc = list_filters(out, req, &plan_id, &stage_id, &limit, 50);
+	rc = list_filters(out, req, &plan_id, &stage_id, &limit, 50, RUNS_LIMIT_MAX);
 	if (rc <= 0)
 		return rc;
 	if (state && !api_in_list(states, state)) {
@@ -571,23 +577,58 @@ static int filtered_list(struct api_reply *out, const struct api_request *req,
 						 stage_id, state, limit), key, fn);
 }
 
+/*
+ * The id of query argument key (a run or a bisection: exists is the
+ * query that finds it) in *id, 0 when absent: 1, or 0 when the reply is
+ * made (400 not an id, 404 no such one), or -1.
+ */
+static int id_filter(struct api_reply *out, const struct api_request *req,
+		     const char *key, const char *exists, long long *id)
+{
+	const char *v = api_query(req, key);
+	long long one;
+	int rc;
+
+	*id = 0;
+	if (!v)
+		return 1;
+	if (api_parse_int(v, 1, LLONG_MAX, id) < 0)
+		return api_error(out, 400, "%s must be a %s id (a positive integer)",
+				 key, key), 0;
+	rc = db_get_int(req->db, &one, exists, "l", *id);
+	if (rc == 0)
+		api_error(out, 404, "no such %s: %lld", key, *id);
+	return rc;
+}
+
 int api_outbox(struct api_reply *out, const struct api_request *req)
 {
 	static const char *const states[] = {
 		"pending", "delivered", "failed", "superseded", NULL
 	};
-	const char *state = api_query(req, "state"), *l = api_query(req, "limit");
-	long long limit = 50;
+	struct outbox_filter f = OUTBOX_FILTER_INIT;
+	long long limit;
 	struct strbuf *sb;
 	json_t *arr, *o;
 	char *text;
+	int rc;
 
-	if (state && !api_in_list(states, state))
+	f.state = api_query(req, "state");
+	if (f.state && !api_in_list(states, f.state))
 		return api_error(out, 400, "state must be one of pending, delivered,"
 				 " failed, superseded");
-	if (l && api_parse_int(l, 1, 1000, &limit) < 0)
-		return api_error(out, 400, "limit must be an integer from 1 to 1000");
-	arr = outbox_list(req->db, state, (int)limit);
+	rc = list_filters(out, req, &f.plan_id, &f.stage_id, &limit, f.limit,
+			  OUTBOX_LIMIT_MAX);
+	if (rc > 0)
+		rc = id_filter(out, req, "run", "SELECT 1 FROM runs WHERE id = ?",
+			       &f.run_id);
+	if (rc > 0)
+		rc = id_filter(out, req, "bisection",
+			       "SELECT 1 FROM bisections WHERE id = ?", &f.bisection_id);
+	if (rc <= 0)
+		return rc;
+	f.limit = (int)limit;
+	arr = outbox_list(req->db, &f);
 	if (!arr)
 		return -1;
 	o = json_pack("{s:o}", "outbox", arr);

@@ -24,7 +24,7 @@ api_fn api_stage;		/* GET /api/v1/plans/{plan}/stages/{stage} */
 api_fn api_matrix;		/* GET /api/v1/plans/{plan}/matrix */
 api_fn api_history;		/* GET /api/v1/plans/{plan}/history?test= */
 api_fn api_acks;		/* GET /api/v1/plans/{plan}/acks */
-api_fn api_outbox;		/* GET /api/v1/outbox?state=&limit= */
+api_fn api_outbox;		/* GET /api/v1/outbox?state=&plan=&stage=&run=&bisection=&limit= */
 api_fn api_runs;		/* GET /api/v1/runs?plan=&stage=&state=&limit= */
 api_fn api_run;			/* GET /api/v1/runs/{id} */
 api_fn api_run_results;		/* GET /api/v1/runs/{id}/results */

@@ -438,7 +438,7 @@ static char *public_target(const char *url)
 	return strbuf_detach(&sb);
 }
 
-json_t *outbox_list(struct db *db, const char *state, int limit)
+json_t *outbox_list(struct db *db, const struct outbox_filter *f)
 {
 	json_t *arr = json_array(), *o, *att;
 	sqlite3_stmt *st;
@@ -451,8 +451,14 @@ json_t *outbox_list(struct db *db, const char *state, int limit)
 		     " CASE o.channel WHEN 'patchwork' THEN o.payload END"
 		     " FROM outbox o LEFT JOIN plans p ON p.id = o.plan_id"
 		     " LEFT JOIN stages s ON s.id = o.stage_id"
-		     " WHERE ? IS NULL OR o.state = ? ORDER BY o.id DESC LIMIT ?",
-		     "ssi", state, state, limit);
+		     " WHERE (?1 IS NULL OR o.state = ?1)"
+		     " AND (?2 IS NULL OR o.plan_id = ?2)"
+		     " AND (?3 IS NULL OR o.stage_id = ?3)"
+		     " AND (?4 IS NULL OR o.run_id = ?4)"
+		     " AND (?5 IS NULL OR o.bisection_id = ?5)"
+		     " ORDER BY o.id DESC LIMIT ?6",
+		     "sLLLLi", f->state, f->plan_id, f->stage_id, f->run_id,
+		     f->bisection_id, f->limit);
 	if (!st) {
 		json_decref(arr);
 		return NULL;

@@ -99,9 +99,20 @@ int outbox_record(struct db *db, long long id, int ok, long code,
 		  const char *error, long long retry_at);
 
 /*
- * GET /api/v1/outbox: the latest rows (at most limit), newest first, in
- * state (NULL: any), each with its attempts.  A new array, or NULL.
+ * Which rows outbox_list() shows: each field set narrows the list (all
+ * must hold); the ids are the rows' plan, stage, run and bisection.
  */
-json_t *outbox_list(struct db *db, const char *state, int limit);
+struct outbox_filter {
+	const char *state;	/* pending, delivered, ...; NULL: any */
+	long long plan_id, stage_id, run_id, bisection_id;	/* 0: any */
+	int limit;		/* at most this many rows */
+};
+#define OUTBOX_FILTER_INIT { .state = NULL, .limit = 50 }
+
+/*
+ * GET /api/v1/outbox: the latest rows that pass f (at most f->limit),
+ * newest first, each with its attempts.  A new array, or NULL.
+ */
+json_t *outbox_list(struct db *db, const struct outbox_filter *f);
 
 #endif

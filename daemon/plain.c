@@ -1,7 +1,8 @@
 /*
  * plain: the HTML views that need no JavaScript (see plain.h): the plans
  * with their remotes and stages (and the series from mail a stage holds),
- * and one stage with its changes, runs and results.  Every text from the
+ * and one stage with its notifications not delivered, changes, runs and
+ * results.  Every text from the
  * database or the request goes through plain_html_escape(); the pages
  * refresh themselves every 15 seconds.
  */
@@ -467,6 +468,36 @@ static int stage_results(struct strbuf *b, struct db *db, long long run_id,
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * The stage's notifications not delivered (yet), in one line: how many
+ * are pending and failed, and what the latest failure said.  Nothing
+ * when every one was delivered.
+ */
+static int stage_notes(struct strbuf *b, const struct api_request *req,
+		       long long stage_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = db_first(req->db, &st, "SELECT coalesce(sum(state = 'pending'), 0),"
+		      " coalesce(sum(state = 'failed'), 0), (SELECT channel || ' ' ||"
+		      " kind || ': ' || coalesce(last_error, '?') FROM outbox WHERE"
+		      " stage_id = ?1 AND state = 'failed' ORDER BY id DESC LIMIT 1)"
+		      " FROM outbox WHERE stage_id = ?1 AND state IN ('pending', 'failed')",
+		      "l", stage_id);
+	if (rc == 1 && (sqlite3_column_int(st, 0) || sqlite3_column_int(st, 1))) {
+		html_addf(b, "<p class=\"notes\">notifications: %d pending, %d failed",
+			  sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			html_addf(b, " (latest: %s)", db_col_text(st, 2));
+		html_addf(b, " &mdash; <a href=\"/api/v1/outbox?plan=%s&amp;stage=%s\">JSON</a></p>\n",
+			  req->params[0], req->params[1]);
+	}
+	if (rc == 1)
+		db_done(st);
+	return rc < 0 ? -1 : 0;
+}
+
 int plain_stage(struct api_reply *out, const struct api_request *req)
 {
 	struct strbuf *b = &out->body;
@@ -485,6 +516,7 @@ int plain_stage(struct api_reply *out, const struct api_request *req)
 	plain_html_escape(b, req->params[1]);
 	strbuf_adds(b, "</h1>\n");
 	if (stage_summary(b, req, stage_id, &run_id, &base_id) < 0 ||
+	    stage_notes(b, req, stage_id) < 0 ||
 	    stage_changes(b, req->db, stage_id) < 0 ||
 	    stage_runs(b, req->db, stage_id) < 0 ||
 	    stage_results(b, req->db, run_id, base_id) < 0)

@@ -12,6 +12,8 @@
  * current view whether it cares (relevant()), and if it does the view is
  * re-fetched (debounced) and swapped in one step when its data changed, so
  * nothing flickers.  When the stream is down the view is polled instead.
+ * A view whose data change without an event (a notification's delivery:
+ * the sender writes none) also says when to look again (recheck()).
  *
  * The run page's log viewer is its own module, web/logview.js (loaded
  * first, as window.kstageLog); this file gives it a container, the log's
@@ -488,19 +490,22 @@ function filterBar(st, tbody, onlyLabel, isInteresting) {
 }
 
 views.stage = (plan, name) => {
-	const st = { only: false, q: '' };
+	const st = { only: false, q: '', open: new Set() };
+	const notesQuery = 'plan=' + enc(plan) + '&stage=' + enc(name);
 	return {
 		title: plan + '/' + name,
 		crumbs: [['plan ' + plan, R.plan(plan)], ['stage ' + name]],
 		async load() {
 			const base = '/plans/' + enc(plan) + '/stages/' + enc(name);
-			const [s, series] = await Promise.all([get(base), get(base + '/series')]);
+			const [s, series, notes] = await Promise.all([get(base), get(base + '/series'),
+				get('/outbox?limit=' + NOTES_LIMIT + '&' + notesQuery)]);
 			const run = s.run ? await get('/runs/' + s.run.id) : null;
-			return { s, run, series: series.series };
+			return { s, run, series: series.series, notes: notes.outbox };
 		},
 		relevant: (ev) => ev.plan === plan && (ev.stage === name || !ev.stage) ||
 			(ev.kind === 'bisection' && !ev.plan),
-		render: (d) => renderStage(plan, d, st),
+		recheck: (d) => outboxRecheck(d.notes),
+		render: (d) => renderStage(plan, d, st, notesQuery),
 	};
 };
 
@@ -550,7 +555,7 @@ function seriesSection(list, s) {
 				h('td', null, commitEl(q.commit))))))));
 }
 
-function renderStage(plan, { s, run, series }, st) {
+function renderStage(plan, { s, run, series, notes }, st, notesQuery) {
 	const changes = changeIndex(s.changes);
 	const cs = consoleStep(run);
 	const out = [];
@@ -625,6 +630,7 @@ function renderStage(plan, { s, run, series }, st) {
 			h('p', { class: 'empty' }, 'No results yet.')));
 
 	out.push(seriesSection(series, s));
+	out.push(outboxSection(notes, st, notesQuery));
 	out.push(section('commits (' + (s.commits || []).length + ')',
 		table('grid commits', ['commit', 'subject', 'author'],
 			(s.commits || []).map((c) => h('tr', null,
@@ -999,15 +1005,21 @@ views.bisections = (q) => ({
 
 views.bisection = (id) => {
 	let runIds = new Set();
+	const st = { open: new Set() };
 	return {
 		title: 'bisection ' + id,
-		load: () => get('/bisections/' + id),
+		async load() {
+			const [b, notes] = await Promise.all([get('/bisections/' + id),
+				get('/outbox?limit=' + NOTES_LIMIT + '&bisection=' + id)]);
+			return { b, notes: notes.outbox };
+		},
 		relevant: (ev) => ev.bisection_id === id || (ev.run_id && runIds.has(ev.run_id)),
-		render(b) {
+		recheck: (d) => outboxRecheck(d.notes),
+		render({ b, notes }) {
 			runIds = new Set((b.steps || []).map((s) => s.run_id));
 			this.crumbs = [['plan ' + b.plan, R.plan(b.plan)],
 				b.stage ? ['stage ' + b.stage, R.stage(b.plan, b.stage)] : null, ['bisection ' + id]];
-			return renderBisection(b);
+			return renderBisection(b, outboxSection(notes, st, 'bisection=' + id));
 		},
 	};
 };
@@ -1063,7 +1075,7 @@ function excerpt(title, x, cls) {
 		pre);
 }
 
-function renderBisection(b) {
+function renderBisection(b, notes) {
 	const out = [];
 	out.push(h('div', { class: 'title' },
 		h('h1', null, 'bisection ', String(b.id), ' ', chip('b', b.state)),
@@ -1097,6 +1109,7 @@ function renderBisection(b) {
 		['updated', timeEl(b.updated_at)],
 		['finished', b.finished_at ? [timeEl(b.finished_at), ' after ', fmtDur(b.finished_at - b.created_at)] : null],
 	]));
+	out.push(notes);
 	out.push(section('range', strip(b),
 		table('grid commits', ['#', 'commit', 'subject', 'author', 'stage', 'mark'],
 			(b.commits || []).map((c) => h('tr', { id: 'c-' + c.seq,
@@ -1127,6 +1140,155 @@ function renderBisection(b) {
 	return out;
 }
 
+/* --- notifications (the outbox: webhooks, mail, Patchwork checks) ---------- */
+
+const OUTBOX_STATES = ['pending', 'delivered', 'failed', 'superseded'];
+/* Events that may write outbox rows (daemon/outbox.h): the views that
+ * list notifications look again after one of them. */
+const NOTIFYING = new Set(['run-finished', 'stage-verdict', 'bisection', 'gate']);
+const CHANNEL_NAME = { webhook: 'webhook', mail: 'mail', patchwork: 'Patchwork check' };
+
+/*
+ * A delivery is written, retried and given up on by the daemon's sender,
+ * which writes no event: while a row is pending the view looks again
+ * when it is due (at least every RECHECK_MAX_MS, at most every
+ * RECHECK_MIN_MS while an attempt is in flight).
+ */
+const RECHECK_MIN_MS = 1500;
+const RECHECK_MAX_MS = 30000;
+function outboxRecheck(rows) {
+	const due = (rows || []).filter((o) => o.state === 'pending').map((o) => o.next_at || 0);
+	if (!due.length)
+		return null;
+	return Math.min(RECHECK_MAX_MS, Math.max(RECHECK_MIN_MS, Math.min(...due) - Date.now() + 300));
+}
+
+/* What a row is about: its run or bisection, as links. */
+function outboxAbout(o) {
+	return [o.bisection_id ? a(R.bisection(o.bisection_id), 'bisection ' + o.bisection_id) : null,
+		o.bisection_id && o.run_id ? ' ' : null,
+		o.run_id ? a(R.run(o.run_id), 'run ' + o.run_id) : null];
+}
+
+/* The check a Patchwork row posts: patch 2/3 success "description". */
+function checkLine(c) {
+	if (!c)
+		return null;
+	return h('div', { class: 'check' }, 'patch ', h('b', { class: 'pnum' }, c.number + '/' + c.of), ' ',
+		chip('pw', c.state), ' ', h('code', { class: 'ctx' }, c.context), ' ',
+		h('span', { class: 'cdesc' }, c.description || ''),
+		c.msgid ? [' ', h('code', { class: 'msgid' }, '<' + c.msgid + '>')] : null,
+		c.target_url && extHref(c.target_url) ? [' ', h('a', { href: extHref(c.target_url),
+			rel: 'noopener noreferrer' }, 'target')] : null);
+}
+
+/* A row's attempts, in a <details> whose open state st.open keeps. */
+function attemptsBox(o, st) {
+	const list = o.attempts || [];
+	if (!list.length)
+		return h('span', { class: 'dim' }, 'no attempt yet');
+	return h('details', { class: 'attempts', open: st.open.has(o.id),
+		ontoggle: (e) => { if (e.target.open) st.open.add(o.id); else st.open.delete(o.id); } },
+	h('summary', null, plural(list.length, 'attempt'),
+		list.some((x) => !x.ok) ? h('span', { class: 'dim' }, ' (' + list.filter((x) => !x.ok).length + ' failed)') : null),
+	table('grid att', ['#', 'at', 'result', 'code', 'error'], list.map((x) => h('tr',
+		{ 'data-n': x.n, class: x.ok ? 'ok' : 'bad' },
+		h('td', { class: 'num' }, x.n),
+		h('td', null, timeEl(x.at)),
+		h('td', null, chip('o', x.ok ? 'ok' : 'failed')),
+		h('td', { class: 'num' }, x.code ?? ''),
+		h('td', { class: 'detail' }, x.error || '')))));
+}
+
+/*
+ * The notifications of rows: one line each (state, channel, kind, what
+ * it is about, where it goes, tries, times, last error), then a line
+ * with the Patchwork check and the attempts.  compact leaves out the
+ * plan and stage (the page is about them).
+ */
+function outboxTable(rows, st, compact) {
+	if (!rows || !rows.length)
+		return h('p', { class: 'empty' }, 'No notifications.');
+	const head = ['#', 'state', 'channel', 'kind', compact ? null : 'plan / stage', 'about', 'target',
+		'tries', 'created', 'delivered / next', 'last error'].filter((x) => x !== null);
+	return table('grid outbox', head, rows.map((o) => [
+		h('tr', { class: 'o-row o-' + o.state, 'data-outbox': o.id, 'data-state': o.state,
+			'data-channel': o.channel, 'data-kind': o.kind, 'data-bisection': o.bisection_id },
+		h('td', { class: 'num' }, o.id),
+		h('td', null, chip('o', o.state)),
+		h('td', null, CHANNEL_NAME[o.channel] || o.channel),
+		h('td', null, o.kind),
+		compact ? null : h('td', null, o.plan ? a(R.plan(o.plan), o.plan) : '',
+			o.stage ? [' / ', a(R.stage(o.plan, o.stage), o.stage)] : null),
+		h('td', null, outboxAbout(o)),
+		h('td', null, h('code', null, o.target)),
+		h('td', { class: 'num' }, o.tries),
+		h('td', null, timeEl(o.created_at)),
+		h('td', null, o.state === 'delivered' ? timeEl(o.delivered_at) :
+			o.state === 'pending' && o.next_at ? ['next try in ',
+				h('span', { class: 'countdown', 'data-until': o.next_at }, String(secondsUntil(o.next_at))), ' s'] : ''),
+		h('td', { class: 'detail' + (o.state === 'failed' ? ' err' : '') }, o.last_error || '')),
+		h('tr', { class: 'o-more', 'data-outbox': o.id },
+			h('td', { colspan: head.length }, checkLine(o.check), attemptsBox(o, st)))]));
+}
+
+const NOTES_LIMIT = 20;		/* notifications listed on a stage or bisection page */
+
+/*
+ * The notifications about one stage or bisection (query: the API's
+ * filter), as a page section that links to the full list.
+ */
+function outboxSection(rows, st, query) {
+	const n = (rows || []).length;
+	const by = {};
+	for (const o of rows || [])
+		by[o.state] = (by[o.state] || 0) + 1;
+	return h('section', { class: 'notes' }, h('h2', null, 'notifications',
+		n ? h('span', { class: 'dim' }, ' (' + OUTBOX_STATES.filter((x) => by[x]).map((x) => by[x] + ' ' + x)
+			.join(', ') + (n >= NOTES_LIMIT ? ', latest ' + NOTES_LIMIT : '') + ')') : null,
+		' ', a('#/outbox?' + query, 'all')),
+	outboxTable(rows, st, true));
+}
+
+views.outbox = (q) => {
+	const st = { open: new Set() };
+	const keys = ['plan', 'stage', 'run', 'bisection', 'state', 'limit'];
+	return {
+		title: 'notifications',
+		crumbs: [['notifications']],
+		load() {
+			const p = new URLSearchParams();
+			for (const k of keys)
+				if (q.get(k))
+					p.set(k, q.get(k));
+			return get('/outbox?' + p.toString());
+		},
+		relevant: (ev) => NOTIFYING.has(ev.kind) && (!q.get('plan') || ev.plan === q.get('plan')),
+		recheck: (d) => outboxRecheck(d.outbox),
+		render(d) {
+			const link = (state) => {
+				const p = new URLSearchParams(q);
+				if (state)
+					p.set('state', state);
+				else
+					p.delete('state');
+				const href = '#/outbox' + (p.toString() ? '?' + p.toString() : '');
+				return (q.get('state') || '') === (state || '') ? h('b', null, state || 'all') :
+					a(href, state || 'all');
+			};
+			const of = [q.get('plan') ? ['plan ', a(R.plan(q.get('plan')), q.get('plan'))] : null,
+				q.get('plan') && q.get('stage') ? [' stage ', a(R.stage(q.get('plan'), q.get('stage')), q.get('stage'))] : null,
+				q.get('run') ? ['run ', a(R.run(q.get('run')), q.get('run'))] : null,
+				q.get('bisection') ? ['bisection ', a(R.bisection(q.get('bisection')), q.get('bisection'))] : null]
+				.filter(Boolean);
+			return [h('h1', null, 'notifications', of.length ? [' of ', of.map((x, i) => [i ? ', ' : '', x])] : null),
+				h('div', { class: 'bar', id: 'outbox-states' }, 'state: ', ['', ...OUTBOX_STATES]
+					.map((x, i) => [i ? ' · ' : '', link(x)])),
+				outboxTable(d.outbox, st, false)];
+		},
+	};
+};
+
 /* --- routing ------------------------------------------------------------- */
 
 const ROUTES = [
@@ -1140,6 +1302,7 @@ const ROUTES = [
 	[/^\/run\/(\d+)\/step\/(\d+)$/, (m, q) => views.run(Number(m[1]), Number(m[2]), q)],
 	[/^\/bisections$/, (m, q) => views.bisections(q)],
 	[/^\/bisection\/(\d+)$/, (m) => views.bisection(Number(m[1]))],
+	[/^\/outbox$/, (m, q) => views.outbox(q)],
 ];
 
 function route(hash) {
@@ -1162,7 +1325,7 @@ function route(hash) {
 	return null;
 }
 
-let cur = null;		/* {view, key (of the data shown), gen, busy, again} */
+let cur = null;		/* {view, key (of the data shown), gen, busy, again, timer} */
 let gen = 0;
 let renders = 0;
 
@@ -1218,6 +1381,18 @@ function ready(view) {
 	document.dispatchEvent(new CustomEvent('kstage:rendered'));
 }
 
+/*
+ * A view whose data change without an event (a notification's delivery)
+ * says when to look again: recheck(data) -> ms, or null.
+ */
+function recheck(c, data) {
+	clearTimeout(c.timer);
+	c.timer = null;
+	const ms = c.view.recheck ? c.view.recheck(data) : null;
+	if (ms !== null && ms !== undefined)
+		c.timer = setTimeout(() => { if (c === cur) refresh(); }, ms);
+}
+
 async function show(c, first) {
 	let data;
 	try {
@@ -1236,6 +1411,7 @@ async function show(c, first) {
 	}
 	if (c !== cur)
 		return;
+	recheck(c, data);
 	const key = JSON.stringify(data);
 	setStatus('updated ' + fmtTime(Date.now()));
 	if (!first && key === c.key)
@@ -1255,6 +1431,8 @@ async function show(c, first) {
 }
 
 function navigate() {
+	if (cur)
+		clearTimeout(cur.timer);
 	if (cur && cur.view.dispose)
 		cur.view.dispose();
 	const view = route(location.hash || '#/');
@@ -1265,7 +1443,7 @@ function navigate() {
 		ready({ title: 'no such page' });
 		return;
 	}
-	cur = { view, key: null, gen: ++gen, busy: false, again: false };
+	cur = { view, key: null, gen: ++gen, busy: false, again: false, timer: null };
 	for (const el of document.querySelectorAll('#nav a'))
 		el.classList.toggle('here', el.getAttribute('href') === (location.hash || '#/').split('?')[0]);
 	show(cur, true).then(() => window.scrollTo(0, 0));

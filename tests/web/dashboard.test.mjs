@@ -594,8 +594,138 @@ await test('hostile test names are shown as text, as the daemon stores them', as
 	assert(dialogs.length === 0, 'no dialogs (alert(1) did not run): ' + dialogs.join(', '));
 });
 
+/* The rows of a notifications table: what each says, by its cells' classes. */
+function outboxRows(page, sel) {
+	return page.locator(sel + ' tr.o-row').evaluateAll((trs) => trs.map((tr) => {
+		const more = tr.nextElementSibling;
+		return {
+			id: Number(tr.dataset.outbox), state: tr.dataset.state, channel: tr.dataset.channel,
+			kind: tr.dataset.kind, bisection: tr.dataset.bisection ? Number(tr.dataset.bisection) : null,
+			text: tr.textContent,
+			error: tr.cells[tr.cells.length - 1].textContent,
+			check: more.querySelector('.check') ? more.querySelector('.check').textContent : null,
+			attempts: Array.from(more.querySelectorAll('table.att tbody tr')).map((a) =>
+				Array.from(a.cells).map((td) => td.textContent)),
+		};
+	}));
+}
+
+await test('the notifications page: states, the filter, attempts; a hostile answer is text', async () => {
+	const hookError = 'HTTP 500: ' + process.env.WEB_HOOK_ERROR;
+	/* The automatic bisection of two found its culprit: its webhook
+	 * was delivered at the second try, the one to /refuse failed. */
+	await open(page, '#/outbox');
+	await page.waitForFunction(() => {
+		const rows = Array.from(document.querySelectorAll('table.outbox tr.o-row'));
+		const has = (k, st, ch) => rows.some((r) => r.dataset.kind === k && r.dataset.state === st &&
+			r.dataset.channel === ch);
+		return has('bisection-found', 'delivered', 'webhook') && has('bisection-found', 'failed', 'webhook') &&
+			has('stage-verdict', 'delivered', 'webhook') && has('stage-verdict', 'failed', 'patchwork');
+	}, null, { timeout: 20000 });
+	assert(await page.locator('#nav a.here').innerText() === 'notifications', 'the nav link is marked');
+	const api1 = (await api('GET', '/outbox')).outbox;
+	const rows = await outboxRows(page, 'table.outbox');
+	/* The same rows as the API (rows written since the page loaded aside). */
+	const ids = rows.map((r) => r.id);
+	const same = api1.map((o) => o.id).filter((id) => id <= ids[0] && id >= ids[ids.length - 1]);
+	assert(JSON.stringify(ids) === JSON.stringify(same), 'the rows of the API: ' + ids.join(' ') +
+		' vs ' + same.join(' '));
+
+	/* Delivered after one refusal: two attempts, the refusal's answer as text. */
+	const ok = rows.find((r) => r.kind === 'bisection-found' && r.state === 'delivered');
+	assert(/delivered/.test(ok.text) && /webhook/.test(ok.text) && /demo \/ (two|three)/.test(ok.text) &&
+		/bisection \d+/.test(ok.text), 'the delivered row: ' + JSON.stringify(ok.text));
+	assert(ok.attempts.length === 2 && ok.attempts[0][2] === 'failed' && ok.attempts[0][3] === '500' &&
+		ok.attempts[0][4] === hookError && ok.attempts[1][2] === 'ok' && ok.attempts[1][0] === '2',
+	'its attempts: ' + JSON.stringify(ok.attempts));
+	const bad = rows.find((r) => r.kind === 'bisection-found' && r.state === 'failed');
+	assert(bad.error === hookError, 'the failed row\'s last error as text: ' + JSON.stringify(bad.error));
+	assert(bad.attempts.length === 2 && bad.attempts.every((x) => x[2] === 'failed' && x[4] === hookError),
+		'both attempts failed: ' + JSON.stringify(bad.attempts));
+	/* The attempts open and stay open across a refresh. */
+	const more = page.locator(`tr.o-more[data-outbox="${bad.id}"] details.attempts`);
+	await more.locator('summary').click();
+	assert(await more.locator('table.att').isVisible(), 'the attempts are shown');
+	assert(/2 attempts \(2 failed\)/.test(await more.locator('summary').innerText()), 'the summary counts');
+
+	/* A Patchwork check: which patch, which state; its server refuses connections. */
+	const pw = rows.find((r) => r.channel === 'patchwork');
+	assert(pw.state === 'failed' && /Patchwork check/.test(pw.text) && /mail \/ hmm/.test(pw.text),
+		'the Patchwork row: ' + JSON.stringify(pw.text));
+	assert(/^patch \d+\/[23] (success|fail|warning|pending) kstage-fake /.test(pw.check),
+		'its check: ' + JSON.stringify(pw.check));
+	assert(/connect|refused/i.test(pw.error), 'why it failed: ' + JSON.stringify(pw.error));
+	await page.screenshot({ path: join(OUT, 'outbox.png'), fullPage: true });
+
+	/* The filter by state, in the query string. */
+	await page.locator('#outbox-states a', { hasText: /^failed$/ }).click();
+	await page.waitForURL(/#\/outbox\?state=failed$/);
+	await page.waitForFunction(() => document.querySelector('h1') &&
+		document.querySelector('#outbox-states b').textContent === 'failed');
+	const failed = await outboxRows(page, 'table.outbox');
+	assert(failed.length >= 2 && failed.every((r) => r.state === 'failed'), 'only failed rows: ' +
+		failed.map((r) => r.state).join(' '));
+	const apiFailed = (await api('GET', '/outbox?state=failed')).outbox.map((o) => o.id);
+	assert(JSON.stringify(failed.map((r) => r.id)) === JSON.stringify(apiFailed),
+		'the failed rows of the API: ' + apiFailed.join(' '));
+	assert(await page.locator('main img, main script').count() === 0, 'no markup from the answers');
+	assert(await page.evaluate(() => window.__xss) === undefined, 'no script ran');
+
+	/* Live: a new bisection's notifications appear, then are delivered, without a reload. */
+	await open(page, '#/outbox?plan=demo');
+	await page.waitForFunction(() => document.body.dataset.live === 'live');
+	await page.evaluate(() => { window.__sameDocument = 1; });
+	const { bisection } = await api('POST', '/bisections', { plan: 'demo', stage: 'two', tests: [MIGRATE] });
+	await page.waitForFunction((b) => {
+		const rows = Array.from(document.querySelectorAll(`table.outbox tr.o-row[data-bisection="${b}"]`));
+		return rows.some((r) => r.dataset.state === 'delivered') && rows.some((r) => r.dataset.state === 'failed');
+	}, bisection, { timeout: 60000 });
+	assert(await page.evaluate(() => window.__sameDocument) === 1, 'the page was not reloaded');
+
+	/* The bisection's page lists its notifications, the stage's too. */
+	await open(page, '#/bisection/' + bisection);
+	await page.locator('section.notes tr.o-row').first().waitFor();
+	const bnotes = await outboxRows(page, 'section.notes');
+	assert(bnotes.every((r) => r.bisection === bisection), 'only this bisection\'s: ' + JSON.stringify(bnotes));
+	assert(bnotes.some((r) => r.kind === 'bisection-found' && r.state === 'delivered') &&
+		bnotes.some((r) => r.kind === 'bisection-found' && r.state === 'failed' && r.error === hookError),
+	'delivered and failed: ' + JSON.stringify(bnotes.map((r) => [r.kind, r.state, r.error])));
+	assert(/^notifications \(\d+ delivered, \d+ failed\) all$/.test(await page.locator('section.notes h2').innerText()),
+		'the section says how many: ' + await page.locator('section.notes h2').innerText());
+	assert(await page.locator('section.notes h2 a').getAttribute('href') === '#/outbox?bisection=' + bisection,
+		'it links to the full list');
+	await page.screenshot({ path: join(OUT, 'bisection-notes.png'), fullPage: true });
+
+	await open(page, '#/plan/demo/stage/two');
+	await page.locator('section.notes tr.o-row').first().waitFor();
+	const snotes = await outboxRows(page, 'section.notes');
+	const apiStage = (await api('GET', '/outbox?plan=demo&stage=two&limit=20')).outbox.map((o) => o.id);
+	assert(JSON.stringify(snotes.map((r) => r.id)) === JSON.stringify(apiStage), 'the stage\'s rows: ' +
+		snotes.map((r) => r.id).join(' ') + ' vs ' + apiStage.join(' '));
+	assert(snotes.some((r) => r.kind === 'stage-verdict' && r.state === 'delivered'), 'its verdict was delivered');
+	assert(snotes.some((r) => r.kind === 'bisection-found' && r.state === 'failed'), 'a failed one is there');
+	assert(await page.locator('section.notes th', { hasText: 'plan / stage' }).count() === 0, 'no plan column');
+
+	await open(page, '#/plan/mail/stage/hmm');
+	await page.locator('section.notes tr.o-row').first().waitFor();
+	const mnotes = await outboxRows(page, 'section.notes');
+	assert(mnotes.some((r) => r.channel === 'patchwork' && r.state === 'failed' && /^patch \d/.test(r.check)),
+		'Patchwork check failed, on the stage from mail: ' + JSON.stringify(mnotes.map((r) => [r.channel, r.state])));
+	for (const route of ['#/outbox', '#/bisection/' + bisection, '#/plan/demo/stage/two']) {
+		await open(page, route);
+		await page.locator('tr.o-row').first().waitFor();
+		assert(await page.locator('main img, main script').count() === 0, 'no markup on ' + route);
+	}
+	assert(await page.evaluate(() => window.__xss) === undefined, 'no script ran');
+	assert(dialogs.length === 0, 'no dialogs: ' + dialogs.join(', '));
+	const plain = await fetch(URL + '/plain/plans/demo/stages/two').then((r) => r.text());
+	assert(/notifications: 0 pending, \d+ failed \(latest: webhook bisection-found: HTTP 500: &lt;img src=x onerror=&quot;window.__xss=3&quot;&gt; &amp; &quot;refused&quot;\)/
+		.test(plain), '/plain says what failed, escaped: ' + plain.slice(0, 2000));
+});
+
 await test('no script errors on any page', async () => {
-	for (const route of ['#/', '#/runs', '#/bisections', '#/run/1', '#/nonsense', '#/plan/nope']) {
+	for (const route of ['#/', '#/runs', '#/bisections', '#/outbox', '#/outbox?state=pending',
+		'#/run/1', '#/nonsense', '#/plan/nope']) {
 		await open(page, route);
 	}
 	assert((await page.locator('main .err').innerText()).includes('404'), 'an unknown plan is a 404');

@@ -4,10 +4,11 @@
 # fake_repo, fake_commit, set_test, write_profile, write_plan).
 #
 #   web_fixture                  the repository and plan of the browser tests
+#   web_hooks                    start the webhook receiver (before web_config)
 #   web_config                   $TRASH/kstage.json (data under $TRASH)
 #   web_series                   plan "mail": a series applied from mail
 #   web_serve                    start the daemon; sets $KSTAGE_URL, $SERVE_PID
-#   web_stop                     stop it (only the daemon this started)
+#   web_stop                     stop it and the receiver (only what these started)
 
 # The browser tests' stack (plan "demo"):
 #   one    green; a commit whose subject is HTML, a test whose name is HTML,
@@ -52,10 +53,57 @@ web_fixture() {
 	sed -i 's/"integration": "integration",/"integration": "integration", "gate": "auto",/' plan.json
 }
 
+# The notifications (after web_hooks; without it, none): a webhook to the
+# receiver, which refuses each delivery once with the hostile answer
+# WEB_HOOK_ERROR and then takes it (delivered, a failed attempt before);
+# one to its /refuse for bisection-found, always refused with that answer
+# (failed after notify_tries 2, the answer in its last error); and
+# Patchwork checks of plan "mail", whose server is a closed port (failed:
+# the connection is refused).
+WEB_HOOK_ERROR='<img src=x onerror="window.__xss=3"> & "refused"'
+export WEB_HOOK_ERROR
+
+# web_hooks: start tests/t/webhook-receiver.py on a free loopback port
+# ($TRASH/hook.port); its pid goes to $TRASH/hook.pid for web_stop.
+web_hooks() {
+	printf 'hook-secret\n' > "$TRASH/hook.secret" &&
+	printf 'pw-token\n' > "$TRASH/pw.token" &&
+	rm -f "$TRASH/hook.port" || return 1
+	python3 "$SRC/tests/t/webhook-receiver.py" "$TRASH/hook.secret" \
+		"$TRASH/hook.log" "$TRASH/hook.port" 1 "$WEB_HOOK_ERROR" \
+		< /dev/null > /dev/null 2> "$TRASH/hook.err" &
+	echo $! > "$TRASH/hook.pid"
+	i=0
+	while [ ! -s "$TRASH/hook.port" ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] && kill -0 "$(cat "$TRASH/hook.pid")" 2> /dev/null || {
+			echo "the webhook receiver did not start:"; cat "$TRASH/hook.err"; return 1; }
+		sleep 0.1
+	done
+}
+
+# web_notify_config: the config's notification part, if web_hooks ran.
+web_notify_config() {
+	[ -s "$TRASH/hook.port" ] || return 0
+	cat <<-EOF
+		"notify_tries": 2, "notify_backoff": 1,
+		"webhooks": [
+			{"url": "http://127.0.0.1:$(cat "$TRASH/hook.port")/hook",
+			 "secret_file": "$TRASH/hook.secret",
+			 "events": ["stage-verdict", "regression", "bisection-found",
+				"bisection-inconclusive"]},
+			{"url": "http://127.0.0.1:$(cat "$TRASH/hook.port")/refuse",
+			 "events": ["bisection-found"]}
+		],
+		"patchwork": {"url": "http://127.0.0.1:1/", "token_file": "$TRASH/pw.token"},
+	EOF
+}
+
 # web_config [SLOTS]: a daemon configuration with every path under $TRASH.
 web_config() {
 	cat > "$TRASH/kstage.json" <<-EOF
 	{
+		$(web_notify_config)
 		"db": "$TRASH/k.db",
 		"artifacts": "$TRASH/art",
 		"work": "$TRASH/work",
@@ -121,6 +169,19 @@ web_serve() {
 }
 
 web_stop() {
+	# The receiver is no child of this shell (web_hooks ran in a
+	# subshell): stop it by its pid, and wait until it is gone.
+	if [ -s "$TRASH/hook.pid" ]; then
+		hpid=$(cat "$TRASH/hook.pid")
+		kill "$hpid" 2> /dev/null
+		i=0
+		while kill -0 "$hpid" 2> /dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$hpid" 2> /dev/null
+		rm -f "$TRASH/hook.pid"
+	fi
 	if [ -n "${SERVE_PID:-}" ]; then
 		kill "$SERVE_PID" 2>/dev/null
 		i=0

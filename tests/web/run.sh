@@ -27,7 +27,7 @@ bail() {
 [ -x "$CHROMIUM" ] || bail "no Chromium at $CHROMIUM (apt-get install chromium)"
 command -v node > /dev/null || bail "no node (apt-get install nodejs)"
 
-(web_fixture && web_config 2 && web_series) > "$TRASH/setup.out" 2>&1 || {
+(web_fixture && web_hooks && web_config 2 && web_series) > "$TRASH/setup.out" 2>&1 || {
 	sed 's/^/# /' "$TRASH/setup.out"
 	bail "setting up the fake-kernel repository and plan"
 }
