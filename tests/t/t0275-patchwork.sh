@@ -33,6 +33,13 @@ mk_series() {
 	sed -n "s/^Message-I[dD]: <\(.*\)>$/\1/p" "$1.mbox" >> known
 }
 
+# head_judged VERDICT: stage two is VERDICT at the newest series' head.
+head_judged() {
+	wait_for 60 "SELECT s.verdict = \"$1\" AND r.commit_id = (SELECT head FROM series
+		ORDER BY id DESC LIMIT 1) FROM stages s JOIN runs r ON r.id = s.run_id
+		WHERE s.name = \"two\""
+}
+
 # last_checks LOG: "number state" of the newest check posted on each patch
 # of the series whose Message-IDs are in FILE, in patch order.
 last_checks() {
@@ -97,6 +104,7 @@ test_expect_success 'a bad patchwork config is refused with file, line and field
 
 test_expect_success 'red, then bisected: each patch gets the check it deserves' '
 	start_daemon &&
+	wait_for 60 "SELECT count(*) = 1 FROM bisections WHERE state = \"found\"" &&
 	wait_idle 60 &&
 	test "$(bisect_field state)" = found &&
 	culprit=$(bisect_field culprit) &&
@@ -145,6 +153,7 @@ test_expect_success 'v2 fixes the test: every patch of v2 gets success' '
 	api /api/v1/plans/demo/stages/two/series -X POST --data-binary @v2.mbox \
 		-H "Authorization: Bearer $(cat token)" -H "Content-Type: application/mbox" > r.json &&
 	test "$(cat code)" = 201 &&
+	head_judged green &&
 	wait_idle 60 &&
 	test "$(stage_field two verdict)" = green &&
 	wait_for 30 "SELECT count(*) = 0 FROM outbox WHERE state = \"pending\"" &&
@@ -172,6 +181,7 @@ test_expect_success 'bad targets: 500 forever, a closed port, a slow server' '
 	api /api/v1/plans/demo/stages/two/series -X POST --data-binary @v3.mbox \
 		-H "Authorization: Bearer $(cat token)" -H "Content-Type: application/mbox" > r.json &&
 	test "$(cat code)" = 201 &&
+	head_judged green &&
 	wait_idle 60 &&
 	wait_for 40 "SELECT count(*) = 0 FROM outbox WHERE state = \"pending\"" &&
 	pw=$(cat pw500.port) &&

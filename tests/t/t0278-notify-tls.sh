@@ -81,6 +81,7 @@ test_expect_success 'setup: five patches by mail, the second does not build, the
 
 test_expect_success 'the bisection ends with an honest range; the wrong password is refused' '
 	start_daemon &&
+	wait_for 60 "SELECT count(*) = 1 FROM bisections WHERE state = \"inconclusive\"" &&
 	wait_idle 60 &&
 	test "$(bisect_field state)" = inconclusive &&
 	test "$(bisect_field range_good)" = "$(patch_commit 1)" &&
