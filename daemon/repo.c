@@ -31,6 +31,15 @@ void commit_info_release(struct commit_info *c)
 	c->subject = c->author = NULL;
 }
 
+int repo_global_init(void)
+{
+	if (git_libgit2_init() < 0)
+		return git_fail(__func__, "init");
+	if (git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0) < 0)
+		return git_fail(__func__, "options");
+	return 0;
+}
+
 int repo_open(git_repository **out, const char *path)
 {
 	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH,

@@ -24,6 +24,20 @@ struct commit_info {
 
 void commit_info_release(struct commit_info *c);
 
+/*
+ * git_libgit2_init() and the process-wide libgit2 options kstage runs
+ * with.  Call it once, before any thread starts (the options are plain
+ * globals inside libgit2), and balance it with git_libgit2_shutdown().
+ *
+ * Objects read back from the object database are not re-hashed
+ * (GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION off), as git itself does not:
+ * for the first checkout of a slot that hashing (SHA-1 with collision
+ * detection over every blob of a kernel tree) was half of the CPU time.
+ * Objects are still checked where they enter: a fetch indexes and hashes
+ * every object it receives, and zlib checks what it inflates.
+ */
+int repo_global_init(void);
+
 /* Open the repository at path (bare or not). */
 int repo_open(git_repository **out, const char *path);
 

@@ -363,7 +363,8 @@ int main(void)
 	};
 	int rc;
 
-	git_libgit2_init();
+	if (repo_global_init() < 0)
+		return 1;
 	rc = cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 	git_libgit2_shutdown();
 	return rc;
