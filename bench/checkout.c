@@ -30,7 +30,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: checkout REPO TREE_A TREE_B DIR N PROBE\n");
 		return 2;
 	}
-	git_libgit2_init();
+	if (repo_global_init() < 0)
+		return 1;
 	if (git_oid_fromstr(&a, argv[2]) < 0 || git_oid_fromstr(&b, argv[3]) < 0)
 		return 2;
 	n = atoi(argv[5]);

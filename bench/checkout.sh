@@ -1,7 +1,14 @@
 #!/bin/sh
-# Benchmark: switching a slot's persistent tree between two adjacent stages
-# with kstage's checkout (libgit2, only the changed paths) against
-# `git checkout` of the same two commits in a copy, in the same run.
+# Benchmark: a slot's checkouts with kstage (libgit2) against git, in the
+# same run:
+#
+#  - the first checkout of a slot (an empty directory, the whole tree)
+#    against `git checkout -f A -- .` into an empty work tree (with a
+#    private index file, so the repository is not written to), BENCH_FIRST
+#    pairs (default 3), the two taking turns to go first;
+#  - switching the persistent tree between two adjacent stages (only the
+#    changed paths) against `git checkout` of the same two commits in a
+#    copy, BENCH_SWITCHES switches (default 10).
 #
 #   sh bench/checkout.sh [REPO COMMIT_A COMMIT_B]
 #
@@ -9,13 +16,20 @@
 # directories x 200 files) and a second commit that changes 20 files,
 # removes 2 and adds 2, like two adjacent stages of a kernel plan.  Give the
 # kernel repository and two stage branches to measure the real thing.
-# Prints the median switch time of each and the ratio kstage/git (lower is
-# better), and whether unchanged files kept their mtime.
+# Prints the median times of each, the ratios kstage/git (lower is
+# better), and whether unchanged files kept their mtime.  The checked-out
+# trees (a kernel tree is 1.7 GB) live in a scratch directory under
+# BENCH_TMP (default /tmp) that is removed at the end; the figures stay in
+# BENCH_DIR.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${BENCH_DIR:-$top/bench/out/checkout}
 n=${BENCH_SWITCHES:-10}
+nfirst=${BENCH_FIRST:-3}
 mkdir -p "$work"
+scratch=$(mktemp -d "${BENCH_TMP:-/tmp}/kstage-bench-checkout.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
 cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$top/daemon" $(pkg-config --cflags libgit2) \
 	-o "$work/checkout" "$top/bench/checkout.c" "$top/libkstage.a" \
 	$(pkg-config --libs libgit2 libcurl sqlite3 libmicrohttpd jansson) -lpthread
@@ -59,36 +73,73 @@ ta=$(git -C "$repo" rev-parse "$a^{tree}")
 tb=$(git -C "$repo" rev-parse "$b^{tree}")
 files=$(git -C "$repo" ls-tree -r "$ta" | wc -l)
 probe=$(git -C "$repo" diff --name-only "$a" "$b" > "$work/changed"; \
-	git -C "$repo" ls-tree -r --name-only "$ta" | grep -vxFf "$work/changed" | sed -n '1000p')
+	git -C "$repo" ls-tree -r --name-only "$ta" | grep -vxFf "$work/changed" | awk 'NR <= 1000 { p = $0 } END { print p }')
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+now() { date +%s.%N; }
 
-rm -rf "$work/slot" "$work/slot.state"
-"$work/checkout" "$repo" "$ta" "$tb" "$work/slot" "$n" "$probe" > "$work/ours"
+# First checkouts into empty directories, timed from outside the process
+# on both sides.  Each tree is removed (and the removal written out)
+# before the next one is timed: creating files right after a mass removal
+# is slower on ext4 for a while, and must not fall on one side only.
+first_ours() {
+	t0=$(now)
+	"$work/checkout" "$repo" "$ta" "$tb" "$scratch/first" 0 "$probe" > /dev/null
+	t1=$(now)
+	echo "$t1 - $t0" | bc >> "$work/first-ours"
+	[ -f "$scratch/first/$probe" ]
+	rm -rf "$scratch/first" "$scratch/first.state"
+	sync
+}
+first_git() {
+	mkdir "$scratch/first"
+	t0=$(now)
+	GIT_INDEX_FILE=$scratch/first.index \
+		git --git-dir="$repo" --work-tree="$scratch/first" checkout -q -f "$ta" -- .
+	t1=$(now)
+	echo "$t1 - $t0" | bc >> "$work/first-git"
+	[ -f "$scratch/first/$probe" ]
+	rm -rf "$scratch/first" "$scratch/first.index"
+	sync
+}
+: > "$work/first-ours"
+: > "$work/first-git"
+i=0
+while [ $i -lt "$nfirst" ]; do
+	if [ $((i % 2)) = 0 ]; then first_ours; first_git; else first_git; first_ours; fi
+	i=$((i + 1))
+done
+first_ratio=$(paste "$work/first-ours" "$work/first-git" | awk '{ print $1 / $2 }' | median)
+
+"$work/checkout" "$repo" "$ta" "$tb" "$scratch/slot" "$n" "$probe" > "$work/ours"
 ours=$(awk '$1 == "switch" { print $2 }' "$work/ours" | median)
 full=$(awk '$1 == "full" { print $2 }' "$work/ours")
 kept=$(awk '$1 == "mtime-kept" { print $2 }' "$work/ours")
 
-rm -rf "$work/copy"
-git clone -q --no-checkout "$repo" "$work/copy"
-git -C "$work/copy" checkout -q "$a"
-before=$(stat -c %y "$work/copy/$probe")
+rm -rf "$scratch/slot" "$scratch/slot.state"
+git clone -q --no-checkout "$repo" "$scratch/copy"
+git -C "$scratch/copy" checkout -q "$a"
+before=$(stat -c %y "$scratch/copy/$probe")
 : > "$work/git"
 i=0
 while [ $i -lt "$n" ]; do
 	if [ $((i % 2)) = 0 ]; then c=$b; else c=$a; fi
 	t0=$(date +%s.%N)
-	git -C "$work/copy" checkout -q "$c"
+	git -C "$scratch/copy" checkout -q "$c"
 	t1=$(date +%s.%N)
 	echo "$t1 - $t0" | bc >> "$work/git"
 	i=$((i + 1))
 done
 gitt=$(median < "$work/git")
 git_kept=no
-[ "$(stat -c %y "$work/copy/$probe")" = "$before" ] && git_kept=yes
+[ "$(stat -c %y "$scratch/copy/$probe")" = "$before" ] && git_kept=yes
+rm -rf "$scratch/copy"
 
-echo "checkout: $files files, $(wc -l < "$work/changed") paths differ, $n switches"
+echo "checkout: $files files, $(wc -l < "$work/changed") paths differ, $nfirst first checkouts, $n switches"
+printf 'checkout: first checkout into an empty directory: kstage median %.2f s, git median %.2f s\n' \
+	"$(median < "$work/first-ours")" "$(median < "$work/first-git")"
+printf 'checkout: first checkout ratio kstage/git = %.2f (median of pairs, lower is better)\n' "$first_ratio"
 printf 'checkout: kstage switch median %.4f s (first full checkout %.2f s), git checkout median %.4f s\n' "$ours" "$full" "$gitt"
-printf 'checkout: ratio kstage/git = %.2f (lower is better)\n' "$(echo "$ours / $gitt" | bc -l)"
+printf 'checkout: switch ratio kstage/git = %.2f (lower is better)\n' "$(echo "$ours / $gitt" | bc -l)"
 echo "checkout: unchanged file $probe kept its mtime: kstage $kept, git $git_kept"
 [ "$kept" = yes ]

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "options.h"
 #include "report.h"
+#include "repo.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -663,7 +664,8 @@ int main(int argc, char **argv)
 		set_self_exe(self);
 		free(self);
 	}
-	git_libgit2_init();
+	if (repo_global_init() < 0)
+		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	status = cmd->fn(argc, argv);
 	curl_global_cleanup();

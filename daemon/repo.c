@@ -31,6 +31,15 @@ void commit_info_release(struct commit_info *c)
 	c->subject = c->author = NULL;
 }
 
+int repo_global_init(void)
+{
+	if (git_libgit2_init() < 0)
+		return git_fail(__func__, "init");
+	if (git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0) < 0)
+		return git_fail(__func__, "options");
+	return 0;
+}
+
 int repo_open(git_repository **out, const char *path)
 {
 	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
@@ -344,6 +353,44 @@ static void pathlist_release(struct pathlist *pl)
 	pl->nr = pl->alloc = 0;
 }
 
+/*
+ * Submodules are refused, by name, before anything is written: libgit2
+ * cannot check one out into a target directory of a bare repository
+ * (it fails half-way with "cannot get submodules without a working
+ * tree"), and a kernel stage that carries one is a mistake to report.
+ */
+static int refuse_gitlink(git_tree *tree, const char *path)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), git_tree_id(tree));
+	return error("tree %s: submodule at %s: a slot's tree cannot hold "
+		     "submodules (gitlinks); remove it from the stage", hex, path);
+}
+
+static int find_gitlink(const char *root, const git_tree_entry *e, void *payload)
+{
+	struct strbuf *path = payload;
+
+	if (git_tree_entry_filemode(e) != GIT_FILEMODE_COMMIT)
+		return 0;
+	strbuf_addf(path, "%s%s", root, git_tree_entry_name(e));
+	return GIT_EUSER;	/* stop the walk */
+}
+
+static int check_no_gitlink(git_tree *tree)
+{
+	struct strbuf path = STRBUF_INIT;
+	int rc = git_tree_walk(tree, GIT_TREEWALK_PRE, find_gitlink, &path);
+
+	if (path.len)
+		rc = refuse_gitlink(tree, path.buf);
+	else if (rc < 0)
+		rc = git_fail(__func__, "tree walk");
+	strbuf_release(&path);
+	return rc;
+}
+
 static int changed_paths(struct pathlist *pl, git_repository *repo,
 			 git_tree *from, git_tree *to)
 {
@@ -359,6 +406,11 @@ static int changed_paths(struct pathlist *pl, git_repository *repo,
 	for (i = 0; i < n; i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
 
+		if (d->new_file.mode == GIT_FILEMODE_COMMIT) {
+			refuse_gitlink(to, d->new_file.path);
+			git_diff_free(diff);
+			return -1;
+		}
 		pathlist_add(pl, d->old_file.path);
 		if (strcmp(d->old_file.path, d->new_file.path))
 			pathlist_add(pl, d->new_file.path);
@@ -412,7 +464,8 @@ static int checkout_full(struct checkout_stats *stats, git_repository *repo,
 	int ret = -1;
 
 	stats->full = 1;
-	if (write_state(state, tree_id, 0) < 0 || empty_dir(dir) < 0)
+	if (check_no_gitlink(tree) < 0 || write_state(state, tree_id, 0) < 0 ||
+	    empty_dir(dir) < 0)
 		return -1;
 	if (git_index_new(&empty) < 0)
 		return git_fail(__func__, "index");

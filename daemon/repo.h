@@ -24,6 +24,20 @@ struct commit_info {
 
 void commit_info_release(struct commit_info *c);
 
+/*
+ * git_libgit2_init() and the process-wide libgit2 options kstage runs
+ * with.  Call it once, before any thread starts (the options are plain
+ * globals inside libgit2), and balance it with git_libgit2_shutdown().
+ *
+ * Objects read back from the object database are not re-hashed
+ * (GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION off), as git itself does not:
+ * for the first checkout of a slot that hashing (SHA-1 with collision
+ * detection over every blob of a kernel tree) was half of the CPU time.
+ * Objects are still checked where they enter: a fetch indexes and hashes
+ * every object it receives, and zlib checks what it inflates.
+ */
+int repo_global_init(void);
+
 /* Open the repository at path (bare or not). */
 int repo_open(git_repository **out, const char *path);
 
@@ -96,8 +110,16 @@ struct checkout_stats {
  * only the paths that differ between the two trees are rewritten (unchanged
  * files keep their mtime, so make stays incremental).  Otherwise (first
  * use, or a checkout that did not finish, e.g. after a crash) the
- * directory is emptied and written in full.  The repository's own index
- * and work tree are never touched.
+ * directory is emptied and written in full (dir and its parents are
+ * created when missing; state's directory must exist).  The repository's
+ * own index and work tree are never touched.
+ *
+ * Executable bits and symlinks are written as the tree says (a symlink's
+ * target is not followed).  A tree with a submodule (gitlink) is refused
+ * by name before anything is written; a path that would lead out of dir
+ * ("..", ".git", ".") is refused by libgit2.  A failure once writing
+ * has begun leaves state "dirty", so the next call starts over in full: a
+ * half-written tree is never taken for a clean one.
  */
 int repo_checkout_dir(struct checkout_stats *stats, const char *repo_path,
 		      const git_oid *tree, const char *dir, const char *state);
