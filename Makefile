@@ -174,8 +174,12 @@ DEB_BUILD = build-essential pkg-config libgit2-dev libcurl4-openssl-dev \
 	libsqlite3-dev libmicrohttpd-dev libjansson-dev libssl-dev libcmocka-dev \
 	zlib1g-dev libgmime-3.0-dev \
 	git curl ca-certificates sqlite3 jq procps
-# Real servers the end-to-end tests start on loopback (tests/t/lib-*.sh).
-DEB_TEST = public-inbox python3-jsonschema python3-aiosmtpd openssl
+# Real servers the end-to-end tests start on loopback (tests/t/lib-*.sh);
+# slurm-wlm and munge for a single-node Slurm cluster under the test's
+# directory (tests/t/lib-slurm.sh: its own ports and munge socket, so a
+# system slurmctld or munged the packages may start does not matter).
+DEB_TEST = public-inbox python3-jsonschema python3-aiosmtpd openssl \
+	slurm-wlm munge
 DEB_KERNEL = qemu-system-x86 busybox-static linux-source-6.12 ccache cpio \
 	bc flex bison libelf-dev xz-utils e2fsprogs
 DEB_WEB = chromium wrk
