@@ -66,6 +66,7 @@ LIB_OBJS += daemon/config.o
 LIB_OBJS += daemon/config_notify.o
 LIB_OBJS += daemon/console.o
 LIB_OBJS += daemon/db.o
+LIB_OBJS += daemon/each.o
 LIB_OBJS += daemon/events.o
 LIB_OBJS += daemon/executor.o
 LIB_OBJS += daemon/gate.o

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api_read.h"
+#include "each.h"
 #include "outbox.h"
 #include "json.h"
 #include "kcidb.h"
@@ -283,6 +284,9 @@ int api_stage(struct api_reply *out, const struct api_request *req)
 				      " FROM stage_commits WHERE stage_id = ? ORDER BY seq",
 				      "l", stage_id)) < 0)
 		return -1;
+	json_key(sb, "each_commit");
+	if (each_stage_json(sb, db, stage_id, 1) < 0)
+		return -1;
 	json_key(sb, "changes");
 	if (json_rows(sb, db, db_stmt(db, "SELECT test, kind, before, after, detail"
 				      " FROM changes WHERE stage_id = ? ORDER BY"
@@ -294,7 +298,8 @@ int api_stage(struct api_reply *out, const struct api_request *req)
 		return -1;
 	json_key(sb, "runs");
 	if (json_rows(sb, db, db_stmt(db, "SELECT" RUN_SUMMARY_COLS("") " FROM runs r"
-				      " WHERE r.stage_id = ? ORDER BY r.id DESC LIMIT 20",
+				      " WHERE r.stage_id = ? AND r.reason != 'commit'"
+				      " ORDER BY r.id DESC LIMIT 20",
 				      "l", stage_id)) < 0)
 		return -1;
 	json_ch(sb, '}');

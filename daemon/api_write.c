@@ -234,6 +234,7 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 	rc = -1;
 	if (db_get_int(db, &existing, "SELECT id FROM runs WHERE stage_id = ?"
 		       " AND commit_id = ? AND profile_digest = ? AND tests IS NULL"
+		       " AND reason != 'commit'"
 		       " AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1",
 		       "lss", stage_id, r.commit, r.digest) < 0)
 		goto out;

@@ -43,6 +43,7 @@ struct slot {
 	enum phase phase;
 	struct run_spec spec;
 	char *tests;			/* owned copy of spec.tests */
+	char *only;			/* owned copy of spec.only */
 	char *tests_file;		/* the subset as a file (KSTAGE_TESTS_FILE), or NULL */
 	char token[33];
 	char *artifacts;		/* this run's directory */
@@ -72,6 +73,7 @@ struct slot {
 	size_t tail_len, tail_pos;
 	double step_started, deadline, kill_at, drain_until;
 	int timed_out, term_sent, kill_sent;
+	int start_failed;		/* the step's program did not start */
 
 	/* the run's outcome so far */
 	int canceled;
@@ -180,6 +182,7 @@ static void slot_reset(struct slot *s)
 	end_console(s, 0, 0);
 	child_guard_stop(&s->child);
 	free(s->tests);
+	free(s->only);
 	free(s->tests_file);
 	free(s->artifacts);
 	free(s->rel_artifacts);
@@ -287,7 +290,7 @@ static void fail_run(struct executor *ex, long long run_id, const char *why)
 
 static void step_started_db(struct executor *ex, struct slot *s)
 {
-	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	const struct step_def *d = &s->spec.steps[s->step];
 
 	if (queue_step_started(ex->db, s->spec.id, s->step, d->name, s->log_rel,
 			       (int)s->pid) < 0)
@@ -298,7 +301,7 @@ static void step_started_db(struct executor *ex, struct slot *s)
 static void step_finished_db(struct executor *ex, struct slot *s,
 			     enum step_state state)
 {
-	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	const struct step_def *d = &s->spec.steps[s->step];
 	struct step_end end = { state, 0, 0, (long long)s->log_bytes,
 				(long long)s->log_dropped };
 
@@ -381,6 +384,8 @@ static void build_env(struct envv *e, const struct executor *ex,
 		free(key);
 	}
 	env_set(e, "KSTAGE_TREE", s->tree_dir);
+	/* The tree is a plain directory: git (checkpatch --git) reads here. */
+	env_set(e, "KSTAGE_REPO", s->spec.plan->repo);
 	env_set(e, "KSTAGE_OUT", s->out_dir);
 	env_set(e, "KSTAGE_ARTIFACTS", s->artifacts);
 	env_set(e, "KSTAGE_CACHE", ex->cfg->cache);
@@ -434,6 +439,7 @@ static void start_failed(struct slot *s, const struct step_def *d, int err)
 	else
 		strbuf_addf(&msg, "cannot run %s: %s: %s", d->argv[0], what,
 			    strerror(err));
+	s->start_failed = 1;
 	write_all(s->log_fd, "kstage: ", 8);
 	write_all(s->log_fd, msg.buf, msg.len);
 	write_all(s->log_fd, "\n", 1);
@@ -451,11 +457,12 @@ static void start_failed(struct slot *s, const struct step_def *d, int err)
  */
 static int spawn_step(struct executor *ex, struct slot *s)
 {
-	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	const struct step_def *d = &s->spec.steps[s->step];
 	struct envv env = { NULL, 0, 0 };
 	int out[2] = { -1, -1 };
 	int started, ret = -1;
 
+	s->start_failed = 0;
 	if (d->console) {
 		s->report_mark = s->report.nr;
 		s->kstream = ktap_stream_new(&s->report);
@@ -738,6 +745,15 @@ static void finish_run(struct executor *ex, struct slot *s)
 	     s->error_text ? s->error_text : "");
 }
 
+/* The first step from i on that the run runs (spec.only), or nr_steps. */
+static size_t next_step(const struct slot *s, size_t i)
+{
+	while (i < s->spec.nr_steps && s->only &&
+	       !lines_contain(s->only, s->spec.steps[i].name))
+		i++;
+	return i;
+}
+
 /*
  * The step's leader exited and its output is drained: record the step,
  * then start the next one or finish the run.  Returns 1 if the run is
@@ -745,8 +761,7 @@ static void finish_run(struct executor *ex, struct slot *s)
  */
 static int step_done(struct executor *ex, struct slot *s)
 {
-	const struct profile *p = s->spec.plan->profile;
-	const struct step_def *d = &p->steps[s->step];
+	const struct step_def *d = &s->spec.steps[s->step];
 	int ok = WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0;
 	enum step_state state;
 
@@ -757,7 +772,7 @@ static int step_done(struct executor *ex, struct slot *s)
 		state = STEP_ERROR;
 	else if (s->timed_out)
 		state = STEP_TIMEOUT;
-	else if (s->error)
+	else if (s->start_failed || (s->error && !s->only))
 		state = STEP_ERROR;
 	else
 		state = ok ? STEP_OK : STEP_FAILED;
@@ -769,7 +784,7 @@ static int step_done(struct executor *ex, struct slot *s)
 		return 1;
 
 	end_console(s, s->timed_out, d->console && !s->error);
-	if (!s->error && !ok) {
+	if (!s->start_failed && !ok) {
 		if (s->timed_out && d->console) {
 			/* A hung boot is the kernel's verdict, not an error. */
 		} else if (s->timed_out) {
@@ -784,12 +799,16 @@ static int step_done(struct executor *ex, struct slot *s)
 				  d->name, WEXITSTATUS(s->status));
 		}
 	}
-	if (s->error || ++s->step == p->nr_steps)
+	if (s->error && !s->only)
+		return 1;
+	s->step = next_step(s, s->step + 1);
+	if (s->step == s->spec.nr_steps)
 		return 1;
 	return spawn_step(ex, s) < 0 ? 1 : 0;
 }
 
 /* --- starting ----------------------------------------------------------------- */
+
 
 static void *checkout_thread(void *arg)
 {
@@ -879,6 +898,12 @@ int executor_start(struct executor *ex, const struct run_spec *spec)
 	s->spec = *spec;
 	s->tests = xstrdup_or_null(spec->tests);
 	s->spec.tests = s->tests;
+	s->only = xstrdup_or_null(spec->only);
+	s->spec.only = s->only;
+	if (!s->spec.steps) {
+		s->spec.steps = spec->plan->profile->steps;
+		s->spec.nr_steps = spec->plan->profile->nr_steps;
+	}
 	s->run_started = now_monotonic();
 	random_token(s->token);
 	if (git_oid_fromstr(&s->tree_oid, spec->tree) < 0) {
@@ -891,7 +916,8 @@ int executor_start(struct executor *ex, const struct run_spec *spec)
 		slot_reset(s);
 		return -1;
 	}
-	if (queue_started(ex->db, spec->id, s->idx, s->token, spec->plan->profile) < 0) {
+	if (queue_started(ex->db, spec->id, s->idx, s->token, s->spec.steps,
+			  s->spec.nr_steps) < 0) {
 		slot_reset(s);
 		return -1;
 	}
@@ -925,7 +951,9 @@ static int checkout_done(struct executor *ex, struct slot *s)
 	      s->co_stats.full ? "full" : "incremental", s->co_stats.changed,
 	      s->co_stats.seconds);
 	s->phase = PHASE_STEP;
-	s->step = 0;
+	s->step = next_step(s, 0);
+	if (s->step == s->spec.nr_steps)
+		return 1;
 	return spawn_step(ex, s) < 0 ? 1 : 0;
 }
 
@@ -990,7 +1018,7 @@ static void check_timers(struct executor *ex, struct slot *s, double now)
 	p = s->spec.plan->profile;
 	if (s->pid && !s->term_sent && now >= s->deadline) {
 		warn("run %lld: step %s timed out after %u s", s->spec.id,
-		     p->steps[s->step].name, p->steps[s->step].timeout);
+		     s->spec.steps[s->step].name, s->spec.steps[s->step].timeout);
 		s->timed_out = 1;
 		s->term_sent = 1;
 		s->kill_at = now + p->kill_grace;

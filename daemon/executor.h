@@ -55,6 +55,16 @@ struct run_spec {
 	char commit[41];
 	char tree[41];
 	const char *tests;		/* newline-separated subset or NULL (copied) */
+	/*
+	 * The steps of the run: the profile's (steps NULL), or a commit
+	 * run's (the profile's each_steps, borrowed like the plan), of which
+	 * only the ones named in only run (newline-separated, copied; NULL:
+	 * all).  A commit run goes on after a failed step: its checks are
+	 * independent (a commit that does not build still gets checkpatch).
+	 */
+	const struct step_def *steps;
+	size_t nr_steps;
+	const char *only;
 };
 
 struct executor *executor_new(const struct kstage_config *cfg, struct db *db);
