@@ -130,11 +130,33 @@ static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
 	" LEFT JOIN series x ON x.id =" \
 	" (SELECT max(id) FROM series WHERE stage_id = s.id)"
 
-/* The stages of a plan, base first. */
+/*
+ * The stages of a plan, base first, each with the summary of its commit
+ * checks ("each_commit" without the list of commits).
+ */
 static int plan_stages(struct strbuf *sb, struct db *db, long long plan_id)
 {
-	return json_rows(sb, db, db_stmt(db, STAGE_SQL("commits") " WHERE s.plan_id = ?"
-					 " ORDER BY s.idx", "l", plan_id));
+	sqlite3_stmt *st = db_stmt(db, STAGE_SQL("commits") " WHERE s.plan_id = ?"
+				   " ORDER BY s.idx", "l", plan_id);
+	int rc;
+
+	if (!st)
+		return -1;
+	json_ch(sb, '[');
+	while ((rc = db_step(db, st)) == 1) {
+		json_sep(sb);
+		json_ch(sb, '{');
+		json_fields(sb, st);
+		json_key(sb, "each_commit");
+		if (each_stage_json(sb, db, sqlite3_column_int64(st, 0), 0) < 0)
+			rc = -1;
+		json_ch(sb, '}');
+		if (rc < 0)
+			break;
+	}
+	db_done(st);
+	json_ch(sb, ']');
+	return rc < 0 ? -1 : 0;
 }
 
 /* "remote": the plan's remote and how its fetches go, or null. */

@@ -44,6 +44,7 @@ test_expect_success 'one pass: the stage is green, every commit checked, every t
 	test "$(stage_field one verdict)" = green &&
 	test "$(sql k.db "SELECT count(*) FROM runs WHERE reason = \"commit\" AND state = \"done\"")" = 4 &&
 	test "$(runs_of build)" = 5 &&
+	test_grep "^      commits: 3/4 commits build, 1 with new warnings, 1 checkpatch warning$" out &&
 	test "$(sql k.db "SELECT count(*) FROM each_commits")" = 5 &&
 	test "$(sql k.db "SELECT count(*) FROM each_builds")" = 5 &&
 	test "$(sql k.db "SELECT count(*) FROM each_checkpatch")" = 4
@@ -103,6 +104,9 @@ test_expect_success 'the summary beside the verdict; commit runs are not stage r
 	jq -e "[.runs[].reason] | all(. != \"commit\")" stage.json &&
 	api /api/v1/plans/demo > plan-api.json &&
 	jq -e ".stages[1].verdict == \"green\"" plan-api.json &&
+	jq -e ".stages[1].each_commit | .summary.text == \"3/4 commits build, 1 with new warnings, 1 checkpatch warning\"
+		and .commits == null and .checked == 4" plan-api.json &&
+	jq -e ".stages[0].each_commit == null" plan-api.json &&
 	stop_daemon
 '
 
@@ -156,6 +160,7 @@ test_expect_success 'a range of 300 commits: the newest 50 are checked, the stag
 	test "$(sql k.db "SELECT subject FROM each_commits WHERE stage_id = $two ORDER BY seq LIMIT 1 OFFSET 1")" = "mm: empty 251" &&
 	test "$(sql k.db "SELECT count(*) FROM runs WHERE stage_id = $two AND reason = \"commit\"")" -le 51 &&
 	test "$(stage_field two verdict)" = green &&
+	test_grep "commits: 50/50 commits build, checkpatch clean \(the newest only\)" out &&
 	start_daemon &&
 	api /api/v1/plans/demo/stages/two > stage.json &&
 	jq -e ".each_commit.total == 300 and .each_commit.checked == 50 and
