@@ -11,6 +11,7 @@
 #include "buildlog.h"
 #include "each.h"
 #include "events.h"
+#include "executor.h"
 #include "json.h"
 #include "log.h"
 #include "queue.h"
@@ -283,6 +284,7 @@ static int each_line(const char *path, line_fn *fn, void *payload,
 }
 
 struct warn_scan {
+	const char *root;		/* the slot's tree and "/", or NULL */
 	struct strbuf keys;		/* seen, one per line */
 	struct strbuf lines;		/* kept, one per line */
 	struct strbuf key;
@@ -292,7 +294,12 @@ struct warn_scan {
 static void scan_warning(const char *line, size_t len, void *payload)
 {
 	struct warn_scan *w = payload;
+	size_t n = w->root ? strlen(w->root) : 0;
 
+	if (n && len > n && !memcmp(line, w->root, n)) {
+		line += n;
+		len -= n;
+	}
 	strbuf_reset(&w->key);
 	if (!buildlog_warning(&w->key, line, len) ||
 	    lines_contain(strbuf_str(&w->keys), strbuf_str(&w->key)))
@@ -325,7 +332,7 @@ static void scan_checkpatch(const char *line, size_t len, void *payload)
 }
 
 struct finished_arg {
-	const char *artifacts;
+	const struct kstage_config *cfg;
 	json_t *event;
 };
 
@@ -338,15 +345,41 @@ static const char *build_status(const char *step_state)
 	return "error";
 }
 
+/* The tree of the slot run_id ran on, with a "/" after it (or NULL). */
+static char *slot_root(struct db *db, const struct kstage_config *cfg,
+		       long long run_id)
+{
+	sqlite3_stmt *st;
+	char *tree, *real;
+
+	if (db_first(db, &st, "SELECT p.repo, r.slot FROM runs r JOIN plans p"
+		     " ON p.id = r.plan_id WHERE r.id = ? AND r.slot IS NOT NULL", "l",
+		     run_id) != 1)
+		return NULL;
+	tree = executor_slot_tree(cfg, db_col_text(st, 0), sqlite3_column_int(st, 1));
+	db_done(st);
+	/* kbuild prints the real path of its source tree. */
+	real = path_real(tree);
+	free(tree);
+	if (!real)
+		return NULL;
+	tree = path_join(real, "");
+	free(real);
+	return tree;
+}
+
 static int record_build(struct db *db, long long run_id, const char *tree,
 			const char *digest, const char *state, const char *log,
 			const struct finished_arg *a)
 {
-	struct warn_scan w = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, 0, 0 };
+	struct warn_scan w = { NULL, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, 0, 0 };
 	struct strbuf last = STRBUF_INIT;
 	const char *status = build_status(state);
-	char *path = log && *log ? path_join(a->artifacts, log) : NULL;
+	char *path = log && *log ? path_join(a->cfg->artifacts, log) : NULL;
+	char *root = slot_root(db, a->cfg, run_id);
 	int ret;
+
+	w.root = root;
 
 	if (path && each_line(path, scan_warning, &w, &last) < 0)
 		status = "error";
@@ -358,6 +391,7 @@ static int record_build(struct db *db, long long run_id, const char *tree,
 	json_object_set_new(a->event, "build", json_string(status));
 	json_object_set_new(a->event, "warnings", json_integer((json_int_t)w.n));
 	free(path);
+	free(root);
 	strbuf_release(&w.keys);
 	strbuf_release(&w.lines);
 	strbuf_release(&w.key);
@@ -372,7 +406,7 @@ static int record_checkpatch(struct db *db, long long run_id, const char *commit
 	struct cp_scan c = { { 0, 0, 0, 0 }, 0, STRBUF_INIT, 0 };
 	struct strbuf last = STRBUF_INIT;
 	const char *status = "error";
-	char *path = log && *log ? path_join(a->artifacts, log) : NULL;
+	char *path = log && *log ? path_join(a->cfg->artifacts, log) : NULL;
 	const char *detail = NULL;
 	int ret;
 
@@ -476,9 +510,10 @@ out:
 	return ret;
 }
 
-int each_run_finished(struct db *db, const char *artifacts, long long run_id)
+int each_run_finished(struct db *db, const struct kstage_config *cfg,
+		      long long run_id)
 {
-	struct finished_arg a = { artifacts, json_object() };
+	struct finished_arg a = { cfg, json_object() };
 	int rc = db_transaction(db, finished, run_id, &a);
 
 	json_decref(a.event);

@@ -28,8 +28,9 @@
  *               (each_checkpatch, by commit id: the message counts)
  *
  * Commit runs queue behind every head and bisection run (a lower
- * priority) and never count as a stage's run: the verdict stays the
- * head's.  When one finishes, its logs are read: the compiler warnings
+ * priority), give their slot back to one that is queued while every slot
+ * is busy (loop.c, executor_preempt()), and never count as a stage's
+ * run: the verdict stays the head's.  When one finishes, its logs are read: the compiler warnings
  * of the build (buildlog.h), the summary and the ERROR:/WARNING:/CHECK:
  * lines of checkpatch.  New warnings are a commit's warnings whose key
  * (without line numbers) its parent's build did not print.
@@ -56,9 +57,13 @@ int each_plan_stage(struct db *db, git_repository *repo,
  * ("commit-check").  Any other run (a head's, a bisection's) built its
  * tree with the same "build" step: when a listed commit has that tree
  * and no build of it is stored, its build is stored from that run (so a
- * head is never built twice).  Else nothing.
+ * head is never built twice).  Else nothing.  A warning that names its
+ * file under the slot's tree (kbuild with O= names sources by their
+ * absolute path) is stored without that prefix, so that builds in
+ * different slots name the same file alike.
  */
-int each_run_finished(struct db *db, const char *artifacts, long long run_id);
+int each_run_finished(struct db *db, const struct kstage_config *cfg,
+		      long long run_id);
 
 /*
  * The stage's commit checks as a JSON value (daemon/API.md, "each_commit"),

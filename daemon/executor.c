@@ -77,6 +77,7 @@ struct slot {
 
 	/* the run's outcome so far */
 	int canceled;
+	int preempted;			/* stopped for a run that goes first: re-queued */
 	int error;			/* a step or the checkout failed */
 	int reusable;			/* the failure is the tree's, not ours */
 	char *error_text;
@@ -129,6 +130,17 @@ static void repo_key(char out[17], const char *repo_path)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	snprintf(out, 17, "%016llx", h);
 	free(real);
+}
+
+char *executor_slot_tree(const struct kstage_config *cfg, const char *repo_path,
+			 int idx)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char key[17];
+
+	repo_key(key, repo_path);
+	strbuf_addf(&sb, "%s/%s/slot-%d/tree", cfg->work, key, idx);
+	return strbuf_detach(&sb);
 }
 
 static void set_error(struct slot *s, const char *step, int reusable,
@@ -709,6 +721,14 @@ static void finish_run(struct executor *ex, struct slot *s)
 	unsigned counts[TEST_STATUS_COUNT] = { 0 };
 	enum run_verdict verdict;
 
+	if (s->preempted) {
+		if (queue_requeue(ex->db, s->spec.id) < 0)
+			warn("run %lld: left running; the next start re-queues it",
+			     s->spec.id);
+		info("run %lld: stopped for a run that goes first, back in the queue",
+		     s->spec.id);
+		return;
+	}
 	if (s->canceled) {
 		if (queue_finish_canceled(ex->db, s->spec.id) < 0)
 			warn("run %lld: its steps still show it running", s->spec.id);
@@ -866,7 +886,7 @@ static int prepare_dirs(struct executor *ex, struct slot *s)
 
 	repo_key(key, s->spec.plan->repo);
 	strbuf_addf(&sb, "%s/%s/slot-%d", ex->cfg->work, key, s->idx);
-	s->tree_dir = path_join(strbuf_str(&sb), "tree");
+	s->tree_dir = executor_slot_tree(ex->cfg, s->spec.plan->repo, s->idx);
 	s->out_dir = path_join(strbuf_str(&sb), "out");
 	s->state_file = path_join(strbuf_str(&sb), "state");
 	if (mkdir_p(s->out_dir, 0755) < 0) {
@@ -1124,7 +1144,7 @@ void executor_reap(struct executor *ex)
 	}
 }
 
-int executor_cancel(struct executor *ex, long long run_id)
+static int stop_run(struct executor *ex, long long run_id, int preempt)
 {
 	size_t i;
 
@@ -1133,7 +1153,10 @@ int executor_cancel(struct executor *ex, long long run_id)
 
 		if (s->phase == PHASE_IDLE || s->spec.id != run_id)
 			continue;
+		if (preempt && s->canceled)
+			return -1;	/* on its way out already */
 		s->canceled = 1;
+		s->preempted |= preempt;
 		if (s->phase == PHASE_STEP && s->pid) {
 			const struct profile *p = s->spec.plan->profile;
 
@@ -1144,6 +1167,25 @@ int executor_cancel(struct executor *ex, long long run_id)
 		return 0;
 	}
 	return -1;
+}
+
+int executor_cancel(struct executor *ex, long long run_id)
+{
+	return stop_run(ex, run_id, 0);
+}
+
+int executor_preempt(struct executor *ex, long long run_id)
+{
+	return stop_run(ex, run_id, 1);
+}
+
+size_t executor_preempting(const struct executor *ex)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ex->nr_slots; i++)
+		n += ex->slots[i].phase != PHASE_IDLE && ex->slots[i].preempted;
+	return n;
 }
 
 void executor_shutdown(struct executor *ex)

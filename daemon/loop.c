@@ -237,7 +237,7 @@ static void after_run(struct loop *lp, long long run_id)
 
 	if (bisector_run_finished(&lp->bisect, run_id) < 0)
 		warn("run %lld: its bisection did not record it", run_id);
-	if (each_run_finished(lp->db, lp->cfg->artifacts, run_id) < 0)
+	if (each_run_finished(lp->db, lp->cfg, run_id) < 0)
 		warn("run %lld: its commit checks are lost", run_id);
 	if (pe && plan_changed(lp, pe) < 0)
 		warn("plan %s: not every consequence of run %lld is stored",
@@ -318,8 +318,39 @@ static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 	return 0;
 }
 
+/*
+ * Heads go first: when every slot is busy and the next queued run is not
+ * a commit check (each.h) while a slot runs one, that check is stopped
+ * and goes back to the queue, one slot at a time.  A commit check is
+ * cheap to redo (its build is incremental); a head waiting behind a
+ * series of them is what a developer notices.
+ */
+static void preempt_for_heads(struct loop *lp)
+{
+	long long ids[64], next, commit = 0;
+	size_t n, i;
+
+	if (executor_idle(lp->ex) || executor_preempting(lp->ex))
+		return;
+	next = queue_next(lp->db);
+	if (next <= 0 || db_get_int(lp->db, &commit, "SELECT reason = 'commit' FROM runs"
+				    " WHERE id = ?", "l", next) != 1 || commit)
+		return;
+	n = executor_running(lp->ex, ids, 64);
+	for (i = 0; i < n; i++) {
+		if (db_get_int(lp->db, &commit, "SELECT reason = 'commit' FROM runs"
+			       " WHERE id = ?", "l", ids[i]) != 1 || !commit)
+			continue;
+		if (executor_preempt(lp->ex, ids[i]) == 0) {
+			info("run %lld: a commit check gives its slot to run %lld",
+			     ids[i], next);
+			return;
+		}
+	}
+}
+
 /* Start queued runs while slots are idle. */
-static void schedule(struct loop *lp)
+static void start_idle(struct loop *lp)
 {
 	long long failed = 0;
 
@@ -354,6 +385,13 @@ static void schedule(struct loop *lp)
 		free(tests);
 		free(only);
 	}
+}
+
+/* Start queued runs while slots are idle; make room for heads. */
+static void schedule(struct loop *lp)
+{
+	start_idle(lp);
+	preempt_for_heads(lp);
 }
 
 /* --- wakes ------------------------------------------------------------------------- */

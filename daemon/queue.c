@@ -309,6 +309,8 @@ int queue_step_finished(struct db *db, long long run_id, size_t idx,
 static int finish(struct db *db, long long run_id, const void *arg)
 {
 	const struct run_outcome *o = arg;
+	long long commit = 0;
+	json_t *data;
 	size_t i;
 
 	if (db_exec(db, "UPDATE runs SET state = 'done', verdict = ?,"
@@ -338,10 +340,15 @@ static int finish(struct db *db, long long run_id, const void *arg)
 			return -1;
 	}
 	if (db_exec(db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
-		    " AND state = 'pending'", "l", run_id) < 0)
+		    " AND state = 'pending'", "l", run_id) < 0 ||
+	    db_get_int(db, &commit, "SELECT reason = 'commit' FROM runs WHERE id = ?",
+		       "l", run_id) < 0)
 		return -1;
-	return run_event(db, "run-finished", run_id,
-			 json_pack("{s:s}", "verdict", run_verdict_name(o->verdict)));
+	/* A commit check says so: it is not notified (outbox.h). */
+	data = json_pack("{s:s}", "verdict", run_verdict_name(o->verdict));
+	if (commit)
+		json_object_set_new(data, "reason", json_string("commit"));
+	return run_event(db, "run-finished", run_id, data);
 }
 
 int queue_finish(struct db *db, long long run_id, const struct run_outcome *o)

@@ -11,8 +11,10 @@
  *   queued -> superseded             (a newer head of the same stage came)
  *   queued | running -> canceled     (by a user, or a bisection that no
  *                                     longer matters)
- *   running -> queued                (the daemon stopped or died; re-queued
- *                                     with its steps and results cleared)
+ *   running -> queued                (the daemon stopped or died, or a
+ *                                     commit check gave its slot to a head;
+ *                                     re-queued with its steps and results
+ *                                     cleared)
  *
  * A run whose (tree, profile digest) was already tested with a reusable
  * outcome is created directly as done (a commit run, which boots nothing,

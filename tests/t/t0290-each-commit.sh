@@ -9,9 +9,11 @@
 trap api_cleanup EXIT
 
 LONG=$(printf "x%.0s" $(seq 1 120))
-W_OLD="mm/a.c:10:5: warning: unused variable 'a' [-Wunused-variable]"
-W_MOVED="mm/a.c:12:5: warning: unused variable 'a' [-Wunused-variable]"
-W_NEW="mm/memremap.c:181:12: warning: unused variable 'x' [-Wunused-variable]"
+# As kbuild with O= prints them: "@" is the slot's tree (the fake build
+# prints its real path), which differs from slot to slot.
+W_OLD="@/mm/a.c:10:5: warning: unused variable 'a' [-Wunused-variable]"
+W_MOVED="@/mm/a.c:12:5: warning: unused variable 'a' [-Wunused-variable]"
+W_NEW="@/mm/memremap.c:181:12: warning: unused variable 'x' [-Wunused-variable]"
 
 # each_profile [EACH_JSON]: the fake profile with "each_commit".
 each_profile() {
@@ -39,8 +41,9 @@ test_expect_success 'setup: a base with the checkpatch stand-in and a warning; s
 	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1
 '
 
-test_expect_success 'one pass: the stage is green, every commit checked, every tree built once' '
-	kstage_once &&
+test_expect_success 'one pass on two slots: the stage is green, every commit checked, every tree built once' '
+	kstage_once --slots 2 &&
+	test "$(sql k.db "SELECT count(DISTINCT slot) FROM runs WHERE reason = \"commit\"")" = 2 &&
 	test "$(stage_field one verdict)" = green &&
 	test "$(sql k.db "SELECT count(*) FROM runs WHERE reason = \"commit\" AND state = \"done\"")" = 4 &&
 	test "$(runs_of build)" = 5 &&
@@ -54,12 +57,13 @@ test_expect_success 'the head ran first: no commit run started before it' '
 	head=$(sql k.db "SELECT run_id FROM stages WHERE name = \"one\"") &&
 	test "$(sql k.db "SELECT reason FROM runs WHERE id = $head")" = change &&
 	test "$(sql k.db "SELECT count(*) FROM runs WHERE reason = \"commit\" AND
-		started_at < (SELECT finished_at FROM runs WHERE id = $head)")" = 0 &&
+		started_at < (SELECT started_at FROM runs WHERE id = $head)")" = 0 &&
 	test "$(sql k.db "SELECT min(id) FROM runs WHERE reason = \"commit\"")" -gt "$head"
 '
 
 test_expect_success 'the API shows each commit with its checks' '
-	write_config &&
+	write_config "\"webhooks\": [{\"url\": \"http://127.0.0.1:9/hook\", \"events\": [\"run-finished\"]}]" &&
+	"$KSTAGE" token create ci -c kstage.json > token 2> err &&
 	start_daemon &&
 	wait_idle &&
 	api /api/v1/plans/demo/stages/one > stage.json &&
@@ -79,7 +83,7 @@ test_expect_success 'new warnings are against the last commit that built, line n
 	test "$(commit_field 1 build_warnings.status)" = pass &&
 	test "$(commit_field 1 build.warnings)" = 1 &&
 	test "$(commit_field 3 build_warnings.status)" = warn &&
-	jq -e ".each_commit.commits[2].build_warnings.new == [\"$W_NEW\"]" stage.json &&
+	jq -e ".each_commit.commits[2].build_warnings.new == [\"${W_NEW#@/}\"]" stage.json &&
 	test "$(commit_field 3 build.warnings)" = 2 &&
 	test "$(commit_field 4 build_warnings.status)" = pass &&
 	jq -e ".each_commit.commits[3].build_warnings.new == []" stage.json
@@ -95,6 +99,22 @@ test_expect_success 'checkpatch: counts and its lines' '
 	jq -e ".reason == \"commit\" and .steps[1].name == \"checkpatch\"" run.json &&
 	api "/api/v1/runs/$run/steps/1/log" > cp.log &&
 	test_grep "^total: 0 errors, 1 warnings, 1 lines checked" cp.log
+'
+
+test_expect_success 'a commit check retried is a commit check; its outcome replaces the old one' '
+	run=$(commit_field 4 checkpatch.run_id) &&
+	post "/api/v1/runs/$run/retry" > retry.json &&
+	test "$(api_code)" = 202 &&
+	new=$(jq -r .run retry.json) &&
+	wait_idle &&
+	test "$(sql k.db "SELECT reason || \" \" || replace(steps, char(10), \",\") FROM runs WHERE id = $new")" = "commit checkpatch" &&
+	test "$(sql k.db "SELECT run_id FROM each_checkpatch WHERE commit_id = \"$(commit_field 4 commit)\"")" = "$new" &&
+	api /api/v1/plans/demo/stages/one > stage.json &&
+	test "$(commit_field 4 checkpatch.run_id)" = "$new" &&
+	test "$(commit_field 4 checkpatch.status)" = warn &&
+	test "$(sql k.db "SELECT count(*) FROM events WHERE run_id = $new AND kind = \"run-finished\"
+		AND json_extract(data, \"\$.reason\") = \"commit\"")" = 1 &&
+	test "$(sql k.db "SELECT count(*) FROM outbox WHERE run_id = $new")" = 0
 '
 
 test_expect_success 'the summary beside the verdict; commit runs are not stage runs' '
@@ -167,6 +187,42 @@ test_expect_success 'a range of 300 commits: the newest 50 are checked, the stag
 		(.each_commit.commits | length) == 50" stage.json &&
 	test "$(jq -r .each_commit.summary.text stage.json)" = "50/50 commits build, checkpatch clean" &&
 	stop_daemon
+'
+
+# wait_for SQL [SECONDS]: until the query answers 1.
+wait_for() {
+	i=0
+	while [ "$(sql k.db "$1")" != 1 ]; do
+		i=$((i + 1))
+		[ $i -lt $((${2:-20} * 10 * TIME_FACTOR)) ] || { echo "timed out: $1"; return 1; }
+		sleep 0.1
+	done
+}
+
+test_expect_success 'a new head does not wait behind a slow commit check: the check yields its slot' '
+	git -C repo checkout -q -b s3 base &&
+	fake_commit repo "mm: slow to build" BUILD_SLEEP 60 &&
+	fake_commit repo "mm: fast again" BUILD_SLEEP - &&
+	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" three:s3 &&
+	rm -f k.db k.db-wal k.db-shm &&
+	write_config "\"slots\": 1" &&
+	"$KSTAGE" token create ci -c kstage.json > token 2> err &&
+	start_daemon &&
+	slow=$(git -C repo rev-parse s3~1) &&
+	wait_for "SELECT count(*) = 1 FROM runs WHERE reason = \"commit\" AND commit_id = \"$slow\"
+		AND state = \"running\" AND current_step = \"build\"" 30 &&
+	fake_commit repo "mm: a new head" mm/new.c "int n;" &&
+	head=$(git -C repo rev-parse s3) &&
+	post /api/v1/refresh > /dev/null &&
+	test "$(api_code)" = 202 &&
+	wait_for "SELECT count(*) = 1 FROM runs WHERE commit_id = \"$head\" AND reason = \"change\"
+		AND state = \"done\"" 20 &&
+	test "$(sql k.db "SELECT verdict FROM runs WHERE commit_id = \"$head\" AND reason = \"change\"")" = pass &&
+	test_grep "a commit check gives its slot to run" serve.err &&
+	test "$(sql k.db "SELECT count(*) FROM each_builds WHERE run_id IN
+		(SELECT id FROM runs WHERE commit_id = \"$slow\")")" = 0 &&
+	stop_daemon &&
+	test "$(sql k.db "SELECT state FROM runs WHERE reason = \"commit\" AND commit_id = \"$slow\"")" = queued
 '
 
 test_done
