@@ -171,10 +171,12 @@ int each_plan_stage(struct db *db, git_repository *repo,
 	size_t n, first, nr = 0, i;
 	int ret = -1;
 
-	if (!p->nr_each_steps || !se->resolved)
+	if (!se->resolved)
 		return 0;
 	git_oid_tostr(head, sizeof(head), &se->head);
-	n = se->nr_commits < p->each_max ? se->nr_commits : p->each_max;
+	/* A profile that stopped checking commits drops its lists. */
+	n = !p->nr_each_steps ? 0 : se->nr_commits < p->each_max ? se->nr_commits
+								 : p->each_max;
 	first = se->nr_commits - n;
 	items = xcalloc(n + 1, sizeof(*items));
 	for (i = first; i < se->nr_commits; i++) {
@@ -218,7 +220,8 @@ int each_plan_stage(struct db *db, git_repository *repo,
 	if (db_get_text(db, &stored, "SELECT head FROM each_commits WHERE stage_id = ?"
 			" AND seq = 0", "l", stage_id) < 0)
 		goto out;
-	if (!stored || strcmp(stored, head)) {
+	/* Without commits there is no list; one that was there goes. */
+	if (nr ? !stored || strcmp(stored, head) : stored != NULL) {
 		struct list_arg a = { plan, head, items, nr, se->nr_commits, plan_id };
 
 		if (db_transaction(db, store_list, stage_id, &a) < 0)

@@ -189,6 +189,29 @@ test_expect_success 'a range of 300 commits: the newest 50 are checked, the stag
 	stop_daemon
 '
 
+test_expect_success 'a stage without commits of its own has nothing to check, pass after pass' '
+	git -C repo branch -f empty s2 &&
+	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1 two:s2 empty:empty &&
+	kstage_once &&
+	kstage_once &&
+	empty=$(sql k.db "SELECT id FROM stages WHERE name = \"empty\"") &&
+	test "$(sql k.db "SELECT count(*) FROM each_commits WHERE stage_id = $empty")" = 0 &&
+	test "$(sql k.db "SELECT count(*) FROM events WHERE kind = \"each-commits\" AND stage_id = $empty")" = 0 &&
+	test_grep "^  3   empty" out &&
+	test "$(grep -A1 "^  3   empty" out | grep -c "commits:")" = 0
+'
+
+test_expect_success 'each_commit off: the same digest, nothing runs again, the lists go' '
+	digest=$(sql k.db "SELECT profile_digest FROM plans") &&
+	builds=$(runs_of build) &&
+	write_profile profile.json &&
+	kstage_once &&
+	test "$(sql k.db "SELECT profile_digest FROM plans")" = "$digest" &&
+	test "$(runs_of build)" = "$builds" &&
+	test "$(sql k.db "SELECT count(*) FROM each_commits")" = 0 &&
+	test "$(grep -c "commits:" out)" = 0
+'
+
 # wait_for SQL [SECONDS]: until the query answers 1.
 wait_for() {
 	i=0
@@ -200,6 +223,7 @@ wait_for() {
 }
 
 test_expect_success 'a new head does not wait behind a slow commit check: the check yields its slot' '
+	each_profile &&
 	git -C repo checkout -q -b s3 base &&
 	fake_commit repo "mm: slow to build" BUILD_SLEEP 60 &&
 	fake_commit repo "mm: fast again" BUILD_SLEEP - &&
