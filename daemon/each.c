@@ -166,6 +166,7 @@ int each_plan_stage(struct db *db, git_repository *repo,
 {
 	const struct profile *p = plan->profile;
 	struct each_item *items = NULL;
+	struct strbuf want = STRBUF_INIT;
 	char head[GIT_OID_HEXSZ + 1];
 	char *stored = NULL;
 	size_t n, first, nr = 0, i;
@@ -191,9 +192,9 @@ int each_plan_stage(struct db *db, git_repository *repo,
 			git_commit *parent = NULL;
 
 			if (git_commit_parent(&parent, c, 0) < 0) {
-				git_commit_free(c);
 				error("plan %s: stage %s: cannot read the parent of %s",
 				      plan->name, se->name, git_oid_tostr_s(git_commit_id(c)));
+				git_commit_free(c);
 				goto out;
 			}
 			git_oid_tostr(items[nr].commit, sizeof(items[nr].commit),
@@ -217,11 +218,18 @@ int each_plan_stage(struct db *db, git_repository *repo,
 		items[nr++].subject = se->commits[i].subject;
 		git_commit_free(c);
 	}
-	if (db_get_text(db, &stored, "SELECT head FROM each_commits WHERE stage_id = ?"
-			" AND seq = 0", "l", stage_id) < 0)
+	/*
+	 * The stored list is the one for this head, this many commits and
+	 * these checks (each_commit_max and each_commit may have changed).
+	 */
+	checks_text(&want, p);
+	strbuf_addf(&want, " %s %zu", head, nr);
+	if (db_get_text(db, &stored, "SELECT max(checks) || ' ' || max(head) || ' ' ||"
+			" count(*) FROM each_commits WHERE stage_id = ? HAVING count(*) > 0",
+			"l", stage_id) < 0)
 		goto out;
 	/* Without commits there is no list; one that was there goes. */
-	if (nr ? !stored || strcmp(stored, head) : stored != NULL) {
+	if (nr ? !stored || strcmp(stored, strbuf_str(&want)) : stored != NULL) {
 		struct list_arg a = { plan, head, items, nr, se->nr_commits, plan_id };
 
 		if (db_transaction(db, store_list, stage_id, &a) < 0)
@@ -235,6 +243,7 @@ int each_plan_stage(struct db *db, git_repository *repo,
 			goto out;
 	ret = 0;
 out:
+	strbuf_release(&want);
 	free(stored);
 	free(items);
 	return ret;

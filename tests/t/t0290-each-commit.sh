@@ -189,6 +189,16 @@ test_expect_success 'a range of 300 commits: the newest 50 are checked, the stag
 	stop_daemon
 '
 
+test_expect_success 'a smaller each_commit_max lists fewer commits of the same head' '
+	each_profile "\"each_commit\": [\"build\", \"checkpatch\"], \"each_commit_max\": 10" &&
+	kstage_once &&
+	two=$(sql k.db "SELECT id FROM stages WHERE name = \"two\"") &&
+	test "$(sql k.db "SELECT count(*) FROM each_commits WHERE stage_id = $two AND seq > 0")" = 10 &&
+	test "$(sql k.db "SELECT subject FROM each_commits WHERE stage_id = $two AND seq = 1")" = "mm: empty 291" &&
+	test_grep "commits: 10/10 commits build, checkpatch clean \(the newest only\)" out &&
+	each_profile
+'
+
 test_expect_success 'a stage without commits of its own has nothing to check, pass after pass' '
 	git -C repo branch -f empty s2 &&
 	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1 two:s2 empty:empty &&
