@@ -842,21 +842,3 @@ out:
 	strbuf_release(&text);
 	return ret;
 }
-
-char *each_stage_summary(struct db *db, long long stage_id)
-{
-	struct strbuf text = STRBUF_INIT;
-	struct each_counts c;
-	long long total = 0;
-	char *head = NULL;
-
-	if (read_stage(NULL, &c, db, stage_id, &total, &head) < 0 || !head) {
-		free(head);
-		return NULL;
-	}
-	free(head);
-	summary_text(&text, &c);
-	if (total > (long long)c.commits)
-		strbuf_addf(&text, " (the newest %zu of %lld commits)", c.commits, total);
-	return strbuf_detach(&text);
-}

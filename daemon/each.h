@@ -73,7 +73,4 @@ int each_run_finished(struct db *db, const struct kstage_config *cfg,
 int each_stage_json(struct strbuf *sb, struct db *db, long long stage_id,
 		    int commits);
 
-/* The summary line ("3/4 commits build, 1 checkpatch warning") of a stage, or NULL. */
-char *each_stage_summary(struct db *db, long long stage_id);
-
 #endif
