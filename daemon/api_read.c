@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api_read.h"
+#include "each.h"
 #include "outbox.h"
 #include "json.h"
 #include "kcidb.h"
@@ -131,11 +132,33 @@ static int reply_list(struct api_reply *out, struct db *db, sqlite3_stmt *st,
 	" LEFT JOIN series x ON x.id =" \
 	" (SELECT max(id) FROM series WHERE stage_id = s.id)"
 
-/* The stages of a plan, base first. */
+/*
+ * The stages of a plan, base first, each with the summary of its commit
+ * checks ("each_commit" without the list of commits).
+ */
 static int plan_stages(struct strbuf *sb, struct db *db, long long plan_id)
 {
-	return json_rows(sb, db, db_stmt(db, STAGE_SQL("commits") " WHERE s.plan_id = ?"
-					 " ORDER BY s.idx", "l", plan_id));
+	sqlite3_stmt *st = db_stmt(db, STAGE_SQL("commits") " WHERE s.plan_id = ?"
+				   " ORDER BY s.idx", "l", plan_id);
+	int rc;
+
+	if (!st)
+		return -1;
+	json_ch(sb, '[');
+	while ((rc = db_step(db, st)) == 1) {
+		json_sep(sb);
+		json_ch(sb, '{');
+		json_fields(sb, st);
+		json_key(sb, "each_commit");
+		if (each_stage_json(sb, db, sqlite3_column_int64(st, 0), 0) < 0)
+			rc = -1;
+		json_ch(sb, '}');
+		if (rc < 0)
+			break;
+	}
+	db_done(st);
+	json_ch(sb, ']');
+	return rc < 0 ? -1 : 0;
 }
 
 /* "remote": the plan's remote and how its fetches go, or null. */
@@ -285,6 +308,9 @@ int api_stage(struct api_reply *out, const struct api_request *req)
 				      " FROM stage_commits WHERE stage_id = ? ORDER BY seq",
 				      "l", stage_id)) < 0)
 		return -1;
+	json_key(sb, "each_commit");
+	if (each_stage_json(sb, db, stage_id, 1) < 0)
+		return -1;
 	json_key(sb, "changes");
 	if (json_rows(sb, db, db_stmt(db, "SELECT test, kind, before, after, detail"
 				      " FROM changes WHERE stage_id = ? ORDER BY"
@@ -296,7 +322,8 @@ int api_stage(struct api_reply *out, const struct api_request *req)
 		return -1;
 	json_key(sb, "runs");
 	if (json_rows(sb, db, db_stmt(db, "SELECT" RUN_SUMMARY_COLS("") " FROM runs r"
-				      " WHERE r.stage_id = ? ORDER BY r.id DESC LIMIT 20",
+				      " WHERE r.stage_id = ? AND r.reason != 'commit'"
+				      " ORDER BY r.id DESC LIMIT 20",
 				      "l", stage_id)) < 0)
 		return -1;
 	json_ch(sb, '}');

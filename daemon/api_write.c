@@ -16,6 +16,7 @@
 
 #include "ack.h"
 #include "api_write.h"
+#include "each.h"
 #include "bisector.h"
 #include "gate.h"
 #include "intake.h"
@@ -234,6 +235,7 @@ int api_trigger(struct api_reply *out, const struct api_request *req)
 	rc = -1;
 	if (db_get_int(db, &existing, "SELECT id FROM runs WHERE stage_id = ?"
 		       " AND commit_id = ? AND profile_digest = ? AND tests IS NULL"
+		       " AND reason != 'commit'"
 		       " AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1",
 		       "lss", stage_id, r.commit, r.digest) < 0)
 		goto out;
@@ -260,7 +262,7 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 {
 	struct request_row r = { { 0 } };
 	long long run_id = api_param_id(req, 0), id = 0;
-	char *state = NULL;
+	char *state = NULL, *steps = NULL;
 	int rc;
 
 	if (!no_body(out, req))
@@ -275,9 +277,14 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 	else if (rc > 0 && (!strcmp(state, "queued") || !strcmp(state, "running")))
 		rc = api_error(out, 409, "run %lld is %s: wait for it or cancel it"
 			       " first", run_id, state);
+	else if (rc > 0 && db_get_text(req->db, &steps, "SELECT steps FROM runs"
+				       " WHERE id = ?", "l", run_id) < 0)
+		rc = -1;
 	else if (rc > 0) {
-		r.rr.reason = REASON_RETRY;
-		r.rr.priority = PRIO_MANUAL;
+		/* A commit check again is a commit check (each.h): its steps. */
+		r.rr.reason = steps ? REASON_COMMIT : REASON_RETRY;
+		r.rr.steps = steps;
+		r.rr.priority = steps ? EACH_PRIORITY : PRIO_MANUAL;
 		r.rr.no_reuse = 1;
 		/* Not supersede: a retry of an old commit must not drop the head's run. */
 		id = queue_add(req->db, &r.rr, NULL);
@@ -287,6 +294,7 @@ int api_retry(struct api_reply *out, const struct api_request *req)
 	rc = end_write(out, req, rc, WAKE_RUN, id > 0 ? id : 0);
 	request_row_release(&r);
 	free(state);
+	free(steps);
 	return rc;
 }
 

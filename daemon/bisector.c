@@ -360,6 +360,7 @@ static int original_failure(struct db *db, const struct bis *b)
 
 	rc = db_get_int(db, &run, "SELECT id FROM runs WHERE commit_id = ? AND"
 			" profile_digest = ? AND tests IS NULL AND state = 'done'"
+			" AND reason != 'commit'"
 			" ORDER BY id DESC LIMIT 1", "ss", b->bad,
 			b->plan->profile->digest);
 	if (rc <= 0)

@@ -132,6 +132,9 @@ static void profile_digest(struct profile *p, json_t *root, char **inputs,
 	/* Descriptions and known failures do not change what a run does. */
 	json_object_del(copy, "description");
 	json_object_del(copy, "known_failures");
+	/* Checks of every commit add runs; the runs themselves stay. */
+	json_object_del(copy, "each_commit");
+	json_object_del(copy, "each_commit_max");
 	dump = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
 	strbuf_adds(&sb, dump ? dump : "");
 	free(dump);
@@ -431,12 +434,113 @@ static int parse_inputs(struct jfile *c, json_t *root, const char *dir,
 	return 0;
 }
 
+static void step_release(struct step_def *s)
+{
+	size_t j;
+
+	free(s->name);
+	for (j = 0; s->argv && s->argv[j]; j++)
+		free(s->argv[j]);
+	free(s->argv);
+}
+
+static void step_copy(struct step_def *to, const struct step_def *from)
+{
+	size_t n = 0, j;
+
+	while (from->argv[n])
+		n++;
+	to->name = xstrdup(from->name);
+	to->argv = xcalloc(n + 1, sizeof(char *));
+	for (j = 0; j < n; j++)
+		to->argv[j] = xstrdup(from->argv[j]);
+	to->timeout = from->timeout;
+	to->console = 0;
+}
+
+/*
+ * "each_commit": "build" and/or "checkpatch", each once, and
+ * "each_commit_max" (1-1000, default 50).  "build" needs a step named
+ * "build"; "checkpatch" needs the program checkpatch beside that step's
+ * program (the commit run's steps are in p->each_steps, config.h).
+ */
+static int parse_each_commit(struct jfile *c, json_t *root, struct profile *p)
+{
+	static const char *const names[] = { "build", "checkpatch" };
+	json_t *each;
+	const struct step_def *build = NULL;
+	int want[2] = { 0, 0 };
+	size_t i, k;
+
+	p->each_max = 50;
+	if (jfile_uint(c, root, "", "each_commit_max", 1, 1000, &p->each_max) < 0 ||
+	    jfile_array(c, root, "", "each_commit", 2, &each) < 0)
+		return -1;
+	if (!each)
+		return 0;
+	if (json_array_size(each) == 0)
+		return jfile_fail(c, "each_commit", "name the checks to run on every"
+				  " commit (\"build\", \"checkpatch\"), or leave the key out");
+	for (i = 0; i < p->nr_steps; i++)
+		if (!strcmp(p->steps[i].name, "build"))
+			build = &p->steps[i];
+	for (i = 0; i < json_array_size(each); i++) {
+		json_t *v = json_array_get(each, i);
+		char *ep = jfile_subi("each_commit", i);
+		int r = 0;
+
+		for (k = 0; k < 2; k++)
+			if (json_is_string(v) && !strcmp(json_string_value(v), names[k]))
+				break;
+		if (k == 2)
+			r = jfile_fail(c, ep, "%s%s%s is not a check: \"build\" or"
+				       " \"checkpatch\"", json_is_string(v) ? "\"" : "",
+				       json_is_string(v) ? json_string_value(v) : "this",
+				       json_is_string(v) ? "\"" : "");
+		else if (want[k])
+			r = jfile_fail(c, ep, "\"%s\" is named twice", names[k]);
+		else if (!build)
+			r = jfile_fail(c, ep, "\"%s\" needs a step named \"build\"%s",
+				       names[k], k ? " (checkpatch runs beside its"
+				       " program)" : "");
+		free(ep);
+		if (r < 0)
+			return -1;
+		want[k] = 1;
+	}
+	p->each_steps = xcalloc(2, sizeof(*p->each_steps));
+	if (want[0])
+		step_copy(&p->each_steps[p->nr_each_steps++], build);
+	if (want[1]) {
+		struct step_def *s = &p->each_steps[p->nr_each_steps];
+		char *dir = path_dirname(build->argv[0]);
+		char *prog = strchr(build->argv[0], '/') ? path_join(dir, "checkpatch")
+							  : NULL;
+
+		free(dir);
+		if (!prog || access(prog, X_OK) < 0) {
+			jfile_fail(c, "each_commit", "\"checkpatch\" runs the program"
+				   " checkpatch beside the build step's program, and"
+				   " %s%s", prog ? prog : "that is not given as a path",
+				   prog ? " is not an executable file" : "");
+			free(prog);
+			return -1;
+		}
+		s->name = xstrdup("checkpatch");
+		s->argv = xcalloc(2, sizeof(char *));
+		s->argv[0] = prog;
+		s->timeout = EACH_CHECKPATCH_TIMEOUT;
+		p->nr_each_steps++;
+	}
+	return 0;
+}
+
 struct profile *profile_load(const char *path, char **err)
 {
 	static const char *const keys[] = {
 		"name", "description", "steps", "env", "end_marker",
 		"known_failures", "kill_grace", "log_max", "inputs", "expect",
-		"boot_only", NULL
+		"boot_only", "each_commit", "each_commit_max", NULL
 	};
 	struct strbuf text = STRBUF_INIT;
 	struct jfile c = { .err = err };
@@ -471,6 +575,7 @@ struct profile *profile_load(const char *path, char **err)
 	    parse_env(&c, root, p) < 0 ||
 	    parse_known_failures(&c, root, p) < 0 ||
 	    parse_expect(&c, root, p) < 0 ||
+	    parse_each_commit(&c, root, p) < 0 ||
 	    parse_inputs(&c, root, dir, &input_paths, &nr_inputs) < 0)
 		goto fail;
 	profile_digest(p, root, input_paths, nr_inputs);
@@ -495,17 +600,16 @@ fail:
 
 void profile_free(struct profile *p)
 {
-	size_t i, j;
+	size_t i;
 
 	if (!p)
 		return;
-	for (i = 0; i < p->nr_steps; i++) {
-		free(p->steps[i].name);
-		for (j = 0; p->steps[i].argv && p->steps[i].argv[j]; j++)
-			free(p->steps[i].argv[j]);
-		free(p->steps[i].argv);
-	}
+	for (i = 0; i < p->nr_steps; i++)
+		step_release(&p->steps[i]);
 	free(p->steps);
+	for (i = 0; i < p->nr_each_steps; i++)
+		step_release(&p->each_steps[i]);
+	free(p->each_steps);
 	for (i = 0; i < p->nr_env; i++)
 		free(p->env[i]);
 	free(p->env);

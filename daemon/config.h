@@ -54,6 +54,20 @@ struct profile {
 	char **expect;
 	size_t nr_expect;
 	int boot_only;
+	/*
+	 * "each_commit" (each.h): what is checked on every commit of a
+	 * stage, as the steps of a commit run, in order: "build" (the
+	 * profile's step of that name, never read as a console) and
+	 * "checkpatch" (the program "checkpatch" in the directory of the
+	 * profile's "build" step program: jobs/checkpatch for jobs/build;
+	 * timeout EACH_CHECKPATCH_TIMEOUT).  NULL and 0 when the profile
+	 * has none.  each_max: how many of a stage's commits, the newest,
+	 * are checked ("each_commit_max", default 50).  Neither counts in
+	 * the digest: they add runs, they do not change what a run does.
+	 */
+	struct step_def *each_steps;
+	size_t nr_each_steps;
+	unsigned each_max;
 	unsigned kill_grace;	/* seconds between TERM and KILL */
 	size_t log_max;		/* bytes kept of each step's log head */
 	/*
@@ -65,6 +79,8 @@ struct profile {
 	 */
 	char digest[41];
 };
+
+#define EACH_CHECKPATCH_TIMEOUT 600
 
 struct stage_def {
 	char *name;		/* [A-Za-z0-9._-]+, unique in the plan */

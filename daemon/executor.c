@@ -43,6 +43,7 @@ struct slot {
 	enum phase phase;
 	struct run_spec spec;
 	char *tests;			/* owned copy of spec.tests */
+	char *only;			/* owned copy of spec.only */
 	char *tests_file;		/* the subset as a file (KSTAGE_TESTS_FILE), or NULL */
 	char token[33];
 	char *artifacts;		/* this run's directory */
@@ -72,9 +73,11 @@ struct slot {
 	size_t tail_len, tail_pos;
 	double step_started, deadline, kill_at, drain_until;
 	int timed_out, term_sent, kill_sent;
+	int start_failed;		/* the step's program did not start */
 
 	/* the run's outcome so far */
 	int canceled;
+	int preempted;			/* stopped for a run that goes first: re-queued */
 	int error;			/* a step or the checkout failed */
 	int reusable;			/* the failure is the tree's, not ours */
 	char *error_text;
@@ -129,6 +132,17 @@ static void repo_key(char out[17], const char *repo_path)
 	free(real);
 }
 
+char *executor_slot_tree(const struct kstage_config *cfg, const char *repo_path,
+			 int idx)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char key[17];
+
+	repo_key(key, repo_path);
+	strbuf_addf(&sb, "%s/%s/slot-%d/tree", cfg->work, key, idx);
+	return strbuf_detach(&sb);
+}
+
 static void set_error(struct slot *s, const char *step, int reusable,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -180,6 +194,7 @@ static void slot_reset(struct slot *s)
 	end_console(s, 0, 0);
 	child_guard_stop(&s->child);
 	free(s->tests);
+	free(s->only);
 	free(s->tests_file);
 	free(s->artifacts);
 	free(s->rel_artifacts);
@@ -287,7 +302,7 @@ static void fail_run(struct executor *ex, long long run_id, const char *why)
 
 static void step_started_db(struct executor *ex, struct slot *s)
 {
-	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	const struct step_def *d = &s->spec.steps[s->step];
 
 	if (queue_step_started(ex->db, s->spec.id, s->step, d->name, s->log_rel,
 			       (int)s->pid) < 0)
@@ -298,7 +313,7 @@ static void step_started_db(struct executor *ex, struct slot *s)
 static void step_finished_db(struct executor *ex, struct slot *s,
 			     enum step_state state)
 {
-	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	const struct step_def *d = &s->spec.steps[s->step];
 	struct step_end end = { state, 0, 0, (long long)s->log_bytes,
 				(long long)s->log_dropped };
 
@@ -381,6 +396,8 @@ static void build_env(struct envv *e, const struct executor *ex,
 		free(key);
 	}
 	env_set(e, "KSTAGE_TREE", s->tree_dir);
+	/* The tree is a plain directory: git (checkpatch --git) reads here. */
+	env_set(e, "KSTAGE_REPO", s->spec.plan->repo);
 	env_set(e, "KSTAGE_OUT", s->out_dir);
 	env_set(e, "KSTAGE_ARTIFACTS", s->artifacts);
 	env_set(e, "KSTAGE_CACHE", ex->cfg->cache);
@@ -434,6 +451,7 @@ static void start_failed(struct slot *s, const struct step_def *d, int err)
 	else
 		strbuf_addf(&msg, "cannot run %s: %s: %s", d->argv[0], what,
 			    strerror(err));
+	s->start_failed = 1;
 	write_all(s->log_fd, "kstage: ", 8);
 	write_all(s->log_fd, msg.buf, msg.len);
 	write_all(s->log_fd, "\n", 1);
@@ -451,11 +469,12 @@ static void start_failed(struct slot *s, const struct step_def *d, int err)
  */
 static int spawn_step(struct executor *ex, struct slot *s)
 {
-	const struct step_def *d = &s->spec.plan->profile->steps[s->step];
+	const struct step_def *d = &s->spec.steps[s->step];
 	struct envv env = { NULL, 0, 0 };
 	int out[2] = { -1, -1 };
 	int started, ret = -1;
 
+	s->start_failed = 0;
 	if (d->console) {
 		s->report_mark = s->report.nr;
 		s->kstream = ktap_stream_new(&s->report);
@@ -702,6 +721,14 @@ static void finish_run(struct executor *ex, struct slot *s)
 	unsigned counts[TEST_STATUS_COUNT] = { 0 };
 	enum run_verdict verdict;
 
+	if (s->preempted) {
+		if (queue_requeue(ex->db, s->spec.id) < 0)
+			warn("run %lld: left running; the next start re-queues it",
+			     s->spec.id);
+		info("run %lld: stopped for a run that goes first, back in the queue",
+		     s->spec.id);
+		return;
+	}
 	if (s->canceled) {
 		if (queue_finish_canceled(ex->db, s->spec.id) < 0)
 			warn("run %lld: its steps still show it running", s->spec.id);
@@ -738,6 +765,15 @@ static void finish_run(struct executor *ex, struct slot *s)
 	     s->error_text ? s->error_text : "");
 }
 
+/* The first step from i on that the run runs (spec.only), or nr_steps. */
+static size_t next_step(const struct slot *s, size_t i)
+{
+	while (i < s->spec.nr_steps && s->only &&
+	       !lines_contain(s->only, s->spec.steps[i].name))
+		i++;
+	return i;
+}
+
 /*
  * The step's leader exited and its output is drained: record the step,
  * then start the next one or finish the run.  Returns 1 if the run is
@@ -745,8 +781,7 @@ static void finish_run(struct executor *ex, struct slot *s)
  */
 static int step_done(struct executor *ex, struct slot *s)
 {
-	const struct profile *p = s->spec.plan->profile;
-	const struct step_def *d = &p->steps[s->step];
+	const struct step_def *d = &s->spec.steps[s->step];
 	int ok = WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0;
 	enum step_state state;
 
@@ -757,7 +792,7 @@ static int step_done(struct executor *ex, struct slot *s)
 		state = STEP_ERROR;
 	else if (s->timed_out)
 		state = STEP_TIMEOUT;
-	else if (s->error)
+	else if (s->start_failed || (s->error && !s->only))
 		state = STEP_ERROR;
 	else
 		state = ok ? STEP_OK : STEP_FAILED;
@@ -769,7 +804,7 @@ static int step_done(struct executor *ex, struct slot *s)
 		return 1;
 
 	end_console(s, s->timed_out, d->console && !s->error);
-	if (!s->error && !ok) {
+	if (!s->start_failed && !ok) {
 		if (s->timed_out && d->console) {
 			/* A hung boot is the kernel's verdict, not an error. */
 		} else if (s->timed_out) {
@@ -784,12 +819,16 @@ static int step_done(struct executor *ex, struct slot *s)
 				  d->name, WEXITSTATUS(s->status));
 		}
 	}
-	if (s->error || ++s->step == p->nr_steps)
+	if (s->error && !s->only)
+		return 1;
+	s->step = next_step(s, s->step + 1);
+	if (s->step == s->spec.nr_steps)
 		return 1;
 	return spawn_step(ex, s) < 0 ? 1 : 0;
 }
 
 /* --- starting ----------------------------------------------------------------- */
+
 
 static void *checkout_thread(void *arg)
 {
@@ -847,7 +886,7 @@ static int prepare_dirs(struct executor *ex, struct slot *s)
 
 	repo_key(key, s->spec.plan->repo);
 	strbuf_addf(&sb, "%s/%s/slot-%d", ex->cfg->work, key, s->idx);
-	s->tree_dir = path_join(strbuf_str(&sb), "tree");
+	s->tree_dir = executor_slot_tree(ex->cfg, s->spec.plan->repo, s->idx);
 	s->out_dir = path_join(strbuf_str(&sb), "out");
 	s->state_file = path_join(strbuf_str(&sb), "state");
 	if (mkdir_p(s->out_dir, 0755) < 0) {
@@ -879,6 +918,12 @@ int executor_start(struct executor *ex, const struct run_spec *spec)
 	s->spec = *spec;
 	s->tests = xstrdup_or_null(spec->tests);
 	s->spec.tests = s->tests;
+	s->only = xstrdup_or_null(spec->only);
+	s->spec.only = s->only;
+	if (!s->spec.steps) {
+		s->spec.steps = spec->plan->profile->steps;
+		s->spec.nr_steps = spec->plan->profile->nr_steps;
+	}
 	s->run_started = now_monotonic();
 	random_token(s->token);
 	if (git_oid_fromstr(&s->tree_oid, spec->tree) < 0) {
@@ -891,7 +936,8 @@ int executor_start(struct executor *ex, const struct run_spec *spec)
 		slot_reset(s);
 		return -1;
 	}
-	if (queue_started(ex->db, spec->id, s->idx, s->token, spec->plan->profile) < 0) {
+	if (queue_started(ex->db, spec->id, s->idx, s->token, s->spec.steps,
+			  s->spec.nr_steps) < 0) {
 		slot_reset(s);
 		return -1;
 	}
@@ -925,7 +971,9 @@ static int checkout_done(struct executor *ex, struct slot *s)
 	      s->co_stats.full ? "full" : "incremental", s->co_stats.changed,
 	      s->co_stats.seconds);
 	s->phase = PHASE_STEP;
-	s->step = 0;
+	s->step = next_step(s, 0);
+	if (s->step == s->spec.nr_steps)
+		return 1;
 	return spawn_step(ex, s) < 0 ? 1 : 0;
 }
 
@@ -990,7 +1038,7 @@ static void check_timers(struct executor *ex, struct slot *s, double now)
 	p = s->spec.plan->profile;
 	if (s->pid && !s->term_sent && now >= s->deadline) {
 		warn("run %lld: step %s timed out after %u s", s->spec.id,
-		     p->steps[s->step].name, p->steps[s->step].timeout);
+		     s->spec.steps[s->step].name, s->spec.steps[s->step].timeout);
 		s->timed_out = 1;
 		s->term_sent = 1;
 		s->kill_at = now + p->kill_grace;
@@ -1096,7 +1144,7 @@ void executor_reap(struct executor *ex)
 	}
 }
 
-int executor_cancel(struct executor *ex, long long run_id)
+static int stop_run(struct executor *ex, long long run_id, int preempt)
 {
 	size_t i;
 
@@ -1105,7 +1153,10 @@ int executor_cancel(struct executor *ex, long long run_id)
 
 		if (s->phase == PHASE_IDLE || s->spec.id != run_id)
 			continue;
+		if (preempt && s->canceled)
+			return -1;	/* on its way out already */
 		s->canceled = 1;
+		s->preempted |= preempt;
 		if (s->phase == PHASE_STEP && s->pid) {
 			const struct profile *p = s->spec.plan->profile;
 
@@ -1116,6 +1167,25 @@ int executor_cancel(struct executor *ex, long long run_id)
 		return 0;
 	}
 	return -1;
+}
+
+int executor_cancel(struct executor *ex, long long run_id)
+{
+	return stop_run(ex, run_id, 0);
+}
+
+int executor_preempt(struct executor *ex, long long run_id)
+{
+	return stop_run(ex, run_id, 1);
+}
+
+size_t executor_preempting(const struct executor *ex)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ex->nr_slots; i++)
+		n += ex->slots[i].phase != PHASE_IDLE && ex->slots[i].preempted;
+	return n;
 }
 
 void executor_shutdown(struct executor *ex)

@@ -55,9 +55,27 @@ struct run_spec {
 	char commit[41];
 	char tree[41];
 	const char *tests;		/* newline-separated subset or NULL (copied) */
+	/*
+	 * The steps of the run: the profile's (steps NULL), or a commit
+	 * run's (the profile's each_steps, borrowed like the plan), of which
+	 * only the ones named in only run (newline-separated, copied; NULL:
+	 * all).  A commit run goes on after a failed step: its checks are
+	 * independent (a commit that does not build still gets checkpatch).
+	 */
+	const struct step_def *steps;
+	size_t nr_steps;
+	const char *only;
 };
 
 struct executor *executor_new(const struct kstage_config *cfg, struct db *db);
+
+/*
+ * The source tree of slot idx for the repository at repo_path
+ * (work/<repo-key>/slot-N/tree, KSTAGE_TREE of its steps), as a path
+ * the caller frees: a build log names its files under it.
+ */
+char *executor_slot_tree(const struct kstage_config *cfg, const char *repo_path,
+			 int idx);
 void executor_free(struct executor *ex);
 
 /* Number of idle slots. */
@@ -75,6 +93,17 @@ size_t executor_running(const struct executor *ex, long long *ids, size_t max);
  * its process group gets TERM, then KILL.  0 if it was running here.
  */
 int executor_cancel(struct executor *ex, long long run_id);
+
+/*
+ * Stop a running run for one that must go first (a head's run before a
+ * commit check): as executor_cancel(), but the run goes back to the
+ * queue (running -> queued) instead of ending.  0 if it was running here
+ * and not stopping already.
+ */
+int executor_preempt(struct executor *ex, long long run_id);
+
+/* Number of slots whose run is being stopped by executor_preempt(). */
+size_t executor_preempting(const struct executor *ex);
 
 /*
  * Descriptors to poll (at most max) and the earliest deadline (monotonic

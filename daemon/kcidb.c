@@ -15,7 +15,8 @@
 #include "banned.h"
 
 /* The runs an export covers: ?1 = since, ?2 = the plan (NULL: all). */
-#define RUN_FILTER " r.state = 'done' AND r.id > ?1 AND (?2 IS NULL OR r.plan_id = ?2)"
+#define RUN_FILTER " r.state = 'done' AND r.id > ?1 AND (?2 IS NULL OR r.plan_id = ?2)" \
+	" AND r.reason != 'commit'"
 
 /* The run whose steps did the work: itself, or the run it reused. */
 #define STEP_RUN "coalesce(r.reused_from, r.id)"

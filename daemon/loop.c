@@ -15,6 +15,7 @@
 #include <git2.h>
 
 #include "bisector.h"
+#include "each.h"
 #include "loop.h"
 #include "executor.h"
 #include "gate.h"
@@ -74,6 +75,7 @@ static int want_run(struct loop *lp, struct plan_entry *pe, long long stage_id,
 	git_oid_tostr(tree, sizeof(tree), &se->tree);
 	rc = db_get_int(lp->db, &have, "SELECT id FROM runs WHERE stage_id = ?"
 			" AND commit_id = ? AND profile_digest = ? AND tests IS NULL"
+			" AND reason != 'commit'"
 			" AND state IN ('queued', 'running', 'done') LIMIT 1", "lss",
 			stage_id, head, pe->def->profile->digest);
 	if (rc != 0)
@@ -95,9 +97,12 @@ static int want_run(struct loop *lp, struct plan_entry *pe, long long stage_id,
 	return 0;
 }
 
-/* Store each stage's head and queue runs for the new ones. */
+/*
+ * Store each stage's head and queue runs for the new ones; then, behind
+ * them, the checks of every commit (each.h).
+ */
 static int store_stack(struct loop *lp, struct plan_entry *pe,
-		       const struct stack *st)
+		       git_repository *repo, const struct stack *st)
 {
 	size_t i;
 
@@ -118,6 +123,11 @@ static int store_stack(struct loop *lp, struct plan_entry *pe,
 		if (se->resolved && want_run(lp, pe, sid, i, se) < 0)
 			return -1;
 	}
+	for (i = 1; i < st->nr; i++)
+		if (each_plan_stage(lp->db, repo, pe->def, pe->id,
+				    stages_id_at(lp->db, pe->id, i), &st->v[i]) < 0)
+			warn("plan %s: stage %s: its commit checks are not all queued",
+			     pe->def->name, st->v[i].name);
 	return 0;
 }
 
@@ -143,7 +153,7 @@ static int pass_plan(struct loop *lp, struct plan_entry *pe)
 		free(err);
 		goto out;
 	}
-	if (store_stack(lp, pe, &st) < 0)
+	if (store_stack(lp, pe, repo, &st) < 0)
 		goto out;
 	ret = plan_changed(lp, pe);
 out:
@@ -227,6 +237,8 @@ static void after_run(struct loop *lp, long long run_id)
 
 	if (bisector_run_finished(&lp->bisect, run_id) < 0)
 		warn("run %lld: its bisection did not record it", run_id);
+	if (each_run_finished(lp->db, lp->cfg, run_id) < 0)
+		warn("run %lld: its commit checks are lost", run_id);
 	if (pe && plan_changed(lp, pe) < 0)
 		warn("plan %s: not every consequence of run %lld is stored",
 		     pe->def->name, run_id);
@@ -254,7 +266,7 @@ static size_t bisect_free_slots(void *payload)
  * or its profile changed: it is canceled), -1 on error.
  */
 static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
-		     char **tests)
+		     char **tests, char **only)
 {
 	struct plan_entry *pe = NULL;
 	sqlite3_stmt *st;
@@ -263,7 +275,7 @@ static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 
 	if (db_first(lp->db, &st, "SELECT r.plan_id, coalesce(r.stage_id, 0),"
 		     " r.commit_id, r.tree_id, r.tests, r.profile_digest,"
-		     " coalesce(s.idx, 0) FROM runs r LEFT JOIN stages s"
+		     " coalesce(s.idx, 0), r.steps FROM runs r LEFT JOIN stages s"
 		     " ON s.id = r.stage_id WHERE r.id = ?", "l", id) != 1)
 		return error("run %lld: cannot read it", id);
 	memset(spec, 0, sizeof(*spec));
@@ -273,19 +285,29 @@ static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 	snprintf(spec->commit, sizeof(spec->commit), "%s", db_col_text(st, 2));
 	snprintf(spec->tree, sizeof(spec->tree), "%s", db_col_text(st, 3));
 	*tests = db_col_dup(st, 4);
+	*only = db_col_dup(st, 7);
 	pe = plan_by_id(lp, spec->plan_id);
 	if (!pe)
 		why = "the plan is no longer configured";
 	else if (strcmp(db_col_text(st, 5), pe->def->profile->digest))
 		why = "the profile changed";
+	else if (*only && !pe->def->profile->nr_each_steps)
+		why = "the profile no longer checks each commit";
 	idx = (size_t)sqlite3_column_int64(st, 6);
 	db_done(st);
 	if (why) {
 		free(*tests);
-		*tests = NULL;
+		free(*only);
+		*tests = *only = NULL;
 		return queue_cancel(lp->db, id, why) < 0 ? -1 : 1;
 	}
 	spec->plan = pe->def;
+	if (*only) {
+		/* A commit run: only some of the profile's each_steps. */
+		spec->steps = pe->def->profile->each_steps;
+		spec->nr_steps = pe->def->profile->nr_each_steps;
+		spec->only = *only;
+	}
 	/*
 	 * The stage name must outlive the run: use the plan's copy (a stage's
 	 * position in the database is its position in the plan).
@@ -296,14 +318,45 @@ static int load_spec(struct loop *lp, long long id, struct run_spec *spec,
 	return 0;
 }
 
+/*
+ * Heads go first: when every slot is busy and the next queued run is not
+ * a commit check (each.h) while a slot runs one, that check is stopped
+ * and goes back to the queue, one slot at a time.  A commit check is
+ * cheap to redo (its build is incremental); a head waiting behind a
+ * series of them is what a developer notices.
+ */
+static void preempt_for_heads(struct loop *lp)
+{
+	long long ids[64], next, commit = 0;
+	size_t n, i;
+
+	if (executor_idle(lp->ex) || executor_preempting(lp->ex))
+		return;
+	next = queue_next(lp->db);
+	if (next <= 0 || db_get_int(lp->db, &commit, "SELECT reason = 'commit' FROM runs"
+				    " WHERE id = ?", "l", next) != 1 || commit)
+		return;
+	n = executor_running(lp->ex, ids, 64);
+	for (i = 0; i < n; i++) {
+		if (db_get_int(lp->db, &commit, "SELECT reason = 'commit' FROM runs"
+			       " WHERE id = ?", "l", ids[i]) != 1 || !commit)
+			continue;
+		if (executor_preempt(lp->ex, ids[i]) == 0) {
+			info("run %lld: a commit check gives its slot to run %lld",
+			     ids[i], next);
+			return;
+		}
+	}
+}
+
 /* Start queued runs while slots are idle. */
-static void schedule(struct loop *lp)
+static void start_idle(struct loop *lp)
 {
 	long long failed = 0;
 
 	while (executor_idle(lp->ex)) {
 		struct run_spec spec;
-		char *tests = NULL;
+		char *tests = NULL, *only = NULL;
 		long long id = queue_next(lp->db);
 		int rc;
 
@@ -315,7 +368,7 @@ static void schedule(struct loop *lp)
 			after_run(lp, id);
 			continue;
 		}
-		rc = load_spec(lp, id, &spec, &tests);
+		rc = load_spec(lp, id, &spec, &tests, &only);
 		if (rc < 0)
 			return;	/* logged; the loop tries again on its next turn */
 		if (rc > 0)
@@ -326,10 +379,19 @@ static void schedule(struct loop *lp)
 			after_run(lp, id);
 		}
 		/* The stage of a head's run shows "running" from now on. */
-		else if (!tests && stages_judge_plan(lp->db, spec.plan, spec.plan_id) < 0)
+		else if (!tests && !only &&
+			 stages_judge_plan(lp->db, spec.plan, spec.plan_id) < 0)
 			warn("run %lld: its stage still shows it queued", id);
 		free(tests);
+		free(only);
 	}
+}
+
+/* Start queued runs while slots are idle; make room for heads. */
+static void schedule(struct loop *lp)
+{
+	start_idle(lp);
+	preempt_for_heads(lp);
 }
 
 /* --- wakes ------------------------------------------------------------------------- */

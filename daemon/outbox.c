@@ -47,8 +47,9 @@ const char *outbox_kind_of(const char *event_kind, json_t *data)
 {
 	const char *s;
 
+	/* Not the checks of every commit (each.h): 50 a push would flood. */
 	if (!strcmp(event_kind, "run-finished"))
-		return "run-finished";
+		return data_str(data, "reason") ? NULL : "run-finished";
 	if (!strcmp(event_kind, "stage-verdict"))
 		return "stage-verdict";
 	if (!strcmp(event_kind, "bisection")) {

@@ -415,7 +415,8 @@ static int stage_runs(struct strbuf *b, struct db *db, long long stage_id)
 		     " coalesce(r.verdict, '-'), coalesce(r.boot_verdict, '-'),"
 		     " (SELECT group_concat(idx || ':' || name, ' ') FROM steps"
 		     " WHERE run_id = r.id AND log IS NOT NULL) FROM runs r"
-		     " WHERE r.stage_id = ? ORDER BY r.id DESC LIMIT 20", "l", stage_id);
+		     " WHERE r.stage_id = ? AND r.reason != 'commit'"
+		     " ORDER BY r.id DESC LIMIT 20", "l", stage_id);
 	if (!st)
 		return -1;
 	while ((rc = db_step(db, st)) == 1) {

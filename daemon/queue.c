@@ -62,7 +62,7 @@ static long long find_reusable(struct db *db, const char *tree,
 
 	rc = db_get_int(db, &id,
 			"SELECT id FROM runs WHERE tree_id = ? AND profile_digest = ?"
-			" AND state = 'done' AND reusable = 1"
+			" AND state = 'done' AND reusable = 1 AND reason != 'commit'"
 			" AND (tests IS NULL OR tests = ?)"
 			" ORDER BY tests IS NOT NULL, id DESC LIMIT 1",
 			"sss", tree, digest, tests ? tests : "");
@@ -104,15 +104,15 @@ static int add_run(struct db *db, const struct run_request *req, long long *id,
 		return -1;
 	if (db_exec(db, "INSERT INTO runs (plan_id, stage_id, commit_id, tree_id,"
 		    " profile, profile_digest, reason, tests, bisection_id, priority,"
-		    " no_reuse, state, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		    " ?, ?, 'queued', ?)", "lLssssssLiil", req->plan_id, req->stage_id,
-		    req->commit, req->tree, req->profile, req->digest,
+		    " no_reuse, state, queued_at, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+		    " ?, ?, ?, 'queued', ?, ?)", "lLssssssLiils", req->plan_id,
+		    req->stage_id, req->commit, req->tree, req->profile, req->digest,
 		    run_reason_name(req->reason), req->tests, req->bisection_id,
-		    req->priority, req->no_reuse, now_wall_ms()) < 0)
+		    req->priority, req->no_reuse, now_wall_ms(), req->steps) < 0)
 		return -1;
 	*id = db_last_id(db);
-	*from = req->no_reuse ? 0 : find_reusable(db, req->tree, req->digest,
-						   req->tests);
+	*from = req->no_reuse || req->reason == REASON_COMMIT ? 0 :
+		find_reusable(db, req->tree, req->digest, req->tests);
 	if (*from < 0 || (*from && copy_outcome(db, *id, *from) < 0))
 		return -1;
 	if (*from)
@@ -201,7 +201,8 @@ long long queue_count(struct db *db, enum run_state state)
 struct start_arg {
 	int slot;
 	const char *token;
-	const struct profile *p;
+	const struct step_def *steps;
+	size_t nr;
 };
 
 static int started(struct db *db, long long run_id, const void *arg)
@@ -217,20 +218,29 @@ static int started(struct db *db, long long run_id, const void *arg)
 		return error("run %lld is not queued", run_id);
 	if (db_exec(db, "DELETE FROM steps WHERE run_id = ?", "l", run_id) < 0)
 		return -1;
-	for (i = 0; i < a->p->nr_steps; i++)
+	for (i = 0; i < a->nr; i++)
 		if (db_exec(db, "INSERT INTO steps (run_id, idx, name, state, console)"
 			    " VALUES (?, ?, ?, 'pending', ?)", "lisi", run_id, (int)i,
-			    a->p->steps[i].name, a->p->steps[i].console) < 0)
+			    a->steps[i].name, a->steps[i].console) < 0)
 			return -1;
 	return run_event(db, "run-started", run_id, NULL);
 }
 
 int queue_started(struct db *db, long long run_id, int slot, const char *token,
-		  const struct profile *p)
+		  const struct step_def *steps, size_t nr)
 {
-	struct start_arg a = { slot, token, p };
+	struct start_arg a = { slot, token, steps, nr };
 
 	return in_transaction(db, run_id, "mark it running", started, &a);
+}
+
+int queue_supersede_commits(struct db *db, long long stage_id)
+{
+	if (db_exec(db, "UPDATE runs SET state = 'superseded', finished_at = ?"
+		    " WHERE stage_id = ? AND state = 'queued' AND reason = 'commit'",
+		    "ll", now_wall_ms(), stage_id) < 0)
+		return error("stage %lld: cannot supersede its commit runs", stage_id);
+	return db_changes(db);
 }
 
 struct step_arg {
@@ -299,6 +309,8 @@ int queue_step_finished(struct db *db, long long run_id, size_t idx,
 static int finish(struct db *db, long long run_id, const void *arg)
 {
 	const struct run_outcome *o = arg;
+	long long commit = 0;
+	json_t *data;
 	size_t i;
 
 	if (db_exec(db, "UPDATE runs SET state = 'done', verdict = ?,"
@@ -328,10 +340,15 @@ static int finish(struct db *db, long long run_id, const void *arg)
 			return -1;
 	}
 	if (db_exec(db, "UPDATE steps SET state = 'skipped' WHERE run_id = ?"
-		    " AND state = 'pending'", "l", run_id) < 0)
+		    " AND state = 'pending'", "l", run_id) < 0 ||
+	    db_get_int(db, &commit, "SELECT reason = 'commit' FROM runs WHERE id = ?",
+		       "l", run_id) < 0)
 		return -1;
-	return run_event(db, "run-finished", run_id,
-			 json_pack("{s:s}", "verdict", run_verdict_name(o->verdict)));
+	/* A commit check says so: it is not notified (outbox.h). */
+	data = json_pack("{s:s}", "verdict", run_verdict_name(o->verdict));
+	if (commit)
+		json_object_set_new(data, "reason", json_string("commit"));
+	return run_event(db, "run-finished", run_id, data);
 }
 
 int queue_finish(struct db *db, long long run_id, const struct run_outcome *o)

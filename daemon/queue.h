@@ -11,11 +11,14 @@
  *   queued -> superseded             (a newer head of the same stage came)
  *   queued | running -> canceled     (by a user, or a bisection that no
  *                                     longer matters)
- *   running -> queued                (the daemon stopped or died; re-queued
- *                                     with its steps and results cleared)
+ *   running -> queued                (the daemon stopped or died, or a
+ *                                     commit check gave its slot to a head;
+ *                                     re-queued with its steps and results
+ *                                     cleared)
  *
  * A run whose (tree, profile digest) was already tested with a reusable
- * outcome is created directly as done, with the results copied and
+ * outcome is created directly as done (a commit run, which boots nothing,
+ * never stands for another run; each.h reuses its outcomes), with the results copied and
  * reused_from pointing at the run that did the work: it runs nothing.
  *
  * Every change of a run's state is one function here, one transaction
@@ -36,6 +39,8 @@ struct run_request {
 	const char *digest;		/* profile digest */
 	enum run_reason reason;
 	const char *tests;		/* newline-separated subset, NULL = all */
+	const char *steps;		/* REASON_COMMIT: the profile's each_steps
+					 * to run, newline-separated; else NULL */
 	long long bisection_id;		/* 0 = none */
 	int priority;			/* lower runs first */
 	int no_reuse;			/* run even if the tree was tested */
@@ -64,10 +69,17 @@ long long queue_count(struct db *db, enum run_state state);
 
 /*
  * queued -> running on a slot, with the token its processes carry; the
- * run's steps (those of profile p) are created pending.
+ * run's steps (steps[0..nr-1]: the profile's, or its each_steps for a
+ * commit run) are created pending.
  */
 int queue_started(struct db *db, long long run_id, int slot, const char *token,
-		  const struct profile *p);
+		  const struct step_def *steps, size_t nr);
+
+/*
+ * The commit runs (REASON_COMMIT) of a stage that are still queued are
+ * superseded: its head moved.  Returns how many, or -1.
+ */
+int queue_supersede_commits(struct db *db, long long stage_id);
 
 /* Step idx of a run started (its log, relative to the artifact root). */
 int queue_step_started(struct db *db, long long run_id, size_t idx,

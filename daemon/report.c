@@ -96,6 +96,7 @@ static int report_stage(struct client *cl, FILE *out, const char *plan, json_t *
 	json_t *counts = json_object_get(st, "counts");
 	json_t *run = json_object_get(st, "run");
 	json_t *bisection = json_object_get(st, "bisection");
+	json_t *each = json_object_get(st, "each_commit");
 	const char *detail = client_str(st, "stack_detail", "");
 	const char *state = client_str(run, "state", "");
 
@@ -108,6 +109,10 @@ static int report_stage(struct client *cl, FILE *out, const char *plan, json_t *
 		json_is_integer(json_object_get(run, "reused_from")) ? " (reused)" : "");
 	if (*detail)
 		fprintf(out, "      %s\n", detail);
+	if (json_is_object(each))
+		fprintf(out, "      commits: %s%s\n", client_str(json_object_get(each,
+			"summary"), "text", "?"), client_int(each, "total") >
+			client_int(each, "checked") ? " (the newest only)" : "");
 	if (!strcmp(state, "running"))
 		fprintf(out, "      run %lld running, step %s\n", client_int(run, "id"),
 			client_str(run, "current_step", "?"));

@@ -19,6 +19,7 @@
  *     #   stage  head  stack  verdict  pass fail skip error  regressions
  *     IDX NAME   HEAD  STACK  VERDICT  counts of the head's run  N[ (reused)]
  *         STACK DETAIL                          (needs-rebase, missing)
+ *         commits: SUMMARY                      (the profile's each_commit)
  *         run ID running, step STEP
  *         error: WHAT                           (the run's error)
  *         KIND TEST (BEFORE -> AFTER): DETAIL   (regressions first)

@@ -309,7 +309,7 @@ static int load_inputs(struct verdict_input *in, long long *ids, struct db *db,
 			      " FROM runs r JOIN stages s ON s.id = r.stage_id"
 			      " WHERE r.stage_id = ? AND r.commit_id = s.head"
 			      " AND r.profile_digest = ? AND r.tests IS NULL"
-			      " AND r.state IN ('queued', 'running', 'done')"
+			      " AND r.reason != 'commit' AND r.state IN ('queued', 'running', 'done')"
 			      " ORDER BY r.state = 'done' DESC, r.id DESC LIMIT 1", "ls",
 			      ids[i], plan->profile->digest);
 		if (rc == 1) {

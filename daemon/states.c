@@ -30,7 +30,7 @@ static const char *const run_verdict_names[] = {
 	"pass", "fail", "error",
 };
 static const char *const run_reason_names[] = {
-	"change", "manual", "retry", "confirm", "bisect",
+	"change", "manual", "retry", "confirm", "bisect", "commit",
 };
 static const char *const step_state_names[] = {
 	"pending", "running", "ok", "failed", "timeout", "error", "skipped",

@@ -100,6 +100,7 @@ enum run_reason {
 	REASON_RETRY,		/* a finished run again, without reuse */
 	REASON_CONFIRM,		/* a bisection confirms or verifies */
 	REASON_BISECT,		/* a bisection searches */
+	REASON_COMMIT,		/* one commit of a stage built and checked (each.h) */
 	RUN_REASON_COUNT
 };
 

@@ -27,7 +27,7 @@ const POLL_MS = 5000;		/* refresh period while the stream is down */
 const DEBOUNCE_MS = 120;	/* events closer than this share one refresh */
 const EVENT_KINDS = ['stage-head', 'stage-verdict', 'run-queued', 'run-reused',
 	'run-started', 'step', 'run-finished', 'run-canceled', 'bisection', 'gate', 'ack',
-	'series-applied', 'remote-failing', 'remote-ok'];
+	'series-applied', 'remote-failing', 'remote-ok', 'each-commits', 'commit-check'];
 /* Lines of a log that are worth a look (the log viewer's rule, web/logview.js). */
 const BAD_LINE = window.kstageLog.BAD_LINE;
 
@@ -555,6 +555,59 @@ function seriesSection(list, s) {
 				h('td', null, commitEl(q.commit))))))));
 }
 
+/* The summary of a stage's commit checks, next to its verdict (not part of it). */
+function eachLine(e) {
+	if (!e)
+		return null;
+	return h('span', { class: 'each' }, e.summary.text,
+		e.total > e.checked ? h('span', { class: 'dim' },
+			' (the newest ' + e.checked + ' of ' + e.total + ' commits)') : null);
+}
+
+/* One check of a commit: its status, linked to the run that did it. */
+function eachCheck(c, extra) {
+	if (!c)
+		return h('span', { class: 'dim' }, '—');
+	const word = chip('s', c.status, c.detail || undefined);
+	return h('span', null, c.run_id ? a(R.run(c.run_id), word) : word, extra ? [' ', extra] : null);
+}
+
+/* The stage's commits with the checks of each (the profile's each_commit). */
+function eachSection(s) {
+	const e = s.each_commit;
+	const rows = [];
+
+	for (const c of e.commits) {
+		const w = c.build_warnings;
+		const cp = c.checkpatch;
+		rows.push(h('tr', { 'data-commit': c.commit },
+			h('td', null, commitEl(c.commit)),
+			h('td', { class: 'subject' }, c.subject),
+			h('td', null, eachCheck(c.build, c.build && c.build.warnings ?
+				h('span', { class: 'dim' }, c.build.warnings + ' w') : null)),
+			h('td', null, w ? chip('s', w.status) : h('span', { class: 'dim' }, '—')),
+			h('td', null, eachCheck(cp, cp && cp.status !== 'pending' && cp.status !== 'error' ?
+				h('span', { class: 'dim' }, cp.errors + 'e ' + cp.warnings + 'w' +
+					(cp.checks ? ' ' + cp.checks + 'c' : '')) : null))));
+		const notes = [];
+		if (c.build && c.build.status !== 'pass' && c.build.detail)
+			notes.push(h('div', null, 'build: ', h('code', null, c.build.detail)));
+		for (const l of w ? w.new : [])
+			notes.push(h('div', null, 'new warning: ', h('code', null, l)));
+		for (const l of cp ? cp.lines.slice(0, 5) : [])
+			notes.push(h('div', null, 'checkpatch: ', h('code', null, l)));
+		if (cp && cp.lines.length > 5)
+			notes.push(h('div', { class: 'dim' }, (cp.lines.length - 5) + ' more checkpatch lines'));
+		if (cp && cp.status === 'error' && cp.detail)
+			notes.push(h('div', null, 'checkpatch: ', h('code', null, cp.detail)));
+		if (notes.length)
+			rows.push(h('tr', { class: 'each-notes' }, h('td', null), h('td', { colspan: 4, class: 'detail' }, notes)));
+	}
+	return section('commits (' + e.checked + (e.total > e.checked ? ' of ' + e.total : '') + ')',
+		h('p', null, eachLine(e)),
+		table('grid commits each', ['commit', 'subject', 'build', 'new warnings', 'checkpatch'], rows));
+}
+
 function renderStage(plan, { s, run, series, notes }, st, notesQuery) {
 	const changes = changeIndex(s.changes);
 	const cs = consoleStep(run);
@@ -580,6 +633,7 @@ function renderStage(plan, { s, run, series, notes }, st, notesQuery) {
 		['steps', run ? stepLinks(run) : null],
 		['bisection', bisectBadge(s.bisection)],
 		['series', seriesLine(s.series, !!s.series_current, 'sline')],
+		['commit checks', eachLine(s.each_commit)],
 	]));
 	if (run)
 		out.push(bootLine(run));
@@ -631,7 +685,8 @@ function renderStage(plan, { s, run, series, notes }, st, notesQuery) {
 
 	out.push(seriesSection(series, s));
 	out.push(outboxSection(notes, st, notesQuery));
-	out.push(section('commits (' + (s.commits || []).length + ')',
+	out.push(s.each_commit ? eachSection(s) :
+		section('commits (' + (s.commits || []).length + ')',
 		table('grid commits', ['commit', 'subject', 'author'],
 			(s.commits || []).map((c) => h('tr', null,
 				h('td', null, commitEl(c.id)),

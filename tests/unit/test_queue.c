@@ -87,7 +87,7 @@ static void test_supersede(void **state)
 	/* another stage's run is untouched */
 	assert_string_equal(state_of(db, c), "queued");
 	/* a running run is not superseded */
-	assert_int_equal(queue_started(db, b, 0, "tok", &profile), 0);
+	assert_int_equal(queue_started(db, b, 0, "tok", profile.steps, profile.nr_steps), 0);
 	r1.commit = "c3";
 	a = queue_add(db, &r1, NULL);
 	assert_string_equal(state_of(db, b), "running");
@@ -165,11 +165,11 @@ static void test_order(void **state)
 	d = queue_add(db, &conf, NULL);
 	/* priority first, then the lower stage, then age */
 	assert_int_equal(queue_next(db), d);
-	queue_started(db, d, 0, "t", &profile);
+	queue_started(db, d, 0, "t", profile.steps, profile.nr_steps);
 	assert_int_equal(queue_next(db), c);
-	queue_started(db, c, 0, "t", &profile);
+	queue_started(db, c, 0, "t", profile.steps, profile.nr_steps);
 	assert_int_equal(queue_next(db), b);
-	queue_started(db, b, 0, "t", &profile);
+	queue_started(db, b, 0, "t", profile.steps, profile.nr_steps);
 	assert_int_equal(queue_next(db), a);
 	assert_int_equal(queue_count(db, RUN_RUNNING), 3);
 	unit_db_close(db);
@@ -188,7 +188,7 @@ static void test_cancel_and_recover(void **state)
 	assert_int_equal(queue_cancel(db, a, "again"), 1);
 	r.commit = "c2";
 	b = queue_add(db, &r, NULL);
-	queue_started(db, b, 0, "no-such-token-anywhere", &profile);
+	queue_started(db, b, 0, "no-such-token-anywhere", profile.steps, profile.nr_steps);
 	assert_int_equal(db_exec(db, "INSERT INTO results (run_id, test, status)"
 				 " VALUES (?, 'partial', 'pass')", "l", b), 0);
 	assert_int_equal(queue_recover(db), 1);
@@ -212,7 +212,7 @@ static long long running_run(struct db *db)
 	long long id = queue_add(db, &r, NULL);
 
 	assert_true(id > 0);
-	assert_int_equal(queue_started(db, id, 0, "tok", &profile), 0);
+	assert_int_equal(queue_started(db, id, 0, "tok", profile.steps, profile.nr_steps), 0);
 	assert_int_equal(count(db, "SELECT count(*) FROM steps WHERE run_id = ?"
 			       " AND state = 'pending'", id), 2);
 	return id;

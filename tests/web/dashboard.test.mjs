@@ -317,6 +317,30 @@ function seriesOfNode(page, stage) {
 	}));
 }
 
+await test('the stage page lists every commit with its checks, beside the verdict', async () => {
+	let two = null;
+	for (let i = 0; i < 300; i++) {
+		two = await api('GET', '/plans/demo/stages/two');
+		if (two.each_commit && two.each_commit.summary.build_pending === 0)
+			break;
+		await sleep(100);
+	}
+	assert(two.each_commit && two.each_commit.summary.build_pending === 0, 'every commit built');
+	assert(two.verdict === 'red', 'the verdict stays the head\'s: ' + two.verdict);
+	await open(page, '#/plan/demo/stage/two');
+	const table = page.locator('table.each');
+	await table.waitFor();
+	const rows = await table.locator('tbody tr[data-commit]').evaluateAll((trs) =>
+		trs.map((tr) => [tr.querySelector('td.subject').textContent,
+			tr.querySelectorAll('td')[2].querySelector('.v').textContent]));
+	assert(JSON.stringify(rows) === JSON.stringify([['mm: commit 1', 'pass'], ['mm: commit 2', 'pass'],
+		['lib/test_hmm: commit 3, the culprit', 'pass'], ['mm: commit 4', 'pass'], ['mm: commit 5', 'pass']]),
+	'each commit and its build: ' + JSON.stringify(rows));
+	const dl = await page.locator('dl.kv').innerText();
+	assert(/commit checks\s+5\/5 commits build/.test(dl), 'the summary beside the verdict: ' + dl);
+	await page.screenshot({ path: join(OUT, 'stage-commits.png'), fullPage: true });
+});
+
 await test('a stage made from mail shows its series; a hostile title is text', async () => {
 	const plan = await api('GET', '/plans/mail');
 	const hmm = plan.stages.find((x) => x.name === 'hmm');

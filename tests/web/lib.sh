@@ -18,7 +18,8 @@
 #   three  green at first; the live test pushes a slow, failing commit
 #   four   its branch does not exist (missing) until the hostile names
 #          test makes it
-# The plan's gate is "auto": "integration" is created at stage one.
+# The plan's gate is "auto": "integration" is created at stage one.  Its
+# profile builds every commit of a stage too ("each_commit": ["build"]).
 #
 # And plan "mail" (web_series), in mail.git, a bare clone of the same:
 #   hmm    its branch m1 made by "kstage series apply" of a v2 series
@@ -47,7 +48,7 @@ web_fixture() {
 	fake_commit repo "mm: commit 5" mm/f5.c "int f5;" &&
 	git -C repo checkout -q -b s3 &&
 	fake_commit repo "mm: three" mm/t.c "int t;" &&
-	write_profile profile.json 60 60 '"known_failures": [ { "test": "hmm-tests/hmm.hmm_device_coherent.exclusive", "reason": "fails with THP=always" } ]' &&
+	write_profile profile.json 60 60 '"known_failures": [ { "test": "hmm-tests/hmm.hmm_device_coherent.exclusive", "reason": "fails with THP=always" } ], "each_commit": ["build"]' &&
 	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1 two:s2 three:s3 four:s4 &&
 	# The gate moves "integration" by itself: the plan page shows it.
 	sed -i 's/"integration": "integration",/"integration": "integration", "gate": "auto",/' plan.json
