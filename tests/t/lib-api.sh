@@ -14,6 +14,7 @@
 #   post PATH [JSON [ARGS]]       POST with the token ($TRASH/token)
 #   wait_idle [SECONDS]           until no run is queued or running and no
 #                                 bisection is under way
+#   wait_for SECONDS SQL          until the query prints 1
 #
 # Their waits are multiplied by $TIME_FACTOR (test-lib.sh).
 
@@ -133,6 +134,15 @@ wait_idle() {
 	echo "still busy after ${1:-20} s"
 	sql "$TRASH/k.db" "SELECT id, state, reason FROM runs WHERE state IN ('queued', 'running')"
 	return 1
+}
+
+wait_for() {
+	i=0
+	while [ "$(sql "$TRASH/k.db" "$2" 2> /dev/null)" != 1 ]; do
+		i=$((i + 1))
+		[ $i -lt $(($1 * 10 * TIME_FACTOR)) ] || { echo "timed out: $2"; return 1; }
+		sleep 0.1
+	done
 }
 
 # state_snapshot: counts of everything a write could change.

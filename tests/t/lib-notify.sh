@@ -11,7 +11,6 @@
 #                              has written FILE (its port)
 #   stop_receivers             stop them all (the last test does it:
 #                              test_done removes $TRASH and the pid files)
-#   wait_for SECONDS SQL       until the query prints 1
 
 notify_python() {
 	PY=
@@ -48,12 +47,3 @@ notify_cleanup() {
 }
 trap 'notify_cleanup' EXIT
 trap 'exit 1' INT TERM
-
-wait_for() {
-	i=0
-	while [ "$(sql "$TRASH/k.db" "$2" 2> /dev/null)" != 1 ]; do
-		i=$((i + 1))
-		[ $i -lt $(($1 * 10 * TIME_FACTOR)) ] || { echo "timed out: $2"; return 1; }
-		sleep 0.1
-	done
-}

@@ -8,16 +8,6 @@
 . "$SRC/tests/t/lib-api.sh"
 trap api_cleanup EXIT
 
-# wait_for SECONDS SQL: until the query prints 1.
-wait_for() {
-	i=0
-	while [ "$(sql "$TRASH/k.db" "$2" 2> /dev/null)" != 1 ]; do
-		i=$((i + 1))
-		[ $i -lt $(($1 * 10 * TIME_FACTOR)) ] || { echo "timed out: $2"; return 1; }
-		sleep 0.1
-	done
-}
-
 # ids QUERY: the ids of GET /api/v1/outbox?QUERY, one a line.
 ids() {
 	api "/api/v1/outbox?$1" > out.json &&

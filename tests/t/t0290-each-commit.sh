@@ -222,16 +222,6 @@ test_expect_success 'each_commit off: the same digest, nothing runs again, the l
 	test "$(grep -c "commits:" out)" = 0
 '
 
-# wait_for SQL [SECONDS]: until the query answers 1.
-wait_for() {
-	i=0
-	while [ "$(sql k.db "$1")" != 1 ]; do
-		i=$((i + 1))
-		[ $i -lt $((${2:-20} * 10 * TIME_FACTOR)) ] || { echo "timed out: $1"; return 1; }
-		sleep 0.1
-	done
-}
-
 test_expect_success 'a new head does not wait behind a slow commit check: the check yields its slot' '
 	each_profile &&
 	git -C repo checkout -q -b s3 base &&
@@ -243,14 +233,14 @@ test_expect_success 'a new head does not wait behind a slow commit check: the ch
 	"$KSTAGE" token create ci -c kstage.json > token 2> err &&
 	start_daemon &&
 	slow=$(git -C repo rev-parse s3~1) &&
-	wait_for "SELECT count(*) = 1 FROM runs WHERE reason = \"commit\" AND commit_id = \"$slow\"
-		AND state = \"running\" AND current_step = \"build\"" 30 &&
+	wait_for 30 "SELECT count(*) = 1 FROM runs WHERE reason = \"commit\" AND commit_id = \"$slow\"
+		AND state = \"running\" AND current_step = \"build\"" &&
 	fake_commit repo "mm: a new head" mm/new.c "int n;" &&
 	head=$(git -C repo rev-parse s3) &&
 	post /api/v1/refresh > /dev/null &&
 	test "$(api_code)" = 202 &&
-	wait_for "SELECT count(*) = 1 FROM runs WHERE commit_id = \"$head\" AND reason = \"change\"
-		AND state = \"done\"" 20 &&
+	wait_for 20 "SELECT count(*) = 1 FROM runs WHERE commit_id = \"$head\" AND reason = \"change\"
+		AND state = \"done\"" &&
 	test "$(sql k.db "SELECT verdict FROM runs WHERE commit_id = \"$head\" AND reason = \"change\"")" = pass &&
 	test_grep "a commit check gives its slot to run" serve.err &&
 	test "$(sql k.db "SELECT count(*) FROM each_builds WHERE run_id IN
