@@ -15,6 +15,10 @@
 #  - NVDIMM (fsdax) without SPM: the 29 device-coherent tests SKIP
 #  - THP=always: exclusive, exclusive_mprotect, exclusive_cow fail in both
 #    device types and show as known failures
+#  - every commit of every stage built on its own and checked with the
+#    kernel's scripts/checkpatch.pl (each_commit): all 12 build, 102 has
+#    a checkpatch warning (the long log line it quotes), the verdicts are
+#    unchanged
 #  - FS-DAX, in every profile: the -dax invocations (hmm-tests' file
 #    tests, gup_test's pin modes on a DAX file, gup_longterm) ran with
 #    their files on the ext4 -o dax mount, as the guest says; the 12
@@ -46,6 +50,11 @@ ok() {	# DESCRIPTION COMMAND...
 	fi
 }
 sql() { sqlite3 -batch -noheader "$check/k.db" "$1"; }
+sql_has() {	# SQL REGEX: the query's output has a line matching REGEX
+	sql "$1" | grep -E -- "$2" && return 0
+	echo "no line matching '$2' in:"; sql "$1" | head -20
+	return 1
+}
 eq() {	# EXPECTED ACTUAL
 	[ "$1" = "$2" ] && return 0
 	echo "expected: $1"
@@ -169,6 +178,24 @@ ok "the culprit was verified: it fails and its parent passes" \
 	eq "good bad" "$(sql "SELECT verdict FROM bisection_runs WHERE phase = 'verify' ORDER BY seq" | tr '\n' ' ' | sed 's/ $//')"
 ok "bisection runs ran only the six tests" \
 	eq 6 "$(sql "SELECT count(*) FROM results WHERE test LIKE 'hmm-tests/%' AND run_id = (SELECT max(run_id) FROM bisection_runs WHERE phase = 'search')")"
+# --- every commit of a stage: built alone, checkpatched (each_commit) --------
+each_status() {	# COMMIT: "build|checkpatch|warnings" of one commit
+	t=$(sql "SELECT tree_id FROM each_commits WHERE commit_id = '$1' LIMIT 1")
+	echo "$(sql "SELECT status FROM each_builds WHERE tree_id = '$t'")|$(sql "SELECT status || '|' || warnings FROM each_checkpatch WHERE commit_id = '$1'")"
+}
+ok "each_commit: the 12 demo commits are listed under their stages" \
+	eq 12 "$(sql "SELECT count(*) FROM each_commits WHERE seq > 0")"
+ok "each_commit: every demo commit builds alone (302 too: it breaks tests, not the build)" \
+	eq "12|0" "$(sql "SELECT count(*) FROM each_commits c JOIN each_builds b ON b.tree_id = c.tree_id WHERE c.seq > 0 AND b.status = 'pass'")|$(sql "SELECT count(*) FROM each_commits c LEFT JOIN each_builds b ON b.tree_id = c.tree_id WHERE c.seq > 0 AND (b.status IS NULL OR b.status != 'pass')")"
+ok "each_commit: the real checkpatch.pl checked every demo commit (none in error)" \
+	eq 12 "$(sql "SELECT count(*) FROM each_commits c JOIN each_checkpatch k ON k.commit_id = c.commit_id WHERE c.seq > 0 AND k.status IN ('pass', 'warn', 'fail')")"
+ok "each_commit: 102 gets checkpatch's warning about the long line it quotes, the others are clean" \
+	eq "pass|warn|1 11" "$(each_status "$(rev stage/1-test-hmm-stats~1)") $(sql "SELECT count(*) FROM each_commits c JOIN each_checkpatch k ON k.commit_id = c.commit_id WHERE c.seq > 0 AND k.status = 'pass'")"
+ok "each_commit: the warning line is kept" \
+	sql_has "SELECT lines FROM each_checkpatch WHERE commit_id = '$(rev stage/1-test-hmm-stats~1)'" "WARNING: .*75 chars per line"
+ok "each_commit: the checks change no verdict (stage 3 red, stage 5 green)" \
+	eq "red green" "$(sql "SELECT verdict FROM stages WHERE name = 'test-hmm-snapshot'") $(sql "SELECT verdict FROM stages WHERE name = 'devmap-cleanup'")"
+
 last_reflog() { git -C "$repo" reflog show --format=%gs -1 integration; }
 ok "the gate (auto) moved integration to stage 2, the highest green stage" \
 	eq "$(rev stage/2-memremap-checks)" "$(rev integration)"
