@@ -106,7 +106,8 @@ static void hash_input(struct strbuf *sb, const char *path)
 		names[nr++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, nr, sizeof(*names), cmp_str);
+	if (nr)
+		qsort(names, nr, sizeof(*names), cmp_str);
 	for (i = 0; i < nr; i++) {
 		char *p = path_join(path, names[i]);
 
