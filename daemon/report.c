@@ -16,11 +16,11 @@
 
 /* The changes of a stage against its baseline, regressions first. */
 static int report_changes(struct client *cl, FILE *out, const char *plan,
-			  const char *stage)
+			  const char *stage, json_t *known_seen)
 {
 	struct strbuf path = STRBUF_INIT;
 	json_t *detail = NULL, *ch;
-	size_t i;
+	size_t i, again = 0;
 	int rc;
 
 	strbuf_adds(&path, "/api/v1/plans/");
@@ -33,12 +33,23 @@ static int report_changes(struct client *cl, FILE *out, const char *plan,
 		return -1;
 	json_array_foreach(json_object_get(detail, "changes"), i, ch) {
 		const char *d = client_str(ch, "detail", "");
+		const char *test = client_str(ch, "test", "?");
 
+		/* A known failure is named once per plan, at its lowest stage. */
+		if (!strcmp(client_str(ch, "kind", ""), "known")) {
+			if (json_object_get(known_seen, test)) {
+				again++;
+				continue;
+			}
+			json_object_set_new(known_seen, test, json_true());
+		}
 		fprintf(out, "      %-10s %s (%s -> %s)%s%.200s\n",
 			client_str(ch, "kind", "?"), client_str(ch, "test", "?"),
 			client_str(ch, "before", "-"), client_str(ch, "after", "-"),
 			*d ? ": " : "", d);
 	}
+	if (again)
+		fprintf(out, "      known      %zu more, named on a stage above\n", again);
 	json_decref(detail);
 	return 0;
 }
@@ -91,7 +102,8 @@ static int report_bisection(struct client *cl, FILE *out, long long id)
 }
 
 /* One stage: its line, then what explains it. */
-static int report_stage(struct client *cl, FILE *out, const char *plan, json_t *st)
+static int report_stage(struct client *cl, FILE *out, const char *plan, json_t *st,
+			json_t *known_seen)
 {
 	json_t *counts = json_object_get(st, "counts");
 	json_t *run = json_object_get(st, "run");
@@ -123,7 +135,7 @@ static int report_stage(struct client *cl, FILE *out, const char *plan, json_t *
 	if ((client_int(st, "regressions") || client_int(st, "fixed") ||
 	     client_int(st, "new") || client_int(st, "skipped") ||
 	     client_int(st, "known")) &&
-	    report_changes(cl, out, plan, client_str(st, "name", "")) < 0)
+	    report_changes(cl, out, plan, client_str(st, "name", ""), known_seen) < 0)
 		return -1;
 	if (json_is_integer(json_object_get(bisection, "id")) &&
 	    report_bisection(cl, out, client_int(bisection, "id")) < 0)
@@ -187,7 +199,7 @@ static void report_remote(FILE *out, json_t *remote)
 static int report_plan(struct client *cl, FILE *out, json_t *plan, int *verdict)
 {
 	const char *name = client_str(plan, "name", "?");
-	json_t *gate = json_object_get(plan, "gate"), *st, *last;
+	json_t *gate = json_object_get(plan, "gate"), *st, *last, *known;
 	const char *state = client_str(gate, "state", "unknown");
 	const char *why = client_str(gate, "detail", "");
 	size_t i;
@@ -206,14 +218,18 @@ static int report_plan(struct client *cl, FILE *out, json_t *plan, int *verdict)
 	fprintf(out, "  %-3s %-24s %-12s %-13s %-8s %5s %5s %5s %5s  %s\n", "#",
 		"stage", "head", "stack", "verdict", "pass", "fail", "skip", "error",
 		"regressions");
+	known = json_object();
 	json_array_foreach(json_object_get(plan, "stages"), i, st) {
 		int v = stage_verdict(st);
 
 		if (v == 1 || (v == 3 && *verdict == 0))
 			*verdict = v;
-		if (report_stage(cl, out, name, st) < 0)
+		if (report_stage(cl, out, name, st, known) < 0) {
+			json_decref(known);
 			return -1;
+		}
 	}
+	json_decref(known);
 	return 0;
 }
 
