@@ -143,9 +143,12 @@ dax_mounts() {	# RUN: the -dax invocations the console says ran on ext4 -o dax
 	sed -n 's/^# KSTAGE: dax: \([a-zA-Z_-]*-dax\) runs in \/tmp on \/dev\/pmem0 \/tmp ext4 [^ ]*dax[^ ]* .*/\1/p' \
 		"$check/art/runs/$1/02-boot.log" | sort | tr '\n' ' ' | sed 's/ $//'
 }
-dax_checks() {	# LABEL RUN
+dax_checks() {	# LABEL RUN [cow]: cow-dax too (the profiles that run cow)
 	ok "$1: the -dax invocations ran on the DAX mount (the guest says so)" \
-		eq "gup_longterm-dax gup_test-L-dax gup_test-a-dax gup_test-b-dax hmm-tests-dax" "$(dax_mounts "$2")"
+		eq "${3:+cow-dax }gup_longterm-dax gup_test-L-dax gup_test-a-dax gup_test-b-dax hmm-tests-dax" "$(dax_mounts "$2")"
+	[ -z "${3:-}" ] ||
+	ok "$1: cow-dax: the two long-term R/O pins of a private DAX file fail (known), nothing else" \
+		eq "2|2" "$(sql "SELECT sum(status = 'fail'), sum(status = 'fail' AND test LIKE 'cow-dax/R/O longterm GUP%pin ... with tmpfile') FROM results WHERE run_id = $2 AND test LIKE 'cow-dax/%'")"
 	ok "$1: gup_longterm-dax: 40 results, 12 known failures (FOLL_LONGTERM on FS-DAX)" \
 		eq "40|12|12" "$(sql "SELECT count(*), sum(status = 'fail'), sum(status = 'fail' AND detail LIKE 'PIN_LONGTERM_TEST_START failed%') FROM results WHERE run_id = $2 AND test LIKE 'gup_longterm-dax/%'")"
 	ok "$1: gup_test -a, -b, -L on a DAX file: ioctl status 0" \
@@ -221,7 +224,7 @@ r=$(sql "SELECT s.run_id FROM stages s JOIN plans p ON p.id = s.plan_id WHERE p.
 ok "nvdimm: the 29 device-coherent tests skip" eq 29 "$(count "$r" skip 'hmm-tests/hmm%.hmm%_device_coherent.%')"
 ok "nvdimm: no device-coherent test passes" eq 0 "$(count "$r" pass 'hmm-tests/hmm%.hmm%_device_coherent.%')"
 ok "nvdimm: the 29 device-private tests pass" eq 29 "$(count "$r" pass 'hmm-tests/hmm%.hmm%_device_private.%')"
-dax_checks "nvdimm (fsdax namespace)" "$r"
+dax_checks "nvdimm (fsdax namespace)" "$r" cow
 r=$(sql "SELECT s.run_id FROM stages s JOIN plans p ON p.id = s.plan_id WHERE p.name = 'thp-always' AND s.idx = 0")
 sql "SELECT test FROM results WHERE run_id = $r AND status = 'fail' AND test LIKE 'hmm-tests/%' ORDER BY test" > "$check/thp-fails"
 cat > "$check/expect-thp" <<EOF2
@@ -236,7 +239,7 @@ ok "THP=always: exclusive, exclusive_mprotect, exclusive_cow fail in both device
 	diff -u "$check/expect-thp" "$check/thp-fails"
 ok "THP=always: the six show as known failures, the stage stays green" \
 	eq "6 green" "$(sql "SELECT (SELECT count(*) FROM changes c WHERE c.stage_id = s.id AND c.kind = 'known' AND c.test LIKE 'hmm-tests/%') || ' ' || verdict FROM stages s WHERE name = 'thp-always-stage'")"
-dax_checks "THP=always" "$r"
+dax_checks "THP=always" "$r" cow
 
 stop_progress
 phase "total"
