@@ -89,6 +89,7 @@ LIB_OBJS += daemon/outbox.o
 LIB_OBJS += daemon/patchwork.o
 LIB_OBJS += daemon/plain.o
 LIB_OBJS += daemon/plan.o
+LIB_OBJS += daemon/profile.o
 LIB_OBJS += daemon/queue.o
 LIB_OBJS += daemon/rcache.o
 LIB_OBJS += daemon/remote.o

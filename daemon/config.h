@@ -247,6 +247,7 @@ struct kstage_config *config_load_with(const struct config_overrides *o, char **
 struct plan_def *plan_def_load(const char *path, char **err);
 void plan_def_free(struct plan_def *plan);
 
+/* A profile (daemon/profile.c). */
 struct profile *profile_load(const char *path, char **err);
 void profile_free(struct profile *p);
 
