@@ -715,30 +715,41 @@ function runTable(runs, compact) {
 		h('td', null, r.started_at ? durEl(r.started_at, r.finished_at) : ''))));
 }
 
+/* The API's query string from a view's: only the keys it takes. */
+function apiQuery(q, keys) {
+	const p = new URLSearchParams();
+	for (const k of keys)
+		if (q.get(k))
+			p.set(k, q.get(k));
+	return p.toString();
+}
+
+/* A list's state filter: "state: all · a · b", links that keep the rest of the query. */
+function stateBar(route, q, states, attrs) {
+	const link = (state) => {
+		const p = new URLSearchParams(q);
+		if (state)
+			p.set('state', state);
+		else
+			p.delete('state');
+		const href = route + (p.toString() ? '?' + p.toString() : '');
+		return (q.get('state') || '') === (state || '') ? h('b', null, state || 'all') :
+			a(href, state || 'all');
+	};
+	return h('div', Object.assign({ class: 'bar' }, attrs), 'state: ',
+		['', ...states].map((x, i) => [i ? ' · ' : '', link(x)]));
+}
+
 views.runs = (q) => ({
 	title: 'runs',
 	crumbs: [['runs']],
 	load() {
-		const p = new URLSearchParams();
-		for (const k of ['plan', 'stage', 'state', 'limit'])
-			if (q.get(k))
-				p.set(k, q.get(k));
-		return get('/runs?' + p.toString());
+		return get('/runs?' + apiQuery(q, ['plan', 'stage', 'state', 'limit']));
 	},
 	relevant: (ev) => /^run-|^step$/.test(ev.kind) && (!q.get('plan') || ev.plan === q.get('plan')),
 	render(d) {
-		const link = (state) => {
-			const p = new URLSearchParams(q);
-			if (state)
-				p.set('state', state);
-			else
-				p.delete('state');
-			const href = '#/runs' + (p.toString() ? '?' + p.toString() : '');
-			return (q.get('state') || '') === (state || '') ? h('b', null, state || 'all') : a(href, state || 'all');
-		};
 		return [h('h1', null, 'runs', q.get('plan') ? ' of plan ' + q.get('plan') : ''),
-			h('div', { class: 'bar' }, 'state: ', ['', 'queued', 'running', 'done', 'canceled', 'superseded']
-				.map((x, i) => [i ? ' · ' : '', link(x)])),
+			stateBar('#/runs', q, ['queued', 'running', 'done', 'canceled', 'superseded']),
 			runTable(d.runs, false)];
 	},
 });
@@ -1047,11 +1058,7 @@ views.bisections = (q) => ({
 	title: 'bisections',
 	crumbs: [['bisections']],
 	load() {
-		const p = new URLSearchParams();
-		for (const k of ['plan', 'stage', 'limit'])
-			if (q.get(k))
-				p.set(k, q.get(k));
-		return get('/bisections?' + p.toString());
+		return get('/bisections?' + apiQuery(q, ['plan', 'stage', 'limit']));
 	},
 	relevant: (ev) => ev.kind === 'bisection',
 	render: (d) => [h('h1', null, 'bisections', q.get('plan') ? ' of plan ' + q.get('plan') : ''),
@@ -1307,38 +1314,22 @@ function outboxSection(rows, st, query) {
 
 views.outbox = (q) => {
 	const st = { open: new Set() };
-	const keys = ['plan', 'stage', 'run', 'bisection', 'state', 'limit'];
 	return {
 		title: 'notifications',
 		crumbs: [['notifications']],
 		load() {
-			const p = new URLSearchParams();
-			for (const k of keys)
-				if (q.get(k))
-					p.set(k, q.get(k));
-			return get('/outbox?' + p.toString());
+			return get('/outbox?' + apiQuery(q, ['plan', 'stage', 'run', 'bisection', 'state', 'limit']));
 		},
 		relevant: (ev) => NOTIFYING.has(ev.kind) && (!q.get('plan') || ev.plan === q.get('plan')),
 		recheck: (d) => outboxRecheck(d.outbox),
 		render(d) {
-			const link = (state) => {
-				const p = new URLSearchParams(q);
-				if (state)
-					p.set('state', state);
-				else
-					p.delete('state');
-				const href = '#/outbox' + (p.toString() ? '?' + p.toString() : '');
-				return (q.get('state') || '') === (state || '') ? h('b', null, state || 'all') :
-					a(href, state || 'all');
-			};
 			const of = [q.get('plan') ? ['plan ', a(R.plan(q.get('plan')), q.get('plan'))] : null,
 				q.get('plan') && q.get('stage') ? [' stage ', a(R.stage(q.get('plan'), q.get('stage')), q.get('stage'))] : null,
 				q.get('run') ? ['run ', a(R.run(q.get('run')), q.get('run'))] : null,
 				q.get('bisection') ? ['bisection ', a(R.bisection(q.get('bisection')), q.get('bisection'))] : null]
 				.filter(Boolean);
 			return [h('h1', null, 'notifications', of.length ? [' of ', of.map((x, i) => [i ? ', ' : '', x])] : null),
-				h('div', { class: 'bar', id: 'outbox-states' }, 'state: ', ['', ...OUTBOX_STATES]
-					.map((x, i) => [i ? ' · ' : '', link(x)])),
+				stateBar('#/outbox', q, OUTBOX_STATES, { id: 'outbox-states' }),
 				outboxTable(d.outbox, st, false)];
 		},
 	};
