@@ -4,6 +4,7 @@
 # "kstage run --once" on the fake kernel; it stops on SIGTERM and when
 # the process it serves is gone, and leaves nothing running.
 . "$(dirname "$0")/test-lib.sh"
+. "$SRC/tests/t/lib-api.sh"	# two_stage_setup
 
 PROGRESS=$SRC/tests/kernel/progress.sh
 export KSTAGE_PROGRESS_INTERVAL=0.2
@@ -19,15 +20,7 @@ gone() {
 }
 
 test_expect_success 'setup: stage one green, stage two breaks migrate in its 2nd commit' '
-	fake_repo repo &&
-	git -C repo checkout -q -b s1 &&
-	fake_commit repo "mm: one" mm/a.c "int a;" &&
-	git -C repo checkout -q -b s2 &&
-	fake_commit repo "mm: two a" mm/b.c "int b;" &&
-	set_test repo hmm-tests hmm.hmm_device_private.migrate fail "migrate: bad refcount" &&
-	fake_commit repo "mm: two b breaks migrate" &&
-	write_profile profile.json &&
-	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1 two:s2
+	two_stage_setup
 '
 
 test_expect_success 'every run is shown as it starts and ends, with its stage and steps' '
