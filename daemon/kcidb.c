@@ -164,6 +164,28 @@ static void put_col(struct strbuf *sb, const char *key, sqlite3_stmt *st, int i)
 	json_col(sb, st, i, 0);
 }
 
+/*
+ * "misc": {KEY: column, ...} of the current row of st, nulls kept (KCIDB
+ * takes any misc); left open for the caller's own members and '}'.
+ */
+struct misc_col {
+	const char *key;
+	int col;
+};
+
+static void open_misc(struct strbuf *sb, sqlite3_stmt *st, const struct misc_col *m,
+		      size_t n)
+{
+	size_t i;
+
+	json_key(sb, "misc");
+	json_ch(sb, '{');
+	for (i = 0; i < n; i++) {
+		json_key(sb, m[i].key);
+		json_col(sb, st, m[i].col, 0);
+	}
+}
+
 /* "id": "ORIGIN:" followed by what fmt makes of the arguments. */
 static void put_id(struct export *x, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -207,6 +229,9 @@ static void put_origin(struct export *x)
 
 enum { C_PLAN, C_COMMIT, C_FIRST, C_BRANCH, C_STAGE, C_REPO, C_REMOTE, C_START,
        C_TITLE };
+static const struct misc_col checkout_misc[] = {
+	{ "plan", C_PLAN }, { "stage", C_STAGE }, { "repo", C_REPO },
+};
 
 static int write_checkouts(struct export *x, long long since, long long plan_id)
 {
@@ -244,12 +269,7 @@ static int write_checkouts(struct export *x, long long since, long long plan_id)
 		put_time(sb, "start_time", st, C_START);
 		json_lit(sb, ",\"valid\":true");
 		put_col(sb, "comment", st, C_TITLE);
-		json_lit(sb, ",\"misc\":{\"plan\":");
-		json_col(sb, st, C_PLAN, 0);
-		json_lit(sb, ",\"stage\":");
-		json_col(sb, st, C_STAGE, 0);
-		json_lit(sb, ",\"repo\":");
-		json_col(sb, st, C_REPO, 0);
+		open_misc(sb, st, checkout_misc, sizeof(checkout_misc) / sizeof(*checkout_misc));
 		json_lit(sb, "}}");
 	}
 	db_done(st);
@@ -259,6 +279,10 @@ static int write_checkouts(struct export *x, long long since, long long plan_id)
 
 enum { B_RUN, B_PLAN, B_COMMIT, B_PROFILE, B_VERDICT, B_REASON, B_REUSED,
        B_STAGE, B_STEP_RUN, B_IDX, B_STEP, B_STATE, B_STARTED, B_FINISHED, B_LOG };
+static const struct misc_col build_misc[] = {
+	{ "run_id", B_RUN }, { "stage", B_STAGE }, { "step", B_STEP },
+	{ "verdict", B_VERDICT }, { "reason", B_REASON }, { "reused_from", B_REUSED },
+};
 
 static int write_builds(struct export *x, long long since, long long plan_id)
 {
@@ -299,18 +323,7 @@ static int write_builds(struct export *x, long long since, long long plan_id)
 			json_key(sb, "status");
 			json_str(sb, status);
 		}
-		json_lit(sb, ",\"misc\":{\"run_id\":");
-		json_col(sb, st, B_RUN, 0);
-		json_lit(sb, ",\"stage\":");
-		json_col(sb, st, B_STAGE, 0);
-		json_lit(sb, ",\"step\":");
-		json_col(sb, st, B_STEP, 0);
-		json_lit(sb, ",\"verdict\":");
-		json_col(sb, st, B_VERDICT, 0);
-		json_lit(sb, ",\"reason\":");
-		json_col(sb, st, B_REASON, 0);
-		json_lit(sb, ",\"reused_from\":");
-		json_col(sb, st, B_REUSED, 0);
+		open_misc(sb, st, build_misc, sizeof(build_misc) / sizeof(*build_misc));
 		json_lit(sb, "}}");
 	}
 	db_done(st);
@@ -320,6 +333,10 @@ static int write_builds(struct export *x, long long since, long long plan_id)
 
 enum { T_RUN, T_TEST, T_STATUS, T_DETAIL, T_KNOWN, T_KNOWN_REASON, T_BOOT,
        T_STEP_RUN, T_IDX, T_STARTED, T_FINISHED, T_LOG };
+static const struct misc_col test_misc[] = {
+	{ "kstage_test", T_TEST }, { "kstage_status", T_STATUS }, { "run_id", T_RUN },
+	{ "boot_verdict", T_BOOT },	/* the boot result's only */
+};
 
 /* "comment" and "misc" of a test (current row of st). */
 static void test_notes(struct export *x, sqlite3_stmt *st, int boot)
@@ -340,16 +357,7 @@ static void test_notes(struct export *x, sqlite3_stmt *st, int boot)
 	} else {
 		put_col(sb, "comment", st, T_DETAIL);
 	}
-	json_lit(sb, ",\"misc\":{\"kstage_test\":");
-	json_col(sb, st, T_TEST, 0);
-	json_lit(sb, ",\"kstage_status\":");
-	json_col(sb, st, T_STATUS, 0);
-	json_lit(sb, ",\"run_id\":");
-	json_col(sb, st, T_RUN, 0);
-	if (boot) {
-		json_lit(sb, ",\"boot_verdict\":");
-		json_col(sb, st, T_BOOT, 0);
-	}
+	open_misc(sb, st, test_misc, sizeof(test_misc) / sizeof(*test_misc) - !boot);
 	if (known) {
 		json_lit(sb, ",\"known\":true,\"known_reason\":");
 		json_col(sb, st, T_KNOWN_REASON, 0);
