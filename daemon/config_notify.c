@@ -10,6 +10,7 @@
 #include "config_notify.h"
 #include "jfile.h"
 #include "outbox.h"
+#include "patchwork.h"
 #include "wrapper.h"
 #include "banned.h"
 
@@ -171,10 +172,8 @@ static int check_slug(struct jfile *c, const char *path, const char *s)
 {
 	const char *p;
 
-	for (p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-			break;
+	for (p = s; *p && patchwork_slug_char(*p); p++)
+		;
 	if (*p || !*s || strlen(s) > 255)
 		return jfile_fail(c, path, "\"%s\": a check context is a slug (letters,"
 				  " digits, _ and -, at most 255)", s);

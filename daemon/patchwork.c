@@ -195,6 +195,12 @@ static int add_check(struct checks_ctx *c, int i, enum check_state state,
 	return ret;
 }
 
+int patchwork_slug_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
 /* "kstage-PROFILE", the profile's name made a slug. */
 static char *default_context(const char *profile)
 {
@@ -203,9 +209,7 @@ static char *default_context(const char *profile)
 
 	strbuf_adds(&sb, "kstage-");
 	for (p = profile; p && *p && sb.len < 255; p++)
-		strbuf_addch(&sb, ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				   (*p >= '0' && *p <= '9') || *p == '_' || *p == '-') ?
-			     *p : '-');
+		strbuf_addch(&sb, patchwork_slug_char(*p) ? *p : '-');
 	return strbuf_detach(&sb);
 }
 

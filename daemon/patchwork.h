@@ -37,6 +37,9 @@
  * where context is the configured one or "kstage-PROFILE".
  */
 
+/* May c be in a check's context?  Patchwork takes a slug: [A-Za-z0-9_-]. */
+int patchwork_slug_char(int c);
+
 /* outbox.c's insert of one row of channel patchwork: 0 or -1. */
 typedef int patchwork_add_fn(void *arg, const char *topic, const char *payload);
 
