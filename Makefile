@@ -68,6 +68,7 @@ LIB_OBJS += daemon/console.o
 LIB_OBJS += daemon/db.o
 LIB_OBJS += daemon/each.o
 LIB_OBJS += daemon/events.o
+LIB_OBJS += daemon/excerpt.o
 LIB_OBJS += daemon/executor.o
 LIB_OBJS += daemon/gate.o
 LIB_OBJS += daemon/hooks.o

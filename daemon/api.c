@@ -164,3 +164,12 @@ long long api_param_id(const struct api_request *req, size_t i)
 	api_parse_int(req->params[i], 1, (long long)1 << 53, &id);
 	return id;
 }
+
+void api_log_url(struct strbuf *sb, long long run_id, int step)
+{
+	struct strbuf url = STRBUF_INIT;
+
+	strbuf_addf(&url, "/api/v1/runs/%lld/steps/%d/log", run_id, step);
+	json_str(sb, url.buf);
+	strbuf_release(&url);
+}

@@ -142,4 +142,7 @@ long long api_param_id(const struct api_request *req, size_t i);
 /* 1 if s is one of the strings of the NULL-terminated list, else 0. */
 int api_in_list(const char *const *list, const char *s);
 
+/* The URL of a step's log, as a JSON string. */
+void api_log_url(struct strbuf *sb, long long run_id, int step);
+
 #endif
