@@ -13,7 +13,8 @@
 #   expect_code CODE PATH [ARGS]  the same, and the status must be CODE
 #   post PATH [JSON [ARGS]]       POST with the token ($TRASH/token)
 #   wait_idle [SECONDS]           until no run is queued or running and no
-#                                 bisection is under way
+#                                 bisection is under way, twice 0.1 s apart
+#                                 with no event between
 #   wait_for SECONDS SQL          until the query prints 1
 #
 # Their waits are multiplied by $TIME_FACTOR (test-lib.sh).
@@ -117,17 +118,25 @@ post() {
 
 wait_idle() {
 	i=0
+	was_idle=
 	limit=$((${1:-20} * 10 * TIME_FACTOR))
 	while [ $i -lt $limit ]; do
 		# Busy: runs or bisections under way, or a daemon that has not
 		# done its first pass yet (no plan stored, or plans stored at
 		# start-up whose heads are not read and no run queued yet).
-		busy=$(sql "$TRASH/k.db" "SELECT (SELECT count(*) FROM runs WHERE state IN
+		busy=$(sql "$TRASH/k.db" "SELECT ((SELECT count(*) FROM runs WHERE state IN
 			('queued', 'running')) + (SELECT count(*) FROM bisections WHERE state IN
 			('requested', 'confirming', 'searching', 'verifying')) +
 			(SELECT count(*) = 0 FROM plans) + ((SELECT count(*) = 0 FROM runs) AND
-			(SELECT count(*) > 0 FROM stages WHERE head IS NULL))" 2> /dev/null || echo 1)
-		[ "$busy" = 0 ] && return 0
+			(SELECT count(*) > 0 FROM stages WHERE head IS NULL))) || ' ' ||
+			(SELECT coalesce(max(id), 0) FROM events)" 2> /dev/null || echo 1)
+		# Idle, and still so 0.1 s later with no new event: a finished
+		# run is judged and its bisection requested in transactions of
+		# their own, a moment after the run is done.
+		case "$busy" in
+		"0 "*) [ "$busy" = "${was_idle:-}" ] && return 0; was_idle=$busy ;;
+		*) was_idle= ;;
+		esac
 		sleep 0.1
 		i=$((i + 1))
 	done
