@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "config_notify.h"
+#include "config_slurm.h"
 #include "jfile.h"
 #include "kcidb.h"
 #include "repo.h"
@@ -704,7 +705,8 @@ struct kstage_config *config_load(const char *path, char **err)
 		"confirm_runs", "bisect_runs", "auto_bisect", "max_body", "inbox",
 		"fetch_timeout", "max_conns_per_ip", "max_streams", "header_timeout",
 		"kcidb_origin", "public_url", "webhooks", "mail", "notify_tries",
-		"notify_backoff", "notify_timeout", "patchwork", NULL
+		"notify_backoff", "notify_timeout", "patchwork", "executor", "slurm",
+		NULL
 	};
 	struct kstage_config *cfg = xcalloc(1, sizeof(*cfg));
 	struct strbuf text = STRBUF_INIT;
@@ -744,7 +746,8 @@ struct kstage_config *config_load(const char *path, char **err)
 		listen = NULL;
 	}
 	if (parse_config_plans(&c, root, dir, cfg) < 0 ||
-	    config_parse_notify(&c, root, dir, cfg) < 0)
+	    config_parse_notify(&c, root, dir, cfg) < 0 ||
+	    config_parse_slurm(&c, root, dir, cfg) < 0)
 		goto fail;
 	json_decref(root);
 	strbuf_release(&text);
@@ -812,5 +815,6 @@ void config_free(struct kstage_config *cfg)
 	free(cfg->web_root);
 	free(cfg->listen);
 	config_notify_free(cfg);
+	config_slurm_free(cfg);
 	free(cfg);
 }

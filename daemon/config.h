@@ -176,6 +176,36 @@ struct patchwork_def {
 	char *ca_file;		/* resolved; NULL: the system's CAs */
 };
 
+/* The batch job of a run of one profile on Slurm (exec_slurm.h). */
+struct slurm_profile {
+	char *name;		/* a profile name, or "*": any other */
+	unsigned cpus;		/* --cpus-per-task; 0: not given */
+	char *mem;		/* --mem ("4G", "8000M"); NULL: not given */
+	unsigned time;		/* --time in minutes; 0: from the step timeouts */
+	char **sbatch;		/* more sbatch options, NULL-terminated; may be NULL */
+	size_t nr_sbatch;
+};
+
+enum slurm_placement {
+	PLACE_NODELIST = 0,	/* --nodelist=NODE, then any node after prefer_wait */
+	PLACE_FEATURE,		/* --prefer=NODE: each node has its name as a feature */
+	PLACE_ANY,		/* no preference */
+};
+
+struct slurm_def {
+	char *partition, *account, *qos;	/* NULL: the cluster's default */
+	char *work;		/* the slots' trees on a node (node-local) */
+	char *cache;		/* KSTAGE_CACHE on a node (node-local) */
+	char *kstage;		/* the kstage binary on the nodes */
+	char *bin_dir;		/* where sbatch, squeue, scancel are; NULL: PATH */
+	unsigned poll;		/* seconds between looks at the jobs */
+	unsigned prefer_wait;	/* seconds a job waits for its preferred node */
+	unsigned command_timeout; /* seconds for one sbatch, squeue, scancel */
+	enum slurm_placement placement;
+	struct slurm_profile *profiles;
+	size_t nr_profiles;
+};
+
 struct kstage_config {
 	char *path;		/* NULL when built from defaults */
 	char *db;
@@ -210,6 +240,7 @@ struct kstage_config {
 	unsigned notify_backoff; /* seconds before the first retry, doubled after (5) */
 	unsigned notify_timeout; /* seconds for one attempt (30) */
 	struct patchwork_def *patchwork; /* NULL: no checks */
+	struct slurm_def *slurm; /* "executor": "slurm"; NULL: local slots */
 };
 
 /*

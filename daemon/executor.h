@@ -8,11 +8,20 @@
 #include "db.h"
 
 /*
- * executor: runs on local slots.
+ * executor: runs a run, on one of two backends behind this interface;
+ * nothing outside the executor knows which one ("executor" in the
+ * config):
+ *
+ *   local     N slots on this machine (exec_local.h), the default
+ *   slurm     each run a batch job on a Slurm cluster (exec_slurm.h),
+ *             whose job runs "kstage node-run": the same local machinery
+ *             on the node, one slot, its record in a file of the run's
+ *             artifacts on the shared file system, which the daemon
+ *             reads into the database as the job goes
  *
  * A slot owns a persistent source tree and build output directory per
- * repository (work/<repo-key>/slot-N/{tree,out,state}).  A run on a slot
- * goes through:
+ * repository (work/<repo-key>/slot-N/{tree,out,state}; on a Slurm node,
+ * in the node's own work directory).  A run on a slot goes through:
  *
  *   checkout  a thread switches the slot's tree to the run's tree with
  *             libgit2 (only changed files are rewritten, see repo.h)
@@ -71,8 +80,9 @@ struct executor *executor_new(const struct kstage_config *cfg, struct db *db);
 
 /*
  * The source tree of slot idx for the repository at repo_path
- * (work/<repo-key>/slot-N/tree, KSTAGE_TREE of its steps), as a path
- * the caller frees: a build log names its files under it.
+ * (work/<repo-key>/slot-N/tree, KSTAGE_TREE of its steps; under the
+ * nodes' work directory for Slurm), as a path the caller frees: a build
+ * log names its files under it.
  */
 char *executor_slot_tree(const struct kstage_config *cfg, const char *repo_path,
 			 int idx);
@@ -122,8 +132,20 @@ size_t executor_service(struct executor *ex, const struct pollfd *pfd,
 /* Reap exited children (after SIGCHLD). */
 void executor_reap(struct executor *ex);
 
-/* Kill everything that runs and wait for it; runs end as canceled. */
+/*
+ * The daemon stops.  Local: kill everything that runs and wait for it;
+ * the runs go back to the queue.  Slurm: the jobs go on, for the next
+ * daemon to adopt; only a submission still under way is undone.
+ */
 void executor_shutdown(struct executor *ex);
+
+/*
+ * A run a previous daemon left running: take it over if this executor
+ * can (Slurm: its batch job is still known to the cluster; its record
+ * is read on from where it is).  0 if adopted; -1 if not (the caller
+ * re-queues it).
+ */
+int executor_adopt(struct executor *ex, const struct run_spec *spec);
 
 /* Number of busy slots. */
 size_t executor_busy(const struct executor *ex);

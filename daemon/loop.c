@@ -592,9 +592,34 @@ static int follow_remotes(struct loop *lp)
 	return ret;
 }
 
+/*
+ * The runs a previous daemon left running: the executor adopts what it
+ * can (a batch job still in the cluster); the rest go back to the queue.
+ */
+static int recover(struct loop *lp)
+{
+	long long ids[256], keep[256];
+	size_t nr_keep = 0;
+	int n, i;
+
+	n = db_get_ids(lp->db, ids, 256, "SELECT id FROM runs WHERE state = 'running'",
+		       NULL);
+	for (i = 0; i < n; i++) {
+		struct run_spec spec;
+		char *tests = NULL, *only = NULL;
+
+		if (load_spec(lp, ids[i], &spec, &tests, &only) == 0 &&
+		    executor_adopt(lp->ex, &spec) == 0)
+			keep[nr_keep++] = ids[i];
+		free(tests);
+		free(only);
+	}
+	return queue_recover(lp->db, keep, nr_keep);
+}
+
 int loop_run(struct loop *lp)
 {
-	if (queue_recover(lp->db) < 0 || bisector_resume(&lp->bisect) < 0 ||
+	if (recover(lp) < 0 || bisector_resume(&lp->bisect) < 0 ||
 	    follow_remotes(lp) < 0)
 		return -1;
 	if (loop_pass(lp) < 0 && lp->once)

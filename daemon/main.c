@@ -19,6 +19,7 @@
 #include "client.h"
 #include "config.h"
 #include "loop.h"
+#include "node_run.h"
 #include "notify.h"
 #include "hooks.h"
 #include "intake.h"
@@ -594,6 +595,7 @@ static const struct command commands[] = {
 	{ "kcidb", cmd_kcidb },
 	{ "version", cmd_version },
 	{ "step-guard", cmd_step_guard },	/* internal: started by the executor */
+	{ "node-run", cmd_node_run },		/* internal: a Slurm job of the executor */
 };
 
 static const struct command *find_command(const char *name)

@@ -234,6 +234,18 @@ int queue_started(struct db *db, long long run_id, int slot, const char *token,
 	return in_transaction(db, run_id, "mark it running", started, &a);
 }
 
+int queue_set_job(struct db *db, long long run_id, const char *job,
+		  const char *node)
+{
+	if (job && db_exec(db, "UPDATE runs SET job = ? WHERE id = ?", "sl", job,
+			   run_id) < 0)
+		return error("run %lld: cannot record its job %s", run_id, job);
+	if (node && db_exec(db, "UPDATE runs SET node = ? WHERE id = ?", "sl", node,
+			    run_id) < 0)
+		return error("run %lld: cannot record its node %s", run_id, node);
+	return 0;
+}
+
 int queue_supersede_commits(struct db *db, long long stage_id)
 {
 	if (db_exec(db, "UPDATE runs SET state = 'superseded', finished_at = ?"
@@ -414,7 +426,8 @@ static int requeue(struct db *db, long long run_id, const void *arg)
 		    " signal = NULL, started_at = NULL, finished_at = NULL,"
 		    " log_bytes = 0, log_dropped = 0 WHERE run_id = ?", "l", run_id) < 0 ||
 	    db_exec(db, "UPDATE runs SET state = 'queued', slot = NULL, pgid = NULL,"
-		    " token = NULL, started_at = NULL, current_step = NULL"
+		    " token = NULL, started_at = NULL, current_step = NULL,"
+		    " job = NULL, node = NULL"
 		    " WHERE id = ? AND state = 'running'", "l", run_id) < 0)
 		return -1;
 	if (db_changes(db) == 0)
@@ -445,14 +458,25 @@ static int kill_leftovers(const char *token)
 	return n < 0 ? 0 : n;
 }
 
-int queue_recover(struct db *db)
+static int adopted(const long long *ids, size_t nr, long long id)
+{
+	while (nr--)
+		if (ids[nr] == id)
+			return 1;
+	return 0;
+}
+
+int queue_recover(struct db *db, const long long *keep, size_t nr_keep)
 {
 	long long ids[256];
-	int n, i, killed;
+	int n, i, killed, requeued = 0;
 
 	n = db_get_ids(db, ids, 256, "SELECT id FROM runs WHERE state = 'running'", NULL);
 	for (i = 0; i < n; i++) {
 		char *token = NULL;
+
+		if (adopted(keep, nr_keep, ids[i]))
+			continue;
 
 		if (db_get_text(db, &token, "SELECT token FROM runs WHERE id = ?",
 				"l", ids[i]) < 0)
@@ -464,9 +488,10 @@ int queue_recover(struct db *db)
 			     ids[i], killed, killed == 1 ? "" : "es");
 		if (queue_requeue(db, ids[i]) < 0)
 			return -1;
+		requeued++;
 	}
-	if (n > 0)
-		info("re-queued %d run%s interrupted by a previous daemon", n,
-		     n == 1 ? "" : "s");
-	return n;
+	if (requeued > 0)
+		info("re-queued %d run%s interrupted by a previous daemon", requeued,
+		     requeued == 1 ? "" : "s");
+	return requeued;
 }

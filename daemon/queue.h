@@ -76,6 +76,13 @@ int queue_started(struct db *db, long long run_id, int slot, const char *token,
 		  const struct step_def *steps, size_t nr);
 
 /*
+ * A running run's batch job (exec_slurm.h) and the node it runs on, each
+ * when not NULL; both are cleared when it goes back to the queue.
+ */
+int queue_set_job(struct db *db, long long run_id, const char *job,
+		  const char *node);
+
+/*
  * The commit runs (REASON_COMMIT) of a stage that are still queued are
  * superseded: its head moved.  Returns how many, or -1.
  */
@@ -133,10 +140,11 @@ int queue_cancel(struct db *db, long long run_id, const char *why);
 int queue_requeue(struct db *db, long long run_id);
 
 /*
- * At start-up: every run left "running" by a dead daemon has its leftover
- * processes killed (found by their KSTAGE_RUN_TOKEN) and goes back to the
- * queue.  Returns the number re-queued, or -1.
+ * At start-up: every run left "running" by a dead daemon, except the
+ * keep[0..nr_keep-1] the executor adopted, has its leftover processes
+ * killed (found by their KSTAGE_RUN_TOKEN) and goes back to the queue.
+ * Returns the number re-queued, or -1.
  */
-int queue_recover(struct db *db);
+int queue_recover(struct db *db, const long long *keep, size_t nr_keep);
 
 #endif

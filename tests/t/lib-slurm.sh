@@ -155,6 +155,8 @@
 
 SLURM_DIR=$TRASH/slurm
 SLURM_CONF=$SLURM_DIR/slurm.conf
+# The node's name: "localhost" unless the test names it (SLURM_NODE).
+SLURM_NODE=${SLURM_NODE:-localhost}
 export SLURM_CONF
 
 slurm_skip() {
@@ -308,9 +310,20 @@ slurm_write_conf() {
 	OverTimeLimit=0
 	MessageTimeout=5
 	ReturnToService=2
-	NodeName=localhost CPUs=2 RealMemory=$mem State=UNKNOWN
-	PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+	NodeName=$SLURM_NODE NodeHostName=localhost CPUs=2 RealMemory=$mem State=UNKNOWN
 	EOF
+	# A second node that never comes (SLURM_ABSENT_NODE=NAME): a job that
+	# asks for it waits, which is how placement is tested on one machine.
+	# Its address is TEST-NET-1 (192.0.2.1), where nothing answers: on
+	# any 127.x address the one slurmd would answer for it, and slurmctld
+	# would run jobs "there".  (slurmctld refuses a second node beside
+	# one named "localhost", "Duplicated NodeHostName": hence SLURM_NODE.)
+	nodes=$SLURM_NODE
+	if [ -n "${SLURM_ABSENT_NODE:-}" ]; then
+		echo "NodeName=$SLURM_ABSENT_NODE NodeHostName=$SLURM_ABSENT_NODE NodeAddr=192.0.2.1 CPUs=2 RealMemory=$mem State=UNKNOWN" >> "$SLURM_CONF"
+		nodes=$SLURM_NODE,$SLURM_ABSENT_NODE
+	fi
+	echo "PartitionName=test Nodes=$nodes Default=YES MaxTime=INFINITE State=UP" >> "$SLURM_CONF"
 }
 
 slurm_ctld_start() {
@@ -333,14 +346,14 @@ slurm_ctld_stop() {
 }
 
 slurm_slurmd_start() {
-	slurmd -D -N localhost -f "$SLURM_CONF" < /dev/null > "$SLURM_DIR/log/slurmd.out" 2>&1 &
+	slurmd -D -N "$SLURM_NODE" -f "$SLURM_CONF" < /dev/null > "$SLURM_DIR/log/slurmd.out" 2>&1 &
 	echo $! > "$SLURM_DIR/run/slurmd.pid"
 	i=0
-	until [ "$(sinfo -h -n localhost -o %T 2> /dev/null)" = idle ]; do
+	until [ "$(sinfo -h -n "$SLURM_NODE" -o %T 2> /dev/null)" = idle ]; do
 		slurm_alive "$(slurm_pid slurmd)" || { echo "slurmd died"; return 1; }
 		i=$((i + 1))
 		[ $i -lt $((300 * TIME_FACTOR)) ] || {
-			echo "the node is not idle: $(sinfo -h -n localhost -o %T 2>&1)"; return 1; }
+			echo "the node is not idle: $(sinfo -h -n "$SLURM_NODE" -o %T 2>&1)"; return 1; }
 		sleep 0.1
 	done
 }

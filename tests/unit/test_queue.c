@@ -191,7 +191,7 @@ static void test_cancel_and_recover(void **state)
 	queue_started(db, b, 0, "no-such-token-anywhere", profile.steps, profile.nr_steps);
 	assert_int_equal(db_exec(db, "INSERT INTO results (run_id, test, status)"
 				 " VALUES (?, 'partial', 'pass')", "l", b), 0);
-	assert_int_equal(queue_recover(db), 1);
+	assert_int_equal(queue_recover(db, NULL, 0), 1);
 	assert_string_equal(state_of(db, b), "queued");
 	db_get_int(db, &n, "SELECT count(*) FROM results WHERE run_id = ?", "l", b);
 	assert_int_equal(n, 0);
