@@ -10,25 +10,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 work=${BENCH_DIR:-$top/bench/out/overhead}
 n=${1:-30}
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@e GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@e
-git init -q -b base repo
-for t in open_close anon_read anon_write migrate exclusive; do
-	echo "hmm-tests hmm.hmm_device_private.$t pass"
-done > repo/tests.txt
-git -C repo add -A && git -C repo commit -q -m base
-stages=
-prev=base
-for i in $(seq 1 "$n"); do
-	git -C repo checkout -q -b "s$i" "$prev"
-	echo "int s$i;" > "repo/s$i.c"
-	git -C repo add -A && git -C repo commit -q -m "stage $i"
-	prev=s$i
-	stages="$stages${stages:+,} { \"name\": \"stage$i\", \"branch\": \"s$i\" }"
-done
-cat > plan.json <<EOF2
-{ "name": "bench", "repo": "repo", "base": "base",
-  "profile": "$top/tests/fake-kernel/profile.json", "stages": [ $stages ] }
-EOF2
+. "$top/bench/lib-fake-stack.sh"
+fake_stack "$n" "$top"
 t0=$(date +%s.%N)
 "$top/kstage" -q run --once --plan plan.json --db k.db --artifacts art --work work --cache cache > out
 t1=$(date +%s.%N)

@@ -25,6 +25,7 @@ run checkout sh bench/checkout.sh
 run overhead sh bench/overhead.sh
 run bisect-runs sh bench/bisect-runs.sh
 run push-latency sh bench/push-latency.sh
+run slurm sh bench/slurm.sh
 [ -f bench/api-status.sh ] && run api-status sh bench/api-status.sh
 [ -f bench/dashboard.sh ] && run dashboard sh bench/dashboard.sh
 if [ -d var/linux.git ]; then

@@ -485,7 +485,8 @@ int api_acks(struct api_reply *out, const struct api_request *req)
 	"SELECT r.id, p.name AS plan, s.name AS stage, r.commit_id AS \"commit\"," \
 	" r.tree_id AS tree, r.profile, r.profile_digest, r.reason, r.tests AS _tests," \
 	" r.bisection_id, r.state, r.verdict, r.boot_verdict, r.boot_line," \
-	" r.boot_text, r.failed_step, r.error, r.reused_from, r.slot, r.current_step," \
+	" r.boot_text, r.failed_step, r.error, r.reused_from, r.slot, r.job, r.node," \
+	" r.current_step," \
 	" r.n_pass AS \"counts.pass\", r.n_fail AS \"counts.fail\"," \
 	" r.n_skip AS \"counts.skip\", r.n_error AS \"counts.error\"," \
 	" r.queued_at, r.started_at, r.finished_at, r.checkout_ms, r.overhead_ms" \

@@ -552,30 +552,15 @@ static void config_defaults(struct kstage_config *cfg, const char *dir)
 	cfg->notify_timeout = 30;
 }
 
-static int replace_path(struct jfile *c, json_t *root, const char *key,
-			const char *dir, char **field)
-{
-	char *v = NULL;
-
-	if (jfile_string(c, root, "", key, 0, &v) < 0)
-		return -1;
-	if (v) {
-		free(*field);
-		*field = jfile_path(dir, v);
-		free(v);
-	}
-	return 0;
-}
-
 /* The data paths, each relative to the config file's directory. */
 static int parse_config_paths(struct jfile *c, json_t *root, const char *dir,
 			      struct kstage_config *cfg)
 {
-	if (replace_path(c, root, "db", dir, &cfg->db) < 0 ||
-	    replace_path(c, root, "artifacts", dir, &cfg->artifacts) < 0 ||
-	    replace_path(c, root, "work", dir, &cfg->work) < 0 ||
-	    replace_path(c, root, "cache", dir, &cfg->cache) < 0 ||
-	    replace_path(c, root, "web_root", dir, &cfg->web_root) < 0)
+	if (jfile_path_member(c, root, "", "db", dir, &cfg->db) < 0 ||
+	    jfile_path_member(c, root, "", "artifacts", dir, &cfg->artifacts) < 0 ||
+	    jfile_path_member(c, root, "", "work", dir, &cfg->work) < 0 ||
+	    jfile_path_member(c, root, "", "cache", dir, &cfg->cache) < 0 ||
+	    jfile_path_member(c, root, "", "web_root", dir, &cfg->web_root) < 0)
 		return -1;
 	return 0;
 }

@@ -176,21 +176,6 @@ static int slurm_name(struct jfile *c, json_t *s, const char *key, char **out)
 	return ret;
 }
 
-static int replace_path(struct jfile *c, json_t *s, const char *key,
-			const char *dir, char **field)
-{
-	char *v = NULL;
-
-	if (jfile_string(c, s, "slurm", key, 0, &v) < 0)
-		return -1;
-	if (v) {
-		free(*field);
-		*field = jfile_path(dir, v);
-		free(v);
-	}
-	return 0;
-}
-
 int config_parse_slurm(struct jfile *c, json_t *root, const char *dir,
 		       struct kstage_config *cfg)
 {
@@ -236,10 +221,10 @@ int config_parse_slurm(struct jfile *c, json_t *root, const char *dir,
 	    slurm_name(c, s, "partition", &sd->partition) < 0 ||
 	    slurm_name(c, s, "account", &sd->account) < 0 ||
 	    slurm_name(c, s, "qos", &sd->qos) < 0 ||
-	    replace_path(c, s, "work", dir, &sd->work) < 0 ||
-	    replace_path(c, s, "cache", dir, &sd->cache) < 0 ||
-	    replace_path(c, s, "kstage", dir, &sd->kstage) < 0 ||
-	    replace_path(c, s, "bin_dir", dir, &sd->bin_dir) < 0 ||
+	    jfile_path_member(c, s, "slurm", "work", dir, &sd->work) < 0 ||
+	    jfile_path_member(c, s, "slurm", "cache", dir, &sd->cache) < 0 ||
+	    jfile_path_member(c, s, "slurm", "kstage", dir, &sd->kstage) < 0 ||
+	    jfile_path_member(c, s, "slurm", "bin_dir", dir, &sd->bin_dir) < 0 ||
 	    jfile_uint(c, s, "slurm", "poll", 1, 3600, &sd->poll) < 0 ||
 	    jfile_uint(c, s, "slurm", "prefer_wait", 0, 86400, &sd->prefer_wait) < 0 ||
 	    jfile_uint(c, s, "slurm", "command_timeout", 1, 600,

@@ -104,7 +104,7 @@ struct local_exec {
 
 /* --- helpers ------------------------------------------------------------------ */
 
-static void random_token(char out[33])
+void local_token(char out[33])
 {
 	unsigned char raw[16];
 	size_t i;
@@ -952,7 +952,7 @@ int local_start(struct local_exec *ex, const struct run_spec *spec)
 		s->spec.nr_steps = spec->plan->profile->nr_steps;
 	}
 	s->run_started = now_monotonic();
-	random_token(s->token);
+	local_token(s->token);
 	if (git_oid_fromstr(&s->tree_oid, spec->tree) < 0) {
 		fail_run(ex, spec->id, "bad tree id");
 		slot_reset(s);

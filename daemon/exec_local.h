@@ -59,6 +59,9 @@ char *local_slot_tree(const char *work, const char *repo_path, int idx);
  */
 char *local_run_dir(const char *artifacts, long long run_id, int clear);
 
+/* A fresh run token: 32 hex digits (KSTAGE_RUN_TOKEN). */
+void local_token(char out[33]);
+
 /* As the executor_* functions of the same names (executor.h). */
 size_t local_idle(const struct local_exec *ex);
 size_t local_busy(const struct local_exec *ex);

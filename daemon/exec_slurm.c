@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -172,6 +171,7 @@ static int scmd_start(const struct slurm_exec *ex, struct scmd *c,
 		      const char *what, char **argv)
 {
 	char *prog = ex->sd->bin_dir ? path_join(ex->sd->bin_dir, argv[0]) : NULL;
+	char *name = argv[0];
 	int out[2];
 	int ret;
 
@@ -188,34 +188,19 @@ static int scmd_start(const struct slurm_exec *ex, struct scmd *c,
 	c->c.env = environ;		/* SLURM_CONF and the like are the daemon's */
 	c->c.out = c->c.err = out[1];
 	ret = child_start(&c->c);
+	argv[0] = name;		/* the caller's again */
+	free(prog);
 	close(out[1]);
 	if (ret < 0) {
-		error("cannot run %s: %s", argv[0], strerror(errno));
+		error("cannot run %s: %s", name, strerror(errno));
 		close(out[0]);
-		free(prog);
 		return -1;
 	}
-	free(prog);
 	c->fd = out[0];
 	fcntl(c->fd, F_SETFL, O_NONBLOCK);
 	c->active = 1;
 	c->deadline = now_monotonic() + ex->sd->command_timeout;
 	return 0;
-}
-
-static void random_token(char out[33])
-{
-	unsigned char raw[16];
-	size_t i;
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		long long t = now_wall_ms() ^ ((long long)getpid() << 40);
-
-		memcpy(raw, &t, sizeof(t));
-		memcpy(raw + 8, &t, sizeof(t));
-	}
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
 static void job_reset(struct sjob *j)
@@ -253,6 +238,8 @@ struct slurm_exec *slurm_new(const struct kstage_config *cfg, struct db *db)
 	ex->nr = cfg->slots ? cfg->slots : 1;
 	ex->jobs = xcalloc(ex->nr, sizeof(*ex->jobs));
 	for (i = 0; i < ex->nr; i++) {
+		/* Zeroed descriptors would be 0, our stdin: none are open yet. */
+		ex->jobs[i].submit.fd = ex->jobs[i].ctl.fd = -1;
 		ex->jobs[i].idx = (int)i;
 		job_reset(&ex->jobs[i]);
 	}
@@ -695,7 +682,7 @@ int slurm_start(struct slurm_exec *ex, const struct run_spec *spec)
 		return error("run %lld: no idle slot", spec->id);
 	job_reset(j);
 	take_spec(j, spec);
-	random_token(j->token);
+	local_token(j->token);
 	j->dir = local_run_dir(ex->cfg->artifacts, spec->id, 1);
 	if (!j->dir) {
 		fail_run(ex, spec->id, "cannot prepare the run's directory");
@@ -1225,12 +1212,10 @@ int slurm_adopt(struct slurm_exec *ex, const struct run_spec *spec)
 	snprintf(j->job, sizeof(j->job), "%s", job);
 	free(job);
 	free(token);
-	{
-		struct strbuf sb = STRBUF_INIT;
-
-		strbuf_addf(&sb, "runs/%lld", spec->id);
-		j->dir = path_join(ex->cfg->artifacts, sb.buf);
-		strbuf_release(&sb);
+	j->dir = local_run_dir(ex->cfg->artifacts, spec->id, 0);
+	if (!j->dir) {
+		job_reset(j);
+		return -1;
 	}
 	job_paths(j);
 	/* The steps the database has: the record is read again from its start. */

@@ -354,6 +354,21 @@ int jfile_array(struct jfile *c, json_t *obj, const char *path,
 	return -1;
 }
 
+int jfile_path_member(struct jfile *c, json_t *obj, const char *path,
+		      const char *key, const char *dir, char **field)
+{
+	char *v = NULL;
+
+	if (jfile_string(c, obj, path, key, 0, &v) < 0)
+		return -1;
+	if (v) {
+		free(*field);
+		*field = jfile_path(dir, v);
+		free(v);
+	}
+	return 0;
+}
+
 int jfile_readable(struct jfile *c, json_t *obj, const char *path,
 		   const char *key, const char *dir, char **out)
 {

@@ -66,6 +66,13 @@ int jfile_array(struct jfile *c, json_t *obj, const char *path,
 char *jfile_path(const char *dir, const char *rel);
 
 /*
+ * A member naming a path, relative to dir: when present, *field (freed
+ * first) gets it made absolute (jfile_path()); unchanged when absent.
+ */
+int jfile_path_member(struct jfile *c, json_t *obj, const char *path,
+		      const char *key, const char *dir, char **field);
+
+/*
  * A member naming a file that must be readable (a secret: a token, a
  * password, a key), relative to dir: *out gets its absolute path (NULL
  * when absent).

@@ -62,6 +62,8 @@ static const char usage_text[] =
 "  kcidb export   the finished runs as KernelCI KCIDB JSON (v5.3)\n"
 "  check          validate the configuration, plans and profiles\n"
 "  version        print the version\n"
+"  node-run SPEC  one run on this node: what a Slurm batch job of the\n"
+"                 executor runs (internal; \"executor\": \"slurm\")\n"
 "\n"
 "global options, before the command:\n"
 "  -v, -q         more or less logging\n"

@@ -837,7 +837,8 @@ function renderRun({ run, results }, logBox, stepIdx) {
 			started_at: run.started_at }) : null],
 		['counts', run.state === 'done' ? counts(run.counts) : null],
 		['queued', timeEl(run.queued_at)],
-		['started', run.started_at ? [timeEl(run.started_at), ' on slot ', String(run.slot ?? '?')] : null],
+		['started', run.started_at ? [timeEl(run.started_at), ' on slot ', String(run.slot ?? '?'),
+			run.node ? ' of node ' + run.node : '', run.job ? ' (Slurm job ' + run.job + ')' : ''] : null],
 		['finished', run.finished_at ? [timeEl(run.finished_at), ' after ', fmtDur(run.finished_at - run.started_at)] : null],
 		['overhead', run.checkout_ms !== null && run.checkout_ms !== undefined ?
 			'checkout ' + run.checkout_ms + ' ms, overhead ' + (run.overhead_ms ?? '?') + ' ms' : null],

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_slurm.h"
 #include "strbuf.h"
 #include "wrapper.h"
 
@@ -540,6 +541,92 @@ static void test_daemon_config(void **state)
 	free(path);
 }
 
+/* Loading k.json with text fails with an error that holds want. */
+static void config_refused(const char *text, const char *want)
+{
+	char *path = write_tmp("k.json", text), *err = NULL;
+
+	assert_null(config_load(path, &err));
+	if (!strstr(err, want))
+		fail_msg("\"%s\" not in \"%s\"", want, err);
+	free(err);
+	free(path);
+}
+
+static void test_slurm_config(void **state)
+{
+	const struct slurm_profile *sp;
+	struct kstage_config *cfg;
+	char *path, *err = NULL;
+
+	(void)state;
+	path = write_tmp("k.json", "{ \"executor\": \"local\" }");
+	cfg = config_load(path, &err);
+	assert_non_null(cfg);
+	assert_null(cfg->slurm);
+	config_free(cfg);
+	free(path);
+
+	path = write_tmp("k.json", "{ \"work\": \"w\", \"executor\": \"slurm\","
+			 " \"slurm\": { \"partition\": \"kernel\", \"qos\": \"normal\","
+			 " \"cache\": \"/local/cache\", \"kstage\": \"/usr/bin/kstage\","
+			 " \"poll\": 5, \"placement\": \"feature\", \"profiles\": {"
+			 " \"prof\": { \"cpus\": 8, \"mem\": \"16G\", \"time\": 90,"
+			 " \"sbatch\": [\"--exclusive\", \"--gres=gpu:0\"] },"
+			 " \"*\": { \"cpus\": 2 } } } }");
+	cfg = config_load(path, &err);
+	assert_non_null(cfg);
+	assert_non_null(cfg->slurm);
+	assert_string_equal(cfg->slurm->partition, "kernel");
+	assert_null(cfg->slurm->account);
+	assert_string_equal(cfg->slurm->qos, "normal");
+	assert_string_equal(cfg->slurm->work, cfg->work);	/* the default */
+	assert_string_equal(cfg->slurm->cache, "/local/cache");
+	assert_string_equal(cfg->slurm->kstage, "/usr/bin/kstage");
+	assert_int_equal(cfg->slurm->poll, 5);
+	assert_int_equal(cfg->slurm->prefer_wait, 60);
+	assert_int_equal(cfg->slurm->placement, PLACE_FEATURE);
+	sp = config_slurm_profile(cfg->slurm, "prof");
+	assert_non_null(sp);
+	assert_int_equal(sp->cpus, 8);
+	assert_string_equal(sp->mem, "16G");
+	assert_int_equal(sp->time, 90);
+	assert_int_equal(sp->nr_sbatch, 2);
+	assert_string_equal(sp->sbatch[1], "--gres=gpu:0");
+	assert_null(sp->sbatch[2]);
+	sp = config_slurm_profile(cfg->slurm, "other");
+	assert_non_null(sp);
+	assert_string_equal(sp->name, "*");
+	assert_int_equal(sp->cpus, 2);
+	config_free(cfg);
+	free(path);
+
+	config_refused("{ \"executor\": \"k8s\" }",
+		       "executor: \"k8s\": expected \"local\" (the default) or \"slurm\"");
+	config_refused("{ \"slurm\": {} }", "with \"executor\": \"slurm\" only");
+	config_refused("{ \"executor\": \"slurm\", \"slurm\": { \"partitions\": \"x\" } }",
+		       "partitions");
+	config_refused("{ \"executor\": \"slurm\", \"slurm\": { \"account\": \"a b\" } }",
+		       "slurm.account: \"a b\": expected a Slurm account name");
+	config_refused("{ \"executor\": \"slurm\", \"slurm\": { \"placement\": \"near\" } }",
+		       "slurm.placement: \"near\": expected");
+	config_refused("{ \"executor\": \"slurm\", \"slurm\": { \"profiles\": {"
+		       " \"p\": { \"mem\": \"lots\" } } } }",
+		       "slurm.profiles.p.mem: \"lots\": expected a size");
+	config_refused("{ \"executor\": \"slurm\", \"slurm\": { \"profiles\": {"
+		       " \"p\": { \"sbatch\": [\"script.sh\"] } } } }",
+		       "\"script.sh\": expected an sbatch option");
+	config_refused("{ \"executor\": \"slurm\", \"slurm\": { \"profiles\": {"
+		       " \"p\": { \"sbatch\": [\"--output=/tmp/x\"] } } } }",
+		       "kstage sets --output itself");
+	config_refused("{ \"executor\": \"slurm\", \"slurm\": { \"profiles\": {"
+		       " \"p\": { \"sbatch\": [\"-J\", \"x\"] } } } }",
+		       "kstage sets -J itself");
+	config_refused("{ \"executor\": \"slurm\", \"slurm\": { \"profiles\": {"
+		       " \"p\": { \"time\": 0 } } } }",
+		       "slurm.profiles.p.time: expected an integer between 1");
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -570,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_known_until),
 		cmocka_unit_test(test_plan_remote),
 		cmocka_unit_test(test_daemon_config),
+		cmocka_unit_test(test_slurm_config),
 		cmocka_unit_test(test_names),
 	};
 	int rc;
