@@ -123,6 +123,7 @@ UNIT_TESTS += tests/unit/test_inbox
 UNIT_TESTS += tests/unit/test_kcidb
 UNIT_TESTS += tests/unit/test_ktap
 UNIT_TESTS += tests/unit/test_mbox
+UNIT_TESTS += tests/unit/test_node_run
 UNIT_TESTS += tests/unit/test_options
 UNIT_TESTS += tests/unit/test_patchwork
 UNIT_TESTS += tests/unit/test_plan

@@ -1242,3 +1242,37 @@ int slurm_adopt(struct slurm_exec *ex, const struct run_spec *spec)
 	info("run %lld: adopted its job %s", spec->id, j->job);
 	return 0;
 }
+
+void slurm_abandon(struct slurm_exec *ex, long long run_id)
+{
+	struct scmd c;
+	char *job = NULL;
+	char *argv[3] = { (char *)"scancel", NULL, NULL };
+
+	if (db_get_text(ex->db, &job, "SELECT job FROM runs WHERE id = ?", "l",
+			run_id) != 1 || !job) {
+		free(job);
+		return;
+	}
+	scmd_init(&c);
+	argv[1] = job;
+	if (scmd_start(ex, &c, "scancel", argv) == 0) {
+		/* At start-up, before the loop: waiting here is allowed. */
+		while (!c.reaped && now_monotonic() < c.deadline) {
+			struct pollfd pfd = { c.fd, POLLIN, 0 };
+			int status;
+
+			poll(&pfd, c.fd >= 0 ? 1 : 0, 50);
+			scmd_read(&c);
+			if (waitpid(c.c.pid, &status, WNOHANG) == c.c.pid)
+				scmd_reaped(&c, c.c.pid, status);
+		}
+		if (c.reaped && scmd_ok(&c))
+			info("run %lld: not adopted: its job %s canceled", run_id, job);
+		else
+			warn("run %lld: not adopted, and its job %s may still run: %s",
+			     run_id, job, c.reaped ? scmd_why(&c) : "no answer in time");
+	}
+	scmd_release(&c);
+	free(job);
+}

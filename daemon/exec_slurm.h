@@ -75,5 +75,6 @@ size_t slurm_service(struct slurm_exec *ex, const struct pollfd *pfd,
 void slurm_reap(struct slurm_exec *ex);
 void slurm_shutdown(struct slurm_exec *ex);
 int slurm_adopt(struct slurm_exec *ex, const struct run_spec *spec);
+void slurm_abandon(struct slurm_exec *ex, long long run_id);
 
 #endif

@@ -184,3 +184,9 @@ int executor_adopt(struct executor *ex, const struct run_spec *spec)
 {
 	return ex->local ? -1 : slurm_adopt(ex->slurm, spec);
 }
+
+void executor_abandon(struct executor *ex, long long run_id)
+{
+	if (ex->slurm)
+		slurm_abandon(ex->slurm, run_id);
+}

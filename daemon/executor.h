@@ -147,6 +147,15 @@ void executor_shutdown(struct executor *ex);
  */
 int executor_adopt(struct executor *ex, const struct run_spec *spec);
 
+/*
+ * A run a previous daemon left running that is not adopted (its plan or
+ * profile changed, no slot is free for it, or its job is not known):
+ * stop what of it may still run elsewhere before it runs again (Slurm:
+ * scancel its job, waiting at most one command's timeout).  Local:
+ * nothing here; queue_recover() kills the leftovers by their token.
+ */
+void executor_abandon(struct executor *ex, long long run_id);
+
 /* Number of busy slots. */
 size_t executor_busy(const struct executor *ex);
 

@@ -611,6 +611,8 @@ static int recover(struct loop *lp)
 		if (load_spec(lp, ids[i], &spec, &tests, &only) == 0 &&
 		    executor_adopt(lp->ex, &spec) == 0)
 			keep[nr_keep++] = ids[i];
+		else
+			executor_abandon(lp->ex, ids[i]);
 		free(tests);
 		free(only);
 	}

@@ -127,50 +127,56 @@ static int rec_step_finished(void *data, long long run_id, size_t idx,
 	return put_line(data, &sb);
 }
 
-static int rec_finish(void *data, long long run_id, const struct run_outcome *o)
+void node_outcome_line(struct strbuf *sb, const struct run_outcome *o)
 {
-	struct strbuf sb = STRBUF_INIT;
 	size_t i;
 
-	(void)run_id;
-	open_event(&sb, "finish");
-	key_str(&sb, "verdict", run_verdict_name(o->verdict));
-	key_str(&sb, "failed_step", o->failed_step);
-	key_str(&sb, "error", o->error);
-	json_key(&sb, "reusable");
-	strbuf_adds(&sb, o->reusable ? "true" : "false");
-	key_int(&sb, "checkout_ms", o->checkout_ms);
-	key_int(&sb, "overhead_ms", o->overhead_ms);
-	json_key(&sb, "boot");
+	open_event(sb, "finish");
+	key_str(sb, "verdict", run_verdict_name(o->verdict));
+	key_str(sb, "failed_step", o->failed_step);
+	key_str(sb, "error", o->error);
+	json_key(sb, "reusable");
+	strbuf_adds(sb, o->reusable ? "true" : "false");
+	key_int(sb, "checkout_ms", o->checkout_ms);
+	key_int(sb, "overhead_ms", o->overhead_ms);
+	json_key(sb, "boot");
 	if (o->have_boot) {
-		strbuf_addch(&sb, '{');
-		key_str(&sb, "verdict", o->boot_verdict);
-		key_int(&sb, "line", o->boot_line);
-		key_str(&sb, "text", o->boot_text);
-		strbuf_addch(&sb, '}');
+		strbuf_addch(sb, '{');
+		key_str(sb, "verdict", o->boot_verdict);
+		key_int(sb, "line", o->boot_line);
+		key_str(sb, "text", o->boot_text);
+		strbuf_addch(sb, '}');
 	} else {
-		strbuf_adds(&sb, "null");
+		strbuf_adds(sb, "null");
 	}
-	json_key(&sb, "results");
-	strbuf_addch(&sb, '[');
+	json_key(sb, "results");
+	strbuf_addch(sb, '[');
 	for (i = 0; i < o->nr_results; i++) {
 		const struct test_result *t = &o->results[i];
 
-		json_sep(&sb);
-		strbuf_addch(&sb, '[');
-		json_str(&sb, t->name);
-		json_sep(&sb);
-		json_str(&sb, test_status_name(t->status));
-		json_sep(&sb);
+		json_sep(sb);
+		strbuf_addch(sb, '[');
+		json_str(sb, t->name);
+		json_sep(sb);
+		json_str(sb, test_status_name(t->status));
+		json_sep(sb);
 		if (t->detail)
-			json_str(&sb, t->detail);
+			json_str(sb, t->detail);
 		else
-			strbuf_adds(&sb, "null");
-		json_sep(&sb);
-		json_int(&sb, t->line);
-		strbuf_addch(&sb, ']');
+			strbuf_adds(sb, "null");
+		json_sep(sb);
+		json_int(sb, t->line);
+		strbuf_addch(sb, ']');
 	}
-	strbuf_adds(&sb, "]}");
+	strbuf_adds(sb, "]}");
+}
+
+static int rec_finish(void *data, long long run_id, const struct run_outcome *o)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	(void)run_id;
+	node_outcome_line(&sb, o);
 	return put_line(data, &sb);
 }
 
@@ -428,6 +434,14 @@ int cmd_node_run(int argc, char **argv)
 	{
 		struct local_opts lo = { sf.artifacts, sf.work, sf.cache, 1,
 					 (int)sf.slot, (unsigned)sf.jobs, 1 };
+
+		/* make -j: what Slurm gave the job, not the whole node. */
+		if (!lo.jobs && getenv("SLURM_CPUS_PER_TASK"))
+			lo.jobs = (unsigned)atoi(getenv("SLURM_CPUS_PER_TASK"));
+		if (!lo.jobs && getenv("SLURM_CPUS_ON_NODE"))
+			lo.jobs = (unsigned)atoi(getenv("SLURM_CPUS_ON_NODE"));
+		if (lo.jobs > 4096)
+			lo.jobs = 0;
 
 		rec.requeue = rec_canceled;	/* nothing preempts here */
 		ex = local_new(&lo, &rec);

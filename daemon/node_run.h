@@ -6,6 +6,7 @@
 
 #include "ktap.h"
 #include "queue.h"
+#include "strbuf.h"
 
 /*
  * node_run: "kstage node-run SPEC", what a Slurm batch job runs on its
@@ -19,6 +20,10 @@
  *	  "tree": "<hex>", "tests": "a\nb\n" | null, "only": "build" | null,
  *	  "slot": 1, "artifacts": "/shared/artifacts", "work": "/local/work",
  *	  "cache": "/local/cache", "jobs": 4, "record": "/shared/.../node-TOKEN.jsonl" }
+ *
+ * "jobs" is KSTAGE_JOBS for the steps ("jobs" of the daemon's config);
+ * 0: the CPUs Slurm gave the job (SLURM_CPUS_PER_TASK, else
+ * SLURM_CPUS_ON_NODE), not the whole node's.
  *
  * node-run loads the plan file (the same file as the daemon's, on the
  * shared file system) and refuses to run when its profile digest is not
@@ -52,6 +57,9 @@ int cmd_node_run(int argc, char **argv);
 /* The most a record may hold, and the most one line of it. */
 #define NODE_RECORD_MAX ((size_t)256 << 20)
 #define NODE_LINE_MAX ((size_t)64 << 20)
+
+/* The "finish" line of o, without its newline, appended to sb. */
+void node_outcome_line(struct strbuf *sb, const struct run_outcome *o);
 
 /*
  * A "finish" line (parsed) as a run outcome: o's strings and results

@@ -4,8 +4,9 @@
 # a batch job running "kstage node-run"; placement on the node that ran
 # the stage, and any node when that one does not come; a bisection over
 # two slots; a canceled job; a job over its time limit; a daemon killed
-# (-9) while a job runs, whose job the next daemon adopts; a job canceled
-# in Slurm by someone else.  Skipped, never passed, where Slurm cannot
+# (-9) while a job runs, whose job the next daemon adopts, and one stopped
+# by SIGTERM; a node that fails under a job; a job canceled in Slurm by
+# someone else.  Skipped, never passed, where Slurm cannot
 # start (not root, or slurm-wlm/munge missing).
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-api.sh"
@@ -160,6 +161,44 @@ test_expect_success 'the job over its time limit ended as TIMEOUT, the run an er
 	sql k.db "SELECT error FROM runs WHERE id = $run" > why &&
 	test_grep "step boot: the Slurm job $job reached its time limit \(1 min\)" why &&
 	test "$(sql k.db "SELECT state FROM steps WHERE run_id = $run AND name = \"boot\"")" = timeout
+'
+
+test_expect_success 'a daemon stopped by SIGTERM leaves its job running; the next adopts it' '
+	echo 4 > repo/SLEEP && git -C repo add SLEEP &&
+	fake_commit repo "mm: two sleeps less" &&
+	refresh &&
+	wait_for 30 "SELECT count(*) = 1 FROM steps st JOIN runs r ON r.id = st.run_id
+		JOIN stages s ON s.id = r.stage_id WHERE s.name = \"two\" AND r.commit_id = s.head
+		AND st.name = \"boot\" AND st.state = \"running\"" &&
+	run=$(head_run two) && job=$(job_of $run) &&
+	stop_daemon &&
+	grep -q "run $run: job $job goes on without us" serve.err &&
+	test "$(sql k.db "SELECT state FROM runs WHERE id = $run")" = running &&
+	test "$(slurm_state $job)" = RUNNING &&
+	start_daemon &&
+	wait_for 60 "SELECT count(*) = 1 FROM runs WHERE id = $run AND state = \"done\"" &&
+	test "$(sql k.db "SELECT verdict || \" \" || job FROM runs WHERE id = $run")" = "pass $job" &&
+	test "$(squeue -h -t all -n kstage-run-$run -o %i | wc -l)" = 1
+'
+
+test_expect_success 'a node that fails under a job: the run goes back to the queue and runs again' '
+	echo 7 > repo/SLEEP && git -C repo add SLEEP &&
+	fake_commit repo "mm: two on a node that fails" &&
+	refresh &&
+	wait_for 30 "SELECT count(*) = 1 FROM steps st JOIN runs r ON r.id = st.run_id
+		JOIN stages s ON s.id = r.stage_id WHERE s.name = \"two\" AND r.commit_id = s.head
+		AND st.name = \"boot\" AND st.state = \"running\"" &&
+	run=$(head_run two) && job=$(job_of $run) &&
+	scontrol update NodeName=kstage-n1 State=DOWN Reason=kstage-test &&
+	wait_for 30 "SELECT count(*) = 1 FROM runs WHERE id = $run AND state = \"queued\" OR
+		(id = $run AND job IS NOT NULL AND job != \"$job\")" &&
+	test "$(slurm_state $job)" = NODE_FAIL &&
+	grep -q "run $run: job $job ended NODE_FAIL: back in the queue" serve.err &&
+	# ReturnToService=2 may have brought it back already (slurmd answers).
+	{ scontrol update NodeName=kstage-n1 State=RESUME 2> /dev/null || :; } &&
+	wait_for 90 "SELECT count(*) = 1 FROM runs WHERE id = $run AND state = \"done\"" &&
+	test "$(sql k.db "SELECT verdict || \" \" || node FROM runs WHERE id = $run")" = "pass kstage-n1" &&
+	test "$(squeue -h -t all -n kstage-run-$run -o %i | wc -l)" = 2
 '
 
 test_expect_success 'a job canceled in Slurm by someone else: the run is canceled' '
