@@ -102,6 +102,7 @@ LIB_OBJS += daemon/repo.o
 LIB_OBJS += daemon/report.o
 LIB_OBJS += daemon/schema.o
 LIB_OBJS += daemon/series.o
+LIB_OBJS += daemon/slurm_cmd.o
 LIB_OBJS += daemon/stages.o
 LIB_OBJS += daemon/states.o
 LIB_OBJS += daemon/strbuf.o

@@ -21,103 +21,14 @@
 #include "log.h"
 #include "node_run.h"
 #include "queue.h"
+#include "slurm_cmd.h"
 #include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
 
-extern char **environ;
-
-#define CMD_OUT_MAX ((size_t)1 << 20)
 #define MISSING_LOOKS 3		/* squeue does not list the job: then it is gone */
 
 static const char job_script[] = "#!/bin/sh\nexec \"$@\"\n";
-
-/* --- commands: sbatch, squeue, scontrol, scancel ------------------------------ */
-
-struct scmd {
-	const char *what;		/* "sbatch", ... (static) */
-	struct child c;
-	int fd;				/* its stdout and stderr; -1 once closed */
-	struct strbuf out;		/* capped at CMD_OUT_MAX */
-	double deadline;
-	int active;			/* started, its result not taken yet */
-	int reaped;
-	int timed_out;
-};
-
-static void scmd_init(struct scmd *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-	c->out.max = CMD_OUT_MAX;
-}
-
-static void scmd_release(struct scmd *c)
-{
-	if (c->active && !c->reaped && c->c.pid > 0) {
-		child_kill(&c->c, SIGKILL);
-		waitpid(c->c.pid, NULL, 0);
-	}
-	if (c->fd >= 0)
-		close(c->fd);
-	strbuf_release(&c->out);
-	scmd_init(c);
-}
-
-/* Start argv (argv[0] the program's name, looked up in bin_dir or PATH). */
-static int scmd_start(const struct slurm_exec *ex, struct scmd *c,
-		      const char *what, char **argv);
-
-static void scmd_read(struct scmd *c)
-{
-	char buf[8192];
-
-	while (c->fd >= 0) {
-		ssize_t n = xread(c->fd, buf, sizeof(buf));
-
-		if (n > 0) {
-			strbuf_add(&c->out, buf, (size_t)n);	/* capped: keeps the head */
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		close(c->fd);
-		c->fd = -1;
-	}
-}
-
-/* Has c ended, with its output read?  Then its result is to be taken. */
-static int scmd_over(const struct scmd *c)
-{
-	return c->active && c->reaped && c->fd < 0;
-}
-
-static int scmd_ok(const struct scmd *c)
-{
-	return !c->timed_out && WIFEXITED(c->c.status) && !WEXITSTATUS(c->c.status);
-}
-
-/* The first line of its output, for a message (static buffer). */
-static const char *scmd_why(const struct scmd *c)
-{
-	static char why[256];
-	const char *s = strbuf_str(&c->out);
-	size_t n = strcspn(s, "\n");
-
-	if (c->timed_out)
-		return "no answer in time";
-	if (!n)
-		snprintf(why, sizeof(why), "exit status %d, no output",
-			 WIFEXITED(c->c.status) ? WEXITSTATUS(c->c.status) : -1);
-	else
-		snprintf(why, sizeof(why), "%.*s", (int)(n < 200 ? n : 200), s);
-	return why;
-}
-
-static void scmd_done(struct scmd *c)
-{
-	scmd_release(c);
-}
 
 /* --- jobs -------------------------------------------------------------------- */
 
@@ -166,42 +77,6 @@ struct slurm_exec {
 	double squeue_warned;
 	char *script;			/* the batch script */
 };
-
-static int scmd_start(const struct slurm_exec *ex, struct scmd *c,
-		      const char *what, char **argv)
-{
-	char *prog = ex->sd->bin_dir ? path_join(ex->sd->bin_dir, argv[0]) : NULL;
-	char *name = argv[0];
-	int out[2];
-	int ret;
-
-	scmd_release(c);
-	c->what = what;
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		free(prog);
-		return error("%s: pipe: %s", what, strerror(errno));
-	}
-	if (prog)
-		argv[0] = prog;
-	c->c = (struct child)CHILD_INIT;
-	c->c.argv = argv;
-	c->c.env = environ;		/* SLURM_CONF and the like are the daemon's */
-	c->c.out = c->c.err = out[1];
-	ret = child_start(&c->c);
-	argv[0] = name;		/* the caller's again */
-	free(prog);
-	close(out[1]);
-	if (ret < 0) {
-		error("cannot run %s: %s", name, strerror(errno));
-		close(out[0]);
-		return -1;
-	}
-	c->fd = out[0];
-	fcntl(c->fd, F_SETFL, O_NONBLOCK);
-	c->active = 1;
-	c->deadline = now_monotonic() + ex->sd->command_timeout;
-	return 0;
-}
 
 static void job_reset(struct sjob *j)
 {
@@ -618,7 +493,8 @@ static int submit(struct slurm_exec *ex, struct sjob *j)
 	arg_add(&a, "node-run");
 	arg_add(&a, "%s", j->spec_path);
 	j->submitted = now_monotonic();
-	ret = scmd_start(ex, &j->submit, "sbatch", a.v);
+	ret = scmd_start(&j->submit, "sbatch", a.v, ex->sd->bin_dir,
+			       ex->sd->command_timeout);
 	args_release(&a);
 	return ret;
 }
@@ -737,7 +613,7 @@ static void submitted(struct slurm_exec *ex, struct sjob *j, long long *finished
 			free(j->prefer);
 			j->prefer = NULL;
 			j->retried = 1;
-			scmd_done(&j->submit);
+			scmd_release(&j->submit);
 			if (submit(ex, j) == 0)
 				return;
 		}
@@ -752,7 +628,7 @@ static void submitted(struct slurm_exec *ex, struct sjob *j, long long *finished
 	}
 	memcpy(j->job, out, n);
 	j->job[n] = '\0';
-	scmd_done(&j->submit);
+	scmd_release(&j->submit);
 	j->phase = J_JOB;
 	if (queue_set_job(ex->db, j->spec.id, j->job, NULL) < 0)
 		warn("run %lld: a restarted daemon will not find its job %s",
@@ -857,7 +733,8 @@ static void send_ctl(struct slurm_exec *ex, struct sjob *j)
 	if (j->canceled && !j->cancel_sent) {
 		argv[0] = (char *)"scancel";
 		argv[1] = j->job;
-		if (scmd_start(ex, &j->ctl, "scancel", argv) == 0)
+		if (scmd_start(&j->ctl, "scancel", argv, ex->sd->bin_dir,
+			       ex->sd->command_timeout) == 0)
 			j->cancel_sent = 1;
 	}
 }
@@ -875,7 +752,8 @@ static void unpin(struct slurm_exec *ex, struct sjob *j)
 	argv[1] = (char *)"update";
 	argv[2] = arg;
 	argv[3] = (char *)"NodeList=";
-	if (scmd_start(ex, &j->ctl, "scontrol", argv) == 0) {
+	if (scmd_start(&j->ctl, "scontrol", argv, ex->sd->bin_dir,
+			       ex->sd->command_timeout) == 0) {
 		j->unpinned = 1;
 		info("run %lld: job %s waited %u s for node %s: any node now",
 		     j->spec.id, j->job, ex->sd->prefer_wait, j->prefer);
@@ -960,7 +838,8 @@ static void start_squeue(struct slurm_exec *ex)
 	argv[3] = (char *)"--format=%i %T";
 	argv[4] = (char *)"--jobs";
 	argv[5] = ids.buf;
-	scmd_start(ex, &ex->squeue, "squeue", argv);
+	scmd_start(&ex->squeue, "squeue", argv, ex->sd->bin_dir,
+			       ex->sd->command_timeout);
 	strbuf_release(&ids);
 }
 
@@ -1000,15 +879,6 @@ size_t slurm_pollfds(struct slurm_exec *ex, struct pollfd *pfd, size_t max,
 	return n;
 }
 
-static void scmd_timer(struct scmd *c, double now)
-{
-	if (c->active && !c->reaped && !c->timed_out && now >= c->deadline) {
-		warn("%s: no answer in time: killed", c->what);
-		c->timed_out = 1;
-		child_kill(&c->c, SIGKILL);
-	}
-}
-
 size_t slurm_service(struct slurm_exec *ex, const struct pollfd *pfd,
 		     size_t npfd, long long *finished, size_t max)
 {
@@ -1043,14 +913,14 @@ size_t slurm_service(struct slurm_exec *ex, const struct pollfd *pfd,
 				if (!strcmp(j->ctl.what, "scancel"))
 					j->cancel_sent = 0;	/* again */
 			}
-			scmd_done(&j->ctl);
+			scmd_release(&j->ctl);
 		}
 		if (j->phase == J_JOB && j->canceled)
 			send_ctl(ex, j);
 	}
 	if (scmd_over(&ex->squeue)) {
 		squeue_answered(ex, finished, max, &nfin);
-		scmd_done(&ex->squeue);
+		scmd_release(&ex->squeue);
 	}
 	if (now >= ex->next_poll) {
 		ex->next_poll = now + ex->sd->poll;
@@ -1069,20 +939,6 @@ size_t slurm_service(struct slurm_exec *ex, const struct pollfd *pfd,
 			start_squeue(ex);
 	}
 	return nfin;
-}
-
-static int scmd_reaped(struct scmd *c, pid_t pid, int status)
-{
-	if (!c->active || c->reaped || !child_reaped(&c->c, pid, status))
-		return 0;
-	c->reaped = 1;
-	scmd_read(c);
-	/* Nothing of a Slurm client should hold its pipe after it exits. */
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
-	return 1;
 }
 
 void slurm_reap(struct slurm_exec *ex)
@@ -1256,17 +1112,10 @@ void slurm_abandon(struct slurm_exec *ex, long long run_id)
 	}
 	scmd_init(&c);
 	argv[1] = job;
-	if (scmd_start(ex, &c, "scancel", argv) == 0) {
+	if (scmd_start(&c, "scancel", argv, ex->sd->bin_dir,
+			       ex->sd->command_timeout) == 0) {
 		/* At start-up, before the loop: waiting here is allowed. */
-		while (!c.reaped && now_monotonic() < c.deadline) {
-			struct pollfd pfd = { c.fd, POLLIN, 0 };
-			int status;
-
-			poll(&pfd, c.fd >= 0 ? 1 : 0, 50);
-			scmd_read(&c);
-			if (waitpid(c.c.pid, &status, WNOHANG) == c.c.pid)
-				scmd_reaped(&c, c.c.pid, status);
-		}
+		scmd_wait(&c);
 		if (c.reaped && scmd_ok(&c))
 			info("run %lld: not adopted: its job %s canceled", run_id, job);
 		else

@@ -22,13 +22,14 @@
  *
  * The daemon never waits on Slurm in its loop.  Every sbatch, squeue,
  * scontrol and scancel is a child process with its output on a pipe the
- * loop polls and a timeout of its own (slurm.command_timeout); every
- * slurm.poll seconds it reads what the records gained (step starts and
- * ends go into the database as they come; the last line is the run's end)
- * and asks squeue for the states of its jobs, so that a job that ended
- * without a last line is seen too:
+ * loop polls and a timeout of its own (slurm.command_timeout;
+ * slurm_cmd.h).  Every slurm.poll seconds it reads what the records
+ * gained (step starts and ends go into the database as they come) and
+ * asks squeue for the states of its jobs.  A record's last line (the
+ * outcome) stands once squeue has seen the job end, COMPLETED; else
+ * Slurm's end decides:
  *
- *   COMPLETED, FAILED          without a last line: a run error
+ *   COMPLETED, FAILED          the last line; without one, a run error
  *   TIMEOUT, DEADLINE          the running step "timeout", the run an
  *                              error: the job reached its time limit
  *   CANCELLED                  by kstage: canceled (or, preempted by a
@@ -36,9 +37,10 @@
  *                              the run is canceled
  *   NODE_FAIL, PREEMPTED,      back in the queue, to run again
  *   BOOT_FAIL
- *   OUT_OF_MEMORY              a run error (the profile's "mem")
- *   unknown to Slurm           after three looks, and no last line: a
- *                              run error
+ *   OUT_OF_MEMORY              the last line; without one, a run error
+ *                              (the profile's "mem")
+ *   unknown to Slurm           (three looks) the last line; without one,
+ *                              a run error
  *
  * Placement: a run prefers the node that last ran its stage (its tree and
  * cache are warm): "nodelist" submits with --nodelist=NODE and, when the
