@@ -28,6 +28,13 @@ job_of() {
 	sql k.db "SELECT job FROM runs WHERE id = $1"
 }
 
+# wait_boot STAGE: until the boot step of the run of STAGE's head runs.
+wait_boot() {
+	wait_for 30 "SELECT count(*) = 1 FROM steps st JOIN runs r ON r.id = st.run_id
+		JOIN stages s ON s.id = r.stage_id WHERE s.name = '$1' AND r.commit_id = s.head
+		AND st.name = 'boot' AND st.state = 'running'"
+}
+
 # refresh: the daemon reads the branches now.
 refresh() {
 	post /api/v1/refresh > /dev/null && test "$(cat code)" = 202 -o "$(cat code)" = 200
@@ -112,9 +119,7 @@ test_expect_success 'a canceled run: its job is scancel-ed, nothing of it is lef
 	echo 300 > repo/SLEEP && git -C repo add SLEEP &&
 	fake_commit repo "mm: one sleeps" &&
 	refresh &&
-	wait_for 30 "SELECT count(*) = 1 FROM steps st JOIN runs r ON r.id = st.run_id
-		JOIN stages s ON s.id = r.stage_id WHERE s.name = \"one\" AND r.commit_id = s.head
-		AND st.name = \"boot\" AND st.state = \"running\"" &&
+	wait_boot one &&
 	run=$(head_run one) && job=$(job_of $run) &&
 	test "$(slurm_state $job)" = RUNNING &&
 	post /api/v1/runs/$run/cancel > /dev/null && test "$(cat code)" = 200 &&
@@ -138,9 +143,7 @@ test_expect_success 'a daemon killed while a job runs: the next one adopts the j
 	set_test repo hmm-tests hmm.hmm_device_private.migrate pass &&
 	fake_commit repo "mm: two sleeps, fixed" &&
 	refresh &&
-	wait_for 30 "SELECT count(*) = 1 FROM steps st JOIN runs r ON r.id = st.run_id
-		JOIN stages s ON s.id = r.stage_id WHERE s.name = \"two\" AND r.commit_id = s.head
-		AND st.name = \"boot\" AND st.state = \"running\"" &&
+	wait_boot two &&
 	run=$(head_run two) && job=$(job_of $run) &&
 	kill -9 "$(cat daemon.pid)" &&
 	test "$(slurm_state $job)" = RUNNING &&
@@ -167,9 +170,7 @@ test_expect_success 'a daemon stopped by SIGTERM leaves its job running; the nex
 	echo 4 > repo/SLEEP && git -C repo add SLEEP &&
 	fake_commit repo "mm: two sleeps less" &&
 	refresh &&
-	wait_for 30 "SELECT count(*) = 1 FROM steps st JOIN runs r ON r.id = st.run_id
-		JOIN stages s ON s.id = r.stage_id WHERE s.name = \"two\" AND r.commit_id = s.head
-		AND st.name = \"boot\" AND st.state = \"running\"" &&
+	wait_boot two &&
 	run=$(head_run two) && job=$(job_of $run) &&
 	stop_daemon &&
 	grep -q "run $run: job $job goes on without us" serve.err &&
@@ -185,9 +186,7 @@ test_expect_success 'a node that fails under a job: the run goes back to the que
 	echo 7 > repo/SLEEP && git -C repo add SLEEP &&
 	fake_commit repo "mm: two on a node that fails" &&
 	refresh &&
-	wait_for 30 "SELECT count(*) = 1 FROM steps st JOIN runs r ON r.id = st.run_id
-		JOIN stages s ON s.id = r.stage_id WHERE s.name = \"two\" AND r.commit_id = s.head
-		AND st.name = \"boot\" AND st.state = \"running\"" &&
+	wait_boot two &&
 	run=$(head_run two) && job=$(job_of $run) &&
 	scontrol update NodeName=kstage-n1 State=DOWN Reason=kstage-test &&
 	wait_for 30 "SELECT count(*) = 1 FROM runs WHERE id = $run AND state = \"queued\" OR
