@@ -168,7 +168,7 @@ $(B)tests/unit/inbox-get: tests/unit/inbox-get.c $(B)libkstage.a
 # The fuzz targets (tests/fuzz/fuzz_NAME.c, listed in tests/fuzz/targets)
 # linked with a plain main() that replays files: t0005 runs them over the
 # seeds and the inputs that once crashed.
-FUZZ_TARGETS = console config http ktap mbox series
+FUZZ_TARGETS = console config http ktap mbox record series
 FUZZ_REPLAY = $(addprefix tests/fuzz/replay_,$(FUZZ_TARGETS))
 
 $(B)tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(B)libkstage.a
