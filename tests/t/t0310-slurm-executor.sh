@@ -3,7 +3,7 @@
 # Slurm cluster (lib-slurm.sh): the fake-kernel plan end to end, each run
 # a batch job running "kstage node-run"; placement on the node that ran
 # the stage, and any node when that one does not come; a bisection over
-# two slots; a canceled job; a job over its time limit; a daemon killed
+# two slots; the checks of every commit as jobs too; a canceled job; a job over its time limit; a daemon killed
 # (-9) while a job runs, whose job the next daemon adopts, and one stopped
 # by SIGTERM; a node that fails under a job; a job canceled in Slurm by
 # someone else.  Skipped, never passed, where Slurm cannot
@@ -46,7 +46,7 @@ test_expect_success 'setup: two stages, the Slurm executor, the daemon' '
 	fake_commit repo "mm: one" mm/a.c "int a;" &&
 	git -C repo checkout -q -b s2 &&
 	fake_commit repo "mm: two" mm/b.c "int b;" &&
-	write_profile profile.json 60 600 &&
+	write_profile profile.json 60 600 "\"each_commit\": [\"build\"]" &&
 	write_plan plan.json "$TRASH/repo" "$TRASH/profile.json" one:s1 two:s2 &&
 	write_config "\"slots\": 2, \"executor\": \"slurm\", \"slurm\": {
 		\"work\": \"node-work\", \"cache\": \"node-cache\", \"poll\": 1,
@@ -61,7 +61,7 @@ test_expect_success 'every run was a batch job on the node, results stored by th
 	test "$(stage_field one verdict)" = green &&
 	test "$(stage_field two verdict)" = green &&
 	test "$(sql k.db "SELECT count(*) FROM runs WHERE state = \"done\" AND
-		(job IS NULL OR node IS NOT \"kstage-n1\")")" = 0 &&
+		reused_from IS NULL AND (job IS NULL OR node IS NOT \"kstage-n1\")")" = 0 &&
 	run=$(head_run two) && job=$(job_of $run) &&
 	test -n "$job" &&
 	test "$(slurm_state $job)" = COMPLETED &&
@@ -114,6 +114,17 @@ test_expect_success 'a regression is bisected to its commit with jobs on both sl
 		ON r.id = b.run_id")" = 2
 '
 
+test_expect_success 'the checks of every commit ran as jobs too (their steps only)' '
+	test "$(sql k.db "SELECT count(*) FROM runs WHERE reason = \"commit\" AND
+		state = \"done\" AND verdict = \"pass\" AND node = \"kstage-n1\"")" -ge 1 &&
+	test "$(sql k.db "SELECT count(*) FROM runs WHERE reason = \"commit\" AND
+		state = \"done\" AND job IS NULL")" = 0 &&
+	run=$(sql k.db "SELECT max(id) FROM runs WHERE reason = \"commit\"") &&
+	test "$(sql k.db "SELECT group_concat(name || \" \" || state, \", \") FROM steps
+		WHERE run_id = $run ORDER BY idx")" = "build ok" &&
+	test "$(sql k.db "SELECT status FROM each_builds WHERE run_id = $run")" = pass
+'
+
 test_expect_success 'a canceled run: its job is scancel-ed, nothing of it is left' '
 	git -C repo checkout -q s1 &&
 	echo 300 > repo/SLEEP && git -C repo add SLEEP &&
@@ -133,8 +144,9 @@ test_expect_success 'a canceled run: its job is scancel-ed, nothing of it is lef
 test_expect_success 'a job over its time limit: the run ends in a timeout' '
 	post /api/v1/plans/demo/stages/one/trigger > /dev/null &&
 	wait_for 30 "SELECT count(*) = 1 FROM runs r JOIN stages s ON s.id = r.stage_id
-		WHERE s.name = \"one\" AND r.state = \"running\" AND r.job IS NOT NULL" &&
-	sql k.db "SELECT id FROM runs WHERE state = \"running\"" > timeout-run
+		WHERE s.name = \"one\" AND r.state = \"running\" AND r.job IS NOT NULL
+		AND r.reason = \"manual\"" &&
+	sql k.db "SELECT id FROM runs WHERE state = \"running\" AND reason = \"manual\"" > timeout-run
 '
 
 test_expect_success 'a daemon killed while a job runs: the next one adopts the job' '
@@ -203,8 +215,10 @@ test_expect_success 'a node that fails under a job: the run goes back to the que
 test_expect_success 'a job canceled in Slurm by someone else: the run is canceled' '
 	post /api/v1/plans/demo/stages/one/trigger > /dev/null &&
 	wait_for 30 "SELECT count(*) = 1 FROM runs r JOIN stages s ON s.id = r.stage_id
-		WHERE s.name = \"one\" AND r.state = \"running\" AND r.job IS NOT NULL" &&
-	run=$(sql k.db "SELECT id FROM runs WHERE state = \"running\"") && job=$(job_of $run) &&
+		WHERE s.name = \"one\" AND r.state = \"running\" AND r.job IS NOT NULL
+		AND r.reason = \"manual\"" &&
+	run=$(sql k.db "SELECT id FROM runs WHERE state = \"running\" AND reason = \"manual\"") &&
+	job=$(job_of $run) &&
 	scancel $job &&
 	wait_for 30 "SELECT count(*) = 1 FROM runs WHERE id = $run AND finished_at IS NOT NULL" &&
 	test "$(sql k.db "SELECT state || \" \" || error FROM runs WHERE id = $run")" = \
