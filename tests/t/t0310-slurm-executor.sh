@@ -3,11 +3,12 @@
 # Slurm cluster (lib-slurm.sh): the fake-kernel plan end to end, each run
 # a batch job running "kstage node-run"; placement on the node that ran
 # the stage, and any node when that one does not come; a bisection over
-# two slots; the checks of every commit as jobs too; a canceled job; a job over its time limit; a daemon killed
-# (-9) while a job runs, whose job the next daemon adopts, and one stopped
-# by SIGTERM; a node that fails under a job; a job canceled in Slurm by
-# someone else.  Skipped, never passed, where Slurm cannot
-# start (not root, or slurm-wlm/munge missing).
+# two slots; the checks of every commit as jobs too; a canceled job; a
+# job over its time limit; a daemon killed (-9) while a job runs, whose
+# job the next daemon adopts, and one stopped by SIGTERM; a node that
+# fails under a job; a job canceled in Slurm by someone else.  Skipped,
+# never passed, where Slurm cannot start (not root, or slurm-wlm/munge
+# missing).
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC/tests/t/lib-api.sh"
 SLURM_NODE=kstage-n1 SLURM_ABSENT_NODE=kstage-absent
