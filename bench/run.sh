@@ -32,6 +32,7 @@ if [ -d var/linux.git ]; then
 	[ -f bench/kernel-rebuild.sh ] && run kernel-rebuild sh bench/kernel-rebuild.sh var/linux.git var/cache
 	[ -f bench/kernel-boot.sh ] && run kernel-boot sh bench/kernel-boot.sh var/linux.git var/cache
 	run series-apply sh bench/series-apply.sh var/linux.git
+	run kernel-slurm sh bench/kernel-slurm.sh var/linux.git var/cache
 else
 	echo "=== kernel benchmarks skipped: no var/linux.git (run jobs/setup-demo)"
 fi

@@ -25,7 +25,7 @@ TRASH=$work TIME_FACTOR=1
 set +eu
 . "$top/tests/t/lib-slurm.sh"
 set -eu
-trap 'slurm_cleanup' EXIT
+trap 'set +e; slurm_cleanup' EXIT
 slurm_require() {
 	[ "$(id -u)" = 0 ] && command -v slurmctld > /dev/null && command -v munged > /dev/null ||
 		{ echo "slurm: skipped (needs root, slurm-wlm and munge)"; exit 0; }
@@ -70,3 +70,4 @@ awk -v n="$n" -v lw="$lwall" -v lr="$lrun" -v sw="$swall" -v sr="$srun" -v jobs=
 	printf "slurm: per-run overhead of the cluster: %.0f ms\n", sr - lr
 }'
 slurm_stop > /dev/null || true
+trap - EXIT

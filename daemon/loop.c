@@ -516,7 +516,7 @@ static double next_pass_at(const struct loop *lp)
 /* One turn: wait for something, then handle all of it. */
 static int turn(struct loop *lp)
 {
-	struct pollfd pfd[80];
+	struct pollfd pfd[160];	/* 2 + a Slurm executor's 1 + 2 per slot (64) */
 	long long finished[64];
 	double deadline = lp->once ? 1e18 : lp->next_pass;
 	size_t n = 0, nfin, i;
