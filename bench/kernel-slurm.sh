@@ -15,17 +15,9 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 repo=$(cd "$1" && pwd) cache=$(cd "$2" && pwd)
 work=$(dirname "$cache")/work
-TRASH=${BENCH_DIR:-$top/bench/out/kernel-slurm} TIME_FACTOR=1
+TRASH=${BENCH_DIR:-$top/bench/out/kernel-slurm} NAME=kernel-slurm
 rm -rf "$TRASH" && mkdir -p "$TRASH"
-set +eu
-. "$top/tests/t/lib-slurm.sh"
-set -eu
-trap 'set +e; slurm_cleanup' EXIT
-slurm_require() {
-	[ "$(id -u)" = 0 ] && command -v slurmctld > /dev/null && command -v munged > /dev/null ||
-		{ echo "kernel-slurm: skipped (needs root, slurm-wlm and munge)"; exit 0; }
-}
-slurm_start > "$TRASH/start.out"
+. "$top/bench/lib-cluster.sh"
 
 # pass NAME EXTRA_JSON: the demo plan once; NAME/result: "WALL RUNS SUM_MS".
 pass() {
@@ -68,5 +60,4 @@ awk -v lw="$lwall" -v ln="$lruns" -v ls="$lsum" -v sw="$swall" -v sn="$sruns" -v
 	printf "kernel-slurm: runs, submission to result: slurm %.1f s, local %.1f s: ratio %.2f (%.1f s more per run)\n",
 		ss / 1000, ls / 1000, ss / ls, (ss - ls) / 1000 / ln
 }'
-slurm_stop > /dev/null || true
-trap - EXIT
+cluster_stop

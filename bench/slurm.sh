@@ -20,17 +20,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 work=${BENCH_DIR:-$top/bench/out/slurm}
 n=${1:-30}
 rm -rf "$work" && mkdir -p "$work"
-TRASH=$work TIME_FACTOR=1
-# lib-slurm.sh: SLURM_DIR under $TRASH, its own munged, ports and conf.
-set +eu
-. "$top/tests/t/lib-slurm.sh"
-set -eu
-trap 'set +e; slurm_cleanup' EXIT
-slurm_require() {
-	[ "$(id -u)" = 0 ] && command -v slurmctld > /dev/null && command -v munged > /dev/null ||
-		{ echo "slurm: skipped (needs root, slurm-wlm and munge)"; exit 0; }
-}
-slurm_start > "$work/start.out"
+TRASH=$work NAME=slurm
+. "$top/bench/lib-cluster.sh"
 cd "$work"
 . "$top/bench/lib-fake-stack.sh"
 fake_stack "$n" "$top"
@@ -69,5 +60,4 @@ awk -v n="$n" -v lw="$lwall" -v lr="$lrun" -v sw="$swall" -v sr="$srun" -v jobs=
 		sr, lr, sr / lr
 	printf "slurm: per-run overhead of the cluster: %.0f ms\n", sr - lr
 }'
-slurm_stop > /dev/null || true
-trap - EXIT
+cluster_stop
