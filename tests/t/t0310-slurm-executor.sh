@@ -36,6 +36,17 @@ wait_boot() {
 		AND st.name = 'boot' AND st.state = 'running'"
 }
 
+# sleeping_head STAGE SECONDS MESSAGE: a commit on the branch checked out
+# whose boot sleeps SECONDS, the daemon told, until its run boots; sets
+# run and job (the run of STAGE's head and its Slurm job).
+sleeping_head() {
+	echo "$2" > repo/SLEEP && git -C repo add SLEEP &&
+	fake_commit repo "$3" &&
+	refresh &&
+	wait_boot "$1" &&
+	run=$(head_run "$1") && job=$(job_of $run)
+}
+
 # refresh: the daemon reads the branches now.
 refresh() {
 	post /api/v1/refresh > /dev/null && test "$(cat code)" = 202 -o "$(cat code)" = 200
@@ -128,11 +139,7 @@ test_expect_success 'the checks of every commit ran as jobs too (their steps onl
 
 test_expect_success 'a canceled run: its job is scancel-ed, nothing of it is left' '
 	git -C repo checkout -q s1 &&
-	echo 300 > repo/SLEEP && git -C repo add SLEEP &&
-	fake_commit repo "mm: one sleeps" &&
-	refresh &&
-	wait_boot one &&
-	run=$(head_run one) && job=$(job_of $run) &&
+	sleeping_head one 300 "mm: one sleeps" &&
 	test "$(slurm_state $job)" = RUNNING &&
 	post /api/v1/runs/$run/cancel > /dev/null && test "$(cat code)" = 200 &&
 	wait_for 30 "SELECT count(*) = 1 FROM runs WHERE id = $run AND finished_at IS NOT NULL" &&
@@ -152,12 +159,8 @@ test_expect_success 'a job over its time limit: the run ends in a timeout' '
 
 test_expect_success 'a daemon killed while a job runs: the next one adopts the job' '
 	git -C repo checkout -q s2 &&
-	echo 6 > repo/SLEEP && git -C repo add SLEEP &&
 	set_test repo hmm-tests hmm.hmm_device_private.migrate pass &&
-	fake_commit repo "mm: two sleeps, fixed" &&
-	refresh &&
-	wait_boot two &&
-	run=$(head_run two) && job=$(job_of $run) &&
+	sleeping_head two 6 "mm: two sleeps, fixed" &&
 	kill -9 "$(cat daemon.pid)" &&
 	test "$(slurm_state $job)" = RUNNING &&
 	start_daemon &&
@@ -180,11 +183,7 @@ test_expect_success 'the job over its time limit ended as TIMEOUT, the run an er
 '
 
 test_expect_success 'a daemon stopped by SIGTERM leaves its job running; the next adopts it' '
-	echo 4 > repo/SLEEP && git -C repo add SLEEP &&
-	fake_commit repo "mm: two sleeps less" &&
-	refresh &&
-	wait_boot two &&
-	run=$(head_run two) && job=$(job_of $run) &&
+	sleeping_head two 4 "mm: two sleeps less" &&
 	stop_daemon &&
 	grep -q "run $run: job $job goes on without us" serve.err &&
 	test "$(sql k.db "SELECT state FROM runs WHERE id = $run")" = running &&
@@ -196,11 +195,7 @@ test_expect_success 'a daemon stopped by SIGTERM leaves its job running; the nex
 '
 
 test_expect_success 'a node that fails under a job: the run goes back to the queue and runs again' '
-	echo 7 > repo/SLEEP && git -C repo add SLEEP &&
-	fake_commit repo "mm: two on a node that fails" &&
-	refresh &&
-	wait_boot two &&
-	run=$(head_run two) && job=$(job_of $run) &&
+	sleeping_head two 7 "mm: two on a node that fails" &&
 	scontrol update NodeName=kstage-n1 State=DOWN Reason=kstage-test &&
 	wait_for 30 "SELECT count(*) = 1 FROM runs WHERE id = $run AND state = \"queued\" OR
 		(id = $run AND job IS NOT NULL AND job != \"$job\")" &&
