@@ -105,6 +105,7 @@ LIB_OBJS += daemon/series.o
 LIB_OBJS += daemon/slurm_cmd.o
 LIB_OBJS += daemon/stages.o
 LIB_OBJS += daemon/states.o
+LIB_OBJS += daemon/steplog.o
 LIB_OBJS += daemon/strbuf.o
 LIB_OBJS += daemon/text.o
 LIB_OBJS += daemon/token.o

@@ -22,11 +22,11 @@
 #include "ktap.h"
 #include "log.h"
 #include "repo.h"
+#include "steplog.h"
 #include "strbuf.h"
 #include "wrapper.h"
 #include "banned.h"
 
-#define TAIL_SIZE ((size_t)64 << 10)
 #define READ_CHUNK ((size_t)64 << 10)
 #define READ_BUDGET ((size_t)4 << 20)	/* per slot per wakeup */
 #define DRAIN_SECONDS 2.0
@@ -65,11 +65,8 @@ struct slot {
 	int notify_fd;			/* checkout done: write the slot index */
 	int status;
 	int out_fd;			/* pipe from the step, -1 when closed */
-	int log_fd;
+	struct steplog log;		/* its log, capped */
 	char *log_rel;
-	size_t log_bytes, log_dropped;
-	char *tail;
-	size_t tail_len, tail_pos;
 	double step_started, deadline, kill_at, drain_until;
 	int timed_out, term_sent, kill_sent;
 	int start_failed;		/* the step's program did not start */
@@ -201,14 +198,12 @@ static void slot_reset(struct slot *s)
 	free(s->out_dir);
 	free(s->state_file);
 	free(s->log_rel);
-	free(s->tail);
 	free(s->error_text);
 	free(s->failed_step);
 	ktap_report_release(&s->report);
 	if (s->out_fd >= 0)
 		close(s->out_fd);
-	if (s->log_fd >= 0)
-		close(s->log_fd);
+	steplog_release(&s->log);
 	{
 		int idx = s->idx;
 
@@ -216,7 +211,7 @@ static void slot_reset(struct slot *s)
 		s->idx = idx;
 	}
 	s->out_fd = -1;
-	s->log_fd = -1;
+	s->log = (struct steplog)STEPLOG_INIT;
 }
 
 void local_free(struct local_exec *ex)
@@ -251,7 +246,7 @@ struct local_exec *local_new(const struct local_opts *o,
 	ex->slots = xcalloc(ex->nr_slots, sizeof(*ex->slots));
 	for (i = 0; i < ex->nr_slots; i++) {
 		/* Zeroed descriptors would be 0, our stdin: none are open yet. */
-		ex->slots[i].out_fd = ex->slots[i].log_fd = -1;
+		ex->slots[i].out_fd = ex->slots[i].log.fd = -1;
 		ex->slots[i].idx = o->first_slot + (int)i;
 		slot_reset(&ex->slots[i]);
 	}
@@ -320,8 +315,8 @@ static void step_finished_db(struct local_exec *ex, struct slot *s,
 			     enum step_state state)
 {
 	const struct step_def *d = &s->spec.steps[s->step];
-	struct step_end end = { state, 0, 0, (long long)s->log_bytes,
-				(long long)s->log_dropped };
+	struct step_end end = { state, 0, 0, (long long)s->log.bytes,
+				(long long)s->log.dropped };
 
 	if (WIFEXITED(s->status))
 		end.exit_code = WEXITSTATUS(s->status);
@@ -429,16 +424,15 @@ static int open_log(struct local_exec *ex, struct slot *s, const struct step_def
 {
 	struct strbuf log = STRBUF_INIT;
 	char *abs;
+	int ret;
 
 	strbuf_addf(&log, "%s/%02zu-%s.log", s->rel_artifacts, s->step + 1, d->name);
 	free(s->log_rel);
 	s->log_rel = strbuf_detach(&log);
 	abs = path_join(ex->o.artifacts, s->log_rel);
-	s->log_fd = xopen(abs, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	ret = steplog_open(&s->log, abs, s->spec.plan->profile->log_max);
 	free(abs);
-	s->log_bytes = s->log_dropped = 0;
-	s->tail_len = s->tail_pos = 0;
-	return s->log_fd < 0 ? -1 : 0;
+	return ret;
 }
 
 /*
@@ -459,9 +453,9 @@ static void start_failed(struct slot *s, const struct step_def *d, int err)
 		strbuf_addf(&msg, "cannot run %s: %s: %s", d->argv[0], what,
 			    strerror(err));
 	s->start_failed = 1;
-	write_all(s->log_fd, "kstage: ", 8);
-	write_all(s->log_fd, msg.buf, msg.len);
-	write_all(s->log_fd, "\n", 1);
+	write_all(s->log.fd, "kstage: ", 8);
+	write_all(s->log.fd, msg.buf, msg.len);
+	write_all(s->log.fd, "\n", 1);
 	set_error(s, d->name, 0, "step %s: %s", d->name, strbuf_str(&msg));
 	strbuf_release(&msg);
 }
@@ -542,73 +536,10 @@ out:
 
 /* --- logs ---------------------------------------------------------------------- */
 
-static void log_append(struct slot *s, size_t max, const char *buf, size_t n)
-{
-	size_t room = s->log_bytes < max ? max - s->log_bytes : 0;
-	size_t head = n < room ? n : room;
-
-	if (head) {
-		if (write_all(s->log_fd, buf, head) < 0)
-			warn("run %lld: log write: %s", s->spec.id, strerror(errno));
-		s->log_bytes += head;
-	}
-	buf += head;
-	n -= head;
-	if (!n)
-		return;
-	/* Past the cap: count it, keep only the last TAIL_SIZE bytes. */
-	if (!s->tail)
-		s->tail = xmalloc(TAIL_SIZE);
-	s->log_dropped += n;
-	if (n >= TAIL_SIZE) {
-		memcpy(s->tail, buf + n - TAIL_SIZE, TAIL_SIZE);
-		s->tail_pos = 0;
-		s->tail_len = TAIL_SIZE;
-		return;
-	}
-	while (n) {
-		size_t chunk = TAIL_SIZE - s->tail_pos;
-
-		if (chunk > n)
-			chunk = n;
-		memcpy(s->tail + s->tail_pos, buf, chunk);
-		s->tail_pos = (s->tail_pos + chunk) % TAIL_SIZE;
-		if (s->tail_len < TAIL_SIZE)
-			s->tail_len = s->tail_len + chunk > TAIL_SIZE ? TAIL_SIZE
-								  : s->tail_len + chunk;
-		buf += chunk;
-		n -= chunk;
-	}
-}
-
-static void log_close(struct slot *s)
-{
-	if (s->log_fd < 0)
-		return;
-	if (s->log_dropped) {
-		struct strbuf sb = STRBUF_INIT;
-		size_t kept = s->tail_len;
-		size_t start = kept < TAIL_SIZE ? 0 : s->tail_pos;
-
-		strbuf_addf(&sb, "\n[kstage: log cut at %zu bytes; %zu bytes dropped,"
-			    " the last %zu follow]\n", s->log_bytes,
-			    s->log_dropped - (kept <= s->log_dropped ? kept : 0), kept);
-		write_all(s->log_fd, sb.buf, sb.len);
-		/* The ring in order: from start to the end, then the beginning. */
-		write_all(s->log_fd, s->tail + start, kept - start);
-		if (start)
-			write_all(s->log_fd, s->tail, start);
-		strbuf_release(&sb);
-	}
-	close(s->log_fd);
-	s->log_fd = -1;
-}
-
 static void read_output(struct local_exec *ex, struct slot *s)
 {
 	char buf[READ_CHUNK];
 	size_t budget = READ_BUDGET;
-	size_t max = s->spec.plan->profile->log_max;
 
 	while (s->out_fd >= 0 && budget) {
 		ssize_t n = xread(s->out_fd, buf, sizeof(buf));
@@ -618,7 +549,9 @@ static void read_output(struct local_exec *ex, struct slot *s)
 				ktap_stream_feed(s->kstream, buf, (size_t)n);
 				console_stream_feed(s->cstream, buf, (size_t)n);
 			}
-			log_append(s, max, buf, (size_t)n);
+			if (steplog_add(&s->log, buf, (size_t)n) < 0)
+				warn("run %lld: log write: %s", s->spec.id,
+				     strerror(errno));
 			budget -= (size_t)n < budget ? (size_t)n : budget;
 			continue;
 		}
@@ -793,7 +726,7 @@ static int step_done(struct local_exec *ex, struct slot *s)
 	enum step_state state;
 
 	s->steps_seconds += now_monotonic() - s->step_started;
-	log_close(s);
+	steplog_close(&s->log);
 
 	if (s->canceled)
 		state = STEP_ERROR;
@@ -930,6 +863,18 @@ static int prepare_dirs(struct local_exec *ex, struct slot *s)
 	return write_tests_file(s);
 }
 
+void local_spec_copy(struct run_spec *dst, char **tests, char **only,
+		     const struct run_spec *src)
+{
+	*dst = *src;
+	dst->tests = *tests = xstrdup_or_null(src->tests);
+	dst->only = *only = xstrdup_or_null(src->only);
+	if (!dst->steps) {
+		dst->steps = src->plan->profile->steps;
+		dst->nr_steps = src->plan->profile->nr_steps;
+	}
+}
+
 int local_start(struct local_exec *ex, const struct run_spec *spec)
 {
 	struct slot *s = NULL;
@@ -942,15 +887,7 @@ int local_start(struct local_exec *ex, const struct run_spec *spec)
 	if (!s)
 		return error("run %lld: no idle slot", spec->id);
 	slot_reset(s);
-	s->spec = *spec;
-	s->tests = xstrdup_or_null(spec->tests);
-	s->spec.tests = s->tests;
-	s->only = xstrdup_or_null(spec->only);
-	s->spec.only = s->only;
-	if (!s->spec.steps) {
-		s->spec.steps = spec->plan->profile->steps;
-		s->spec.nr_steps = spec->plan->profile->nr_steps;
-	}
+	local_spec_copy(&s->spec, &s->tests, &s->only, spec);
 	s->run_started = now_monotonic();
 	local_token(s->token);
 	if (git_oid_fromstr(&s->tree_oid, spec->tree) < 0) {

@@ -59,6 +59,14 @@ char *local_slot_tree(const char *work, const char *repo_path, int idx);
  */
 char *local_run_dir(const char *artifacts, long long run_id, int clear);
 
+/*
+ * A run's spec kept beyond the caller's: *dst = *src, with copies of its
+ * tests and only (freed by the caller: *tests, *only) and the profile's
+ * steps when src names none.
+ */
+void local_spec_copy(struct run_spec *dst, char **tests, char **only,
+		     const struct run_spec *src);
+
 /* A fresh run token: 32 hex digits (KSTAGE_RUN_TOKEN). */
 void local_token(char out[33]);
 

@@ -190,20 +190,6 @@ static struct sjob *job_of(struct slurm_exec *ex, long long run_id)
 	return NULL;
 }
 
-/* Take the run's spec, with copies of what it borrows that we keep. */
-static void take_spec(struct sjob *j, const struct run_spec *spec)
-{
-	j->spec = *spec;
-	j->tests = xstrdup_or_null(spec->tests);
-	j->spec.tests = j->tests;
-	j->only = xstrdup_or_null(spec->only);
-	j->spec.only = j->only;
-	if (!j->spec.steps) {
-		j->spec.steps = spec->plan->profile->steps;
-		j->spec.nr_steps = spec->plan->profile->nr_steps;
-	}
-}
-
 /* --- ending a run -------------------------------------------------------------- */
 
 static void fail_run(struct slurm_exec *ex, long long run_id, const char *why)
@@ -557,7 +543,7 @@ int slurm_start(struct slurm_exec *ex, const struct run_spec *spec)
 	if (!j)
 		return error("run %lld: no idle slot", spec->id);
 	job_reset(j);
-	take_spec(j, spec);
+	local_spec_copy(&j->spec, &j->tests, &j->only, spec);
 	local_token(j->token);
 	j->dir = local_run_dir(ex->cfg->artifacts, spec->id, 1);
 	if (!j->dir) {
@@ -1063,7 +1049,7 @@ int slurm_adopt(struct slurm_exec *ex, const struct run_spec *spec)
 		return -1;
 	}
 	job_reset(j);
-	take_spec(j, spec);
+	local_spec_copy(&j->spec, &j->tests, &j->only, spec);
 	memcpy(j->token, token, 33);
 	snprintf(j->job, sizeof(j->job), "%s", job);
 	free(job);
