@@ -166,10 +166,10 @@ test_expect_success 'v2 fixes the test: every patch of v2 gets success' '
 '
 
 test_expect_success 'bad targets: 500 forever, a closed port, a slow server' '
+	start_stub pwclosed 500 &&
 	start_stub pw500 500 &&
 	start_stub pwslow slow &&
-	closed=$(cat pw500.port) && kill "$(cat pw500.pid)" && rm -f pw500.pid &&
-	start_stub pw500 500 &&
+	closed=$(cat pwclosed.port) && kill "$(cat pwclosed.pid)" && rm -f pwclosed.pid &&
 	write_config "\"notify_tries\": 2, \"notify_backoff\": 1, \"notify_timeout\": 1,
 		\"webhooks\": [{\"url\": \"http://127.0.0.1:$closed/closed\", \"events\": [\"run-finished\"]},
 			{\"url\": \"http://127.0.0.1:$(cat pwslow.port)/slow\", \"events\": [\"run-finished\"]}],
